@@ -1,0 +1,113 @@
+"""An assignment as the instructor wrote it in ``solutions/NN_name/``: the
+solution notebook, the hidden suite, and ``assignment.toml``.
+
+Lives on the trusted side only: nothing here may be imported by the sandbox.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import tomllib
+import types
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.errors import ConfigError, UsageError
+from grader.sandbox.limits import Limits
+from grader.submissions import notebook_cells
+
+CONFIG_NAME = "assignment.toml"
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """One assignment's settings and files."""
+
+    name: str
+    """folder name, e.g. ``01_tensors``"""
+    title: str
+    notebook: str
+    """file name of the notebook students submit, e.g. ``01_tensors.ipynb``"""
+    root: Path
+    """the course folder holding solutions/, assignments/, examples/"""
+    limits: Limits
+    due: dt.datetime | None
+
+    @property
+    def solution_dir(self) -> Path:
+        return self.root / "solutions" / self.name
+
+    @property
+    def solution_notebook(self) -> Path:
+        return self.solution_dir / self.notebook
+
+    @property
+    def release_dir(self) -> Path:
+        return self.root / "assignments" / self.name
+
+    @property
+    def suite_files(self) -> list[Path]:
+        return sorted(self.solution_dir.glob("test_*.py"))
+
+    @property
+    def examples_dir(self) -> Path:
+        return self.root / "examples" / "submissions" / self.name
+
+    def suite_version(self) -> str:
+        """A digest of everything that decides a grade: notebook, suite, config."""
+        digest = hashlib.sha256()
+        for path in sorted(p for p in self.solution_dir.rglob("*") if p.is_file()):
+            if "__pycache__" in path.parts:
+                continue
+            digest.update(path.relative_to(self.solution_dir).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+        return digest.hexdigest()[:16]
+
+    def reference_module(self) -> types.ModuleType:
+        """The solution notebook's code as a module, for the ``reference`` fixture."""
+        cells, _ = notebook_cells(self.solution_notebook.read_text(), self.notebook)
+        module = types.ModuleType(f"reference_{self.name}")
+        for cell in cells:
+            code = compile(cell.source, f"<solution cell {cell.number}>", "exec")
+            exec(code, module.__dict__)
+        return module
+
+
+def names(root: Path) -> list[str]:
+    """The assignments a course folder has, in order."""
+    base = root / "solutions"
+    return sorted(p.name for p in base.iterdir() if (p / CONFIG_NAME).is_file()) if base.is_dir() else []
+
+
+def load(root: Path, name: str) -> Assignment:
+    """Read ``solutions/NAME/assignment.toml``; errors name the file and the key."""
+    path = root / "solutions" / name / CONFIG_NAME
+    if not path.is_file():
+        known = ", ".join(names(root)) or "none"
+        raise UsageError(f"unknown assignment {name!r} (assignments here: {known})")
+    try:
+        config = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: {err}") from err
+    try:
+        limits = Limits(**config.get("limits", {}))
+    except TypeError as err:
+        raise ConfigError(f"{path}: [limits] has an unknown key ({err})") from err
+    due = config.get("due")
+    if due is not None and not isinstance(due, dt.datetime):
+        raise ConfigError(f"{path}: due must be a date and time like 2026-12-01T23:59:00Z")
+    try:
+        assignment = Assignment(
+            name=name,
+            title=str(config["title"]),
+            notebook=str(config["notebook"]),
+            root=root,
+            limits=limits,
+            due=due,
+        )
+    except KeyError as err:
+        raise ConfigError(f"{path}: missing key {err}") from err
+    if not assignment.solution_notebook.is_file():
+        raise ConfigError(f"{path}: notebook {assignment.notebook} not found beside it")
+    return assignment

@@ -1,0 +1,90 @@
+"""The ``grader`` command: thin click wrappers over keyword-only functions."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from grader import __version__, assignments, release
+from grader.batch import grade_assignment
+from grader.errors import GraderError
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before anything imports TensorFlow
+
+
+def _fail(err: GraderError) -> click.ClickException:
+    failure = click.ClickException(str(err))
+    failure.exit_code = err.exit_code
+    return failure
+
+
+@click.group()
+@click.version_option(__version__, prog_name="tfgrade")
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Course folder holding solutions/, assignments/ and examples/.",
+)
+@click.pass_context
+def main(ctx: click.Context, root: Path) -> None:
+    """Grade TensorFlow notebooks with hidden tests, through a sandbox."""
+    ctx.obj = root.resolve()
+
+
+@main.command("release")
+@click.argument("assignment")
+@click.pass_obj
+def release_command(root: Path, assignment: str) -> None:
+    """Write assignments/ASSIGNMENT/ (stub notebook, README) from solutions/ASSIGNMENT/."""
+    try:
+        changed = release.release(assignments.load(root, assignment))
+    except GraderError as err:
+        raise _fail(err) from err
+    for path in changed:
+        click.echo(f"wrote {path.relative_to(root)}")
+    if not changed:
+        click.echo(f"assignments/{assignment}/ is up to date")
+
+
+@main.command("grade")
+@click.argument("assignment")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("reports"),
+              show_default=True, help="Where reports and the gradebook go.")
+@click.option("--jobs", "-j", type=int, default=2, show_default=True,
+              help="Submissions graded at once.")
+@click.option("--force", is_flag=True, help="Regrade submissions graded before.")
+@click.pass_obj
+def grade_command(
+    root: Path, assignment: str, paths: tuple[Path, ...], out: Path, jobs: int, force: bool
+) -> None:
+    """Grade submissions of ASSIGNMENT: files, student folders or class folders.
+
+    PATHS default to examples/submissions/ASSIGNMENT/.
+    """
+    try:
+        summary = grade_assignment(
+            assignments.load(root, assignment),
+            paths=list(paths) or None,
+            out=out,
+            jobs=jobs,
+            force=force,
+            progress=sys.stderr.isatty(),
+            echo=click.echo,
+        )
+    except GraderError as err:
+        raise _fail(err) from err
+    graded, skipped = len(summary.graded), len(summary.skipped)
+    click.echo(
+        f"{assignment}: graded {graded}, unchanged since last run {skipped}, "
+        f"reports in {out / assignment}/"
+    )
+    for student, detail in summary.internal_errors.items():
+        click.echo(f"internal error grading {student} (not recorded):\n{detail}", err=True)
+    if summary.internal_errors:
+        sys.exit(1)

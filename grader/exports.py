@@ -1,0 +1,74 @@
+"""Writing what a grading run produces: per student ``results.json`` and
+``report.html``; per class ``grades.csv`` and ``index.html``.
+
+Every file is written to a temporary name and renamed into place, so a
+crash never leaves a half-written report.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from grader import reports
+from grader.assignments import Assignment
+from grader.results import SubmissionResult
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so readers see the old file or the new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def write_student(result: SubmissionResult, folder: Path) -> None:
+    atomic_write(folder / "results.json", json.dumps(result.to_json(), indent=2))
+    atomic_write(folder / "report.html", reports.student_page(result))
+
+
+def write_class(assignment: Assignment, results: list[SubmissionResult], folder: Path) -> None:
+    atomic_write(folder / "grades.csv", grades_csv(results))
+    atomic_write(folder / "index.html", reports.class_page(assignment, results))
+
+
+def grades_csv(results: list[SubmissionResult]) -> str:
+    """One row per student: total, percentage, and points per exercise."""
+    exercises = list(dict.fromkeys(e for r in results for e in r.exercises))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["student", "score", "max_score", "percent", *exercises, "graded_at", "submission_hash"])
+    for result in results:
+        per_exercise = {e: 0.0 for e in exercises}
+        for test in result.tests:
+            per_exercise[test.exercise] = per_exercise.get(test.exercise, 0.0) + test.score
+        percent = 100 * result.score / result.max_score if result.max_score else 0.0
+        writer.writerow(
+            [
+                _safe_cell(result.student),
+                f"{result.score:g}",
+                f"{result.max_score:g}",
+                f"{percent:.1f}",
+                *(f"{per_exercise[e]:g}" for e in exercises),
+                result.graded_at,
+                result.submission_hash,
+            ]
+        )
+    return buffer.getvalue()
+
+
+def _safe_cell(text: str) -> str:
+    """Keep spreadsheet programs from running a student id as a formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text

@@ -1,0 +1,131 @@
+"""The gradebook: one SQLite file with every graded submission.
+
+Each submission is written in one transaction, so a crash or a kill -9
+leaves every grade either fully there or not there at all. A submission
+graded before with the same file hash and suite version is not graded again.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from types import TracebackType
+
+from grader.results import SubmissionResult
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS submissions (
+    assignment      TEXT NOT NULL,
+    student         TEXT NOT NULL,
+    submission_hash TEXT NOT NULL,
+    suite_version   TEXT NOT NULL,
+    grader_version  TEXT NOT NULL,
+    graded_at       TEXT NOT NULL,
+    score           REAL NOT NULL,
+    max_score       REAL NOT NULL,
+    results_json    TEXT NOT NULL,
+    PRIMARY KEY (assignment, student)
+);
+CREATE TABLE IF NOT EXISTS tests (
+    assignment TEXT NOT NULL,
+    student    TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    exercise   TEXT NOT NULL,
+    verdict    TEXT NOT NULL,
+    score      REAL NOT NULL,
+    max_score  REAL NOT NULL,
+    PRIMARY KEY (assignment, student, name),
+    FOREIGN KEY (assignment, student) REFERENCES submissions ON DELETE CASCADE
+);
+"""
+
+
+class Gradebook:
+    """Grades by (assignment, student); safe to share between grader runs."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, timeout=60, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Gradebook:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def find(self, assignment: str, student: str) -> SubmissionResult | None:
+        row = self._db.execute(
+            "SELECT results_json FROM submissions WHERE assignment = ? AND student = ?",
+            (assignment, student),
+        ).fetchone()
+        return SubmissionResult.from_json(json.loads(row[0])) if row else None
+
+    def is_current(self, assignment: str, student: str, submission_hash: str, suite: str) -> bool:
+        """Whether this exact file was graded with this exact suite already."""
+        row = self._db.execute(
+            "SELECT 1 FROM submissions WHERE assignment = ? AND student = ? "
+            "AND submission_hash = ? AND suite_version = ?",
+            (assignment, student, submission_hash, suite),
+        ).fetchone()
+        return row is not None
+
+    def record(self, result: SubmissionResult) -> None:
+        """Replace this student's grade for the assignment, in one transaction."""
+        key = (result.assignment, result.student)
+        with self._transaction():
+            self._db.execute("DELETE FROM submissions WHERE assignment = ? AND student = ?", key)
+            self._db.execute(
+                "INSERT INTO submissions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    *key,
+                    result.submission_hash,
+                    result.suite_version,
+                    result.grader_version,
+                    result.graded_at,
+                    result.score,
+                    result.max_score,
+                    json.dumps(result.to_json()),
+                ),
+            )
+            self._db.executemany(
+                "INSERT INTO tests VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (*key, t.name, t.exercise, t.verdict.value, t.score, t.max_score)
+                    for t in result.tests
+                ],
+            )
+
+    def results(self, assignment: str) -> list[SubmissionResult]:
+        """Every graded submission of an assignment, by student id."""
+        rows = self._db.execute(
+            "SELECT results_json FROM submissions WHERE assignment = ? ORDER BY student",
+            (assignment,),
+        )
+        return [SubmissionResult.from_json(json.loads(r[0])) for r in rows]
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._db)
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._db.execute("COMMIT" if kind is None else "ROLLBACK")

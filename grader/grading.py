@@ -1,0 +1,149 @@
+"""Grade one submission: run the hidden suite under pytest, on the trusted
+side, against the student's code in a sandbox. Also list the suite's tests
+without a submission, so unreadable submissions still get every test.
+
+Runs in a process forked from the grader for this one submission; it
+returns plain records and touches neither the gradebook nor reports.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import sys
+import time
+
+import pytest
+
+import grader
+from grader.assignments import Assignment
+from grader.errors import GraderError
+from grader.harness.plugin import GradingPlugin
+from grader.harness.proxy import StudentSession
+from grader.results import Notice, SubmissionResult, TestResult, Verdict
+from grader.submissions import Submission
+
+
+def _pytest_args(assignment: Assignment, *extra: str) -> list[str]:
+    return [
+        *(str(p) for p in assignment.suite_files),
+        *extra,
+        "-q",
+        "-c",
+        os.devnull,
+        f"--rootdir={assignment.solution_dir}",
+        "--import-mode=importlib",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:stepwise",
+        "-W",
+        "ignore",
+    ]
+
+
+def _run(args: list[str], plugin: GradingPlugin) -> None:
+    sys.dont_write_bytecode = True  # no __pycache__ in solutions/
+    with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):
+        code = pytest.main(args, plugins=[plugin])
+    if plugin.suite_errors or code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        details = "\n".join(plugin.suite_errors) or f"pytest exited with {code!r}"
+        raise GraderError(f"the hidden suite of this assignment is broken:\n{details}")
+
+
+def suite_tests(assignment: Assignment) -> tuple[TestResult, ...]:
+    """Every test of the hidden suite with its points, none of them run."""
+    plugin = GradingPlugin(None, assignment.reference_module(), seed=assignment.name)
+    _run(_pytest_args(assignment, "--collect-only"), plugin)
+    return tuple(_placeholder(plugin, nodeid) for nodeid in plugin.order)
+
+
+def _placeholder(plugin: GradingPlugin, nodeid: str) -> TestResult:
+    mark = plugin.marks[nodeid]
+    return TestResult(
+        name=nodeid.rsplit("::", 1)[-1],
+        exercise=str(mark.get("exercise", "")),
+        max_score=float(mark.get("points", 0.0)),
+        score=0.0,
+        verdict=Verdict.ERROR,
+        hint=str(mark.get("hint", "")),
+        visibility=str(mark.get("visibility", "visible")),
+    )
+
+
+def exercise_order(assignment: Assignment, tests: tuple[TestResult, ...]) -> tuple[str, ...]:
+    """Graded functions in the order the notebook defines them."""
+    graded = {t.exercise for t in tests}
+    defined = [name for name in vars(assignment.reference_module()) if name in graded]
+    return tuple(defined + sorted(graded - set(defined)))
+
+
+def grade_submission(
+    assignment: Assignment, submission: Submission, *, zygote_address: str, suite_version: str
+) -> SubmissionResult:
+    """Run the hidden suite against one submission and return its result."""
+    started = time.monotonic()
+    session = StudentSession(submission, zygote_address, assignment.limits)
+    reference = assignment.reference_module()
+    plugin = GradingPlugin(session, reference, seed=assignment.name)
+    try:
+        _run(_pytest_args(assignment), plugin)
+    finally:
+        session.close()
+    tests = tuple(plugin.results[n] for n in plugin.order if n in plugin.results)
+    return SubmissionResult(
+        assignment=assignment.name,
+        student=submission.student,
+        submission_hash=submission.hash,
+        suite_version=suite_version,
+        grader_version=grader.__version__,
+        graded_at=now(),
+        execution_time=time.monotonic() - started,
+        tests=tests,
+        notices=(*submission.notices, *session.notices),
+        isolation=session.isolation,
+        output=session.load_output,
+        exercises=exercise_order(assignment, tests),
+    )
+
+
+def ungradable(
+    assignment: Assignment,
+    *,
+    student: str,
+    submission_hash: str,
+    suite_version: str,
+    notice: Notice,
+    tests: tuple[TestResult, ...],
+) -> SubmissionResult:
+    """The result for a submission that could not be read: every test scores 0."""
+    not_run = tuple(
+        TestResult(
+            name=t.name,
+            exercise=t.exercise,
+            max_score=t.max_score,
+            score=0.0,
+            verdict=Verdict.ERROR,
+            message="Not run: " + notice.message,
+            hint="",
+            visibility=t.visibility,
+        )
+        for t in tests
+    )
+    return SubmissionResult(
+        assignment=assignment.name,
+        student=student,
+        submission_hash=submission_hash,
+        suite_version=suite_version,
+        grader_version=grader.__version__,
+        graded_at=now(),
+        execution_time=0.0,
+        tests=not_run,
+        notices=(notice,),
+        exercises=exercise_order(assignment, tests),
+    )
+
+
+def now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

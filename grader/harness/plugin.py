@@ -1,0 +1,187 @@
+"""The pytest plugin that grades: the ``student``, ``reference`` and ``rng``
+fixtures, and a verdict with a student-facing message for every test.
+
+It runs on the trusted side. What a failing test reports to the student
+is built here from the exception's kind, never from pytest's own report,
+which would quote the hidden test's source.
+"""
+
+from __future__ import annotations
+
+import types
+import zlib
+from collections.abc import Generator
+from typing import Any
+
+import numpy as np
+import pytest
+
+from grader.harness.assertions import Mismatch
+from grader.harness.proxy import LoadFailed, StudentError, StudentProxy, StudentSession
+from grader.results import Frame, TestResult, Verdict
+from grader.sandbox.client import SandboxDied, SandboxFailure, SandboxRefused, SandboxTimeout
+
+
+class GradingPlugin:
+    """Collects one ``TestResult`` per hidden test of one submission."""
+
+    def __init__(self, session: StudentSession | None, reference: types.ModuleType, seed: str) -> None:
+        self.session = session
+        self.reference_module = reference
+        self.seed = seed
+        self.results: dict[str, TestResult] = {}
+        self.suite_errors: list[str] = []
+        self.order: list[str] = []
+        self.marks: dict[str, dict[str, Any]] = {}
+
+    # -- fixtures -------------------------------------------------------
+
+    @pytest.fixture(scope="session")
+    def student(self) -> StudentProxy:
+        """The student's code, in its sandbox."""
+        if self.session is None:
+            raise RuntimeError("no submission to grade in a collection-only run")
+        return StudentProxy(self.session)
+
+    @pytest.fixture(scope="session")
+    def reference(self) -> types.ModuleType:
+        """The solution notebook's code, on the trusted side."""
+        return self.reference_module
+
+    @pytest.fixture
+    def rng(self, request: pytest.FixtureRequest) -> np.random.Generator:
+        """Random numbers seeded per test, so a grade can be reproduced."""
+        return np.random.default_rng(zlib.crc32(f"{self.seed}:{request.node.nodeid}".encode()))
+
+    # -- hooks ----------------------------------------------------------
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.addinivalue_line("markers", "grade(points, exercise, hint, visibility): a graded test")
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.suite_errors.append(f"{report.nodeid}: {report.longreprtext}")
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        self.order = [item.nodeid for item in items]
+        for item in items:
+            mark = item.get_closest_marker("grade")
+            if mark is None:
+                self.suite_errors.append(f"{item.nodeid} has no @grade mark")
+            else:
+                self.marks[item.nodeid] = dict(mark.kwargs)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, Any, None]:
+        yield
+        if call.when == "call" or (call.when == "setup" and call.excinfo is not None):
+            self.results[item.nodeid] = self._result(item, call)
+
+    # -- verdicts -------------------------------------------------------
+
+    def _result(self, item: pytest.Item, call: pytest.CallInfo[None]) -> TestResult:
+        info = self.marks.get(item.nodeid, {})
+        points = float(info.get("points", 0.0))
+        verdict, message, frames = self.verdict(call.excinfo.value if call.excinfo else None)
+        return TestResult(
+            name=item.name,
+            exercise=str(info.get("exercise", "")),
+            max_score=points,
+            score=points if verdict is Verdict.PASSED else 0.0,
+            verdict=verdict,
+            message=message,
+            hint=str(info.get("hint", "")),
+            visibility=str(info.get("visibility", "visible")),
+            frames=frames,
+            output=self.session.take_output() if self.session is not None else "",
+            duration=call.duration,
+        )
+
+    def verdict(self, exc: BaseException | None) -> tuple[Verdict, str, tuple[Frame, ...]]:
+        """The verdict and the student-facing message for a test's exception."""
+        limits = self.session.limits if self.session is not None else None
+        if exc is None:
+            return Verdict.PASSED, "", ()
+        if isinstance(exc, Mismatch):
+            return Verdict.FAILED, str(exc), ()
+        if isinstance(exc, AssertionError):
+            return Verdict.FAILED, "Your result is not what the test expected.", ()
+        if isinstance(exc, StudentError):
+            if exc.missing:
+                return (
+                    Verdict.NOT_IMPLEMENTED,
+                    f"Your notebook does not define `{exc.missing}`. Check the name's spelling "
+                    "and that the cell defining it runs without errors.",
+                    (),
+                )
+            if exc.not_implemented:
+                return (
+                    Verdict.NOT_IMPLEMENTED,
+                    f"{exc.label} still raises NotImplementedError: replace the "
+                    "`raise NotImplementedError()` line with your code.",
+                    exc.frames,
+                )
+            if exc.memory:
+                return Verdict.MEMORY, f"{exc.label} ran out of memory ({exc.message}).", exc.frames
+            return Verdict.ERROR, f"{exc.label} raised {exc.message}", exc.frames
+        if isinstance(exc, LoadFailed):
+            return self._load_failed(exc.cause)
+        if isinstance(exc, SandboxTimeout) and limits is not None:
+            if exc.seconds >= limits.total_timeout:
+                return (
+                    Verdict.TIMEOUT,
+                    f"Your code used up the {limits.total_timeout:g} s allowed for the whole "
+                    "notebook, so this test was not run.",
+                    (),
+                )
+            return (
+                Verdict.TIMEOUT,
+                f"The call did not finish within {exc.seconds:g} s and was stopped. Look for a "
+                "loop whose condition never becomes false, or work far larger than the inputs.",
+                (),
+            )
+        if isinstance(exc, SandboxDied):
+            if exc.memory and limits is not None:
+                return (
+                    Verdict.MEMORY,
+                    f"Your code went over the {limits.memory_mb} MB memory limit and was stopped. "
+                    "Look for tensors much larger than the inputs (an accidental outer product or "
+                    "broadcast).",
+                    (),
+                )
+            return (
+                Verdict.CRASH,
+                "Your code ended the process running it (for example exit(), os._exit() or a "
+                "crash in native code), so the test could not finish.",
+                (),
+            )
+        if isinstance(exc, SandboxRefused):
+            return Verdict.ERROR, f"Your code returned something the grader refuses: {exc}.", ()
+        if isinstance(exc, SandboxFailure):
+            return Verdict.ERROR, f"{exc}.", ()
+        return Verdict.INTERNAL, "The grader failed on this test; course staff have been told.", ()
+
+    def _load_failed(self, cause: SandboxFailure) -> tuple[Verdict, str, tuple[Frame, ...]]:
+        where = f" (cell {cause.cell} was running)" if getattr(cause, "cell", None) else ""
+        if isinstance(cause, SandboxTimeout):
+            return (
+                Verdict.TIMEOUT,
+                f"Running your notebook's cells took longer than {cause.seconds:g} s{where}, so "
+                "none of your functions could be tested. Move long work out of top-level code.",
+                (),
+            )
+        if isinstance(cause, SandboxDied) and cause.memory:
+            return (
+                Verdict.MEMORY,
+                f"Running your notebook's cells went over the memory limit{where}, so none of "
+                "your functions could be tested.",
+                (),
+            )
+        return (
+            Verdict.CRASH,
+            f"Running your notebook's cells ended the process{where} (exit(), os._exit() or a "
+            "crash), so none of your functions could be tested.",
+            (),
+        )

@@ -1,0 +1,237 @@
+"""The ``student`` fixture's machinery: the student's code in a sandbox, and
+``Remote`` handles through which hidden tests call it.
+
+Calls cross the wire as plain data. Results that are not data (a variable,
+a layer, a ``tf.function``) stay in the sandbox and come back as ``Remote``
+handles whose attributes and calls are again remote. A call that kills the
+sandbox (timeout, memory, exit) fails its test; the next call gets a fresh
+sandbox with the student's code loaded again.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from grader.results import Frame, Notice
+from grader.sandbox import wire
+from grader.sandbox.client import Sandbox, SandboxDied, SandboxFailure, SandboxTimeout
+from grader.sandbox.limits import Limits
+from grader.submissions import Submission
+
+MAX_RESTARTS = 5
+
+
+class StudentError(Exception):
+    """The student's code raised an exception; carries its own traceback lines."""
+
+    def __init__(self, error: dict[str, Any], label: str) -> None:
+        super().__init__(str(error.get("message", "")))
+        self.type_name = str(error.get("type", "Exception"))
+        self.message = str(error.get("message", ""))
+        self.frames = tuple(Frame(**f) for f in error.get("frames", []))
+        self.not_implemented = bool(error.get("not_implemented"))
+        self.missing = error.get("missing")
+        self.memory = bool(error.get("memory"))
+        self.label = label
+
+
+class LoadFailed(SandboxFailure):
+    """The student's cells could not even be loaded (they hang or kill the process)."""
+
+    def __init__(self, cause: SandboxFailure) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+@dataclass
+class StudentSession:
+    """One submission's code, in a sandbox that is restarted when a call kills it."""
+
+    submission: Submission
+    zygote_address: str
+    limits: Limits
+    notices: list[Notice] = field(default_factory=list)
+    load_output: str = ""
+    isolation: str = ""
+    _sandbox: Sandbox | None = None
+    _generation: int = 0
+    _restarts: int = 0
+    _used: float = 0.0
+    _output: list[str] = field(default_factory=list)
+    _load_failure: LoadFailed | None = None
+
+    def take_output(self) -> str:
+        """What the student's code printed since the last call to this."""
+        text, self._output = "".join(self._output), []
+        return text
+
+    def close(self) -> None:
+        if self._sandbox is not None:
+            self._sandbox.close()
+            self._sandbox = None
+
+    def request(self, message: dict[str, Any], args: Any = None, *, label: str) -> Any:
+        """Send a call or attribute lookup to the sandbox and decode the answer."""
+        sandbox = self._ready()
+        blobs: list[bytes] = []
+        if args is not None:
+            encoder = wire.Encoder(self._handle_of)
+            message = {**message, "args": encoder.encode(list(args[0])), "kwargs": encoder.encode(args[1])}
+            blobs = encoder.blobs
+        reply, reply_blobs = self._timed(sandbox, message, blobs)
+        self._output.append(str(reply.get("output", "")))
+        if not reply.get("ok"):
+            raise StudentError(reply.get("error", {}), label)
+        generation = self._generation
+        decoder = wire.Decoder(
+            reply_blobs, lambda ref: Remote(self, {"$handle": ref.id}, ref.type_name, generation)
+        )
+        try:
+            return decoder.decode(reply.get("value"))
+        except wire.WireError as err:
+            self.close()
+            raise SandboxDied(memory=False, cell=None) from err
+
+    def _timed(
+        self, sandbox: Sandbox, message: dict[str, Any], blobs: list[bytes], *, loading: bool = False
+    ) -> tuple[dict[str, Any], list[bytes]]:
+        remaining = self.limits.total_timeout - self._used
+        if remaining <= 0:
+            self.close()
+            raise SandboxTimeout(self.limits.total_timeout, None)
+        limit = self.limits.load_timeout if loading else self.limits.call_timeout
+        started = time.monotonic()
+        try:
+            return sandbox.request(message, blobs, timeout=min(limit, remaining))
+        finally:
+            self._used += time.monotonic() - started
+
+    def _ready(self) -> Sandbox:
+        """The live sandbox, forking and loading a new one if needed."""
+        if self._load_failure is not None:
+            raise self._load_failure
+        if self._sandbox is not None and self._sandbox.alive:
+            return self._sandbox
+        if self._restarts > MAX_RESTARTS:
+            raise SandboxDied(memory=False, cell=None)
+        self._restarts += 1
+        self._generation += 1
+        sandbox = Sandbox(self.zygote_address, self.limits, self.submission.student)
+        self._sandbox = sandbox
+        self.isolation = sandbox.isolation
+        cells = [{"cell": c.number, "source": c.source} for c in self.submission.cells]
+        try:
+            reply, _ = self._timed(sandbox, {"op": "load", "cells": cells}, [], loading=True)
+        except SandboxFailure as err:
+            self._load_failure = LoadFailed(err)
+            raise self._load_failure from None
+        finally:
+            if self._generation == 1:
+                self.notices.extend(_load_notices(sandbox.problems))
+        if self._generation == 1:
+            self.load_output = str(reply.get("output", ""))
+        return sandbox
+
+    def _handle_of(self, value: Any) -> dict[str, Any]:
+        if isinstance(value, Remote):
+            if value._generation != self._generation:
+                raise StaleHandle(value.type_name)
+            return dict(value._ref)
+        raise TypeError(f"cannot send a {type(value).__name__} to the student's code")
+
+
+class StaleHandle(SandboxFailure):
+    """A handle from a sandbox that has since been restarted."""
+
+    def __init__(self, type_name: str) -> None:
+        super().__init__(
+            f"an object of type {type_name} from your code was lost when the sandbox restarted"
+        )
+
+
+def _load_notices(problems: list[dict[str, Any]]) -> list[Notice]:
+    notices = []
+    for problem in problems:
+        notices.append(
+            Notice(
+                kind=str(problem.get("kind", "error")),
+                message=str(problem.get("message", "")),
+                cell=int(problem.get("cell", 0)) or None,
+                line=int(problem.get("line", 0)) or None,
+                frames=tuple(Frame(**f) for f in problem.get("frames", [])),
+            )
+        )
+    return notices
+
+
+class Remote:
+    """An object of the student's that lives in the sandbox.
+
+    Attribute lookups and calls are remote; their results follow the wire's
+    rules (data by value, everything else another ``Remote``).
+    """
+
+    __slots__ = ("_generation", "_label", "_ref", "_session", "type_name")
+
+    def __init__(
+        self, session: StudentSession, ref: dict[str, Any], type_name: str, generation: int,
+        label: str | None = None,
+    ) -> None:
+        self._session = session
+        self._ref = ref
+        self._generation = generation
+        self._label = label or f"an object of type {type_name}"
+        self.type_name = type_name
+
+    def _check(self) -> None:
+        if "$handle" in self._ref and self._generation != self._session._generation:
+            raise StaleHandle(self.type_name)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        self._check()
+        return self._session.request(
+            {"op": "getattr", "target": self._ref, "name": name}, label=f"{self._label}.{name}"
+        )
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self._check()
+        return self._session.request(
+            {"op": "call", "target": self._ref, "label": self._label},
+            (args, kwargs),
+            label=self._label,
+        )
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._method("__getitem__", key)
+
+    def __len__(self) -> int:
+        value = self._method("__len__")
+        if type(value) is not int:
+            raise TypeError("len() of the student's object is not an int")
+        return value
+
+    def _method(self, name: str, *args: Any) -> Any:
+        self._check()
+        method = self._session.request(
+            {"op": "getattr", "target": self._ref, "name": name}, label=f"{self._label}.{name}"
+        )
+        return method(*args)
+
+    def __repr__(self) -> str:
+        return f"<student's {self.type_name}>"
+
+
+class StudentProxy:
+    """The ``student`` fixture: ``student.relu(x)`` calls the student's ``relu``."""
+
+    def __init__(self, session: StudentSession) -> None:
+        self._session = session
+
+    def __getattr__(self, name: str) -> Remote:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return Remote(self._session, {"$global": name}, "function", 0, label=f"`{name}`")

@@ -1,0 +1,200 @@
+"""Grading results as data: verdicts, per-test results, per-submission
+results, and their JSON form (Gradescope's results.json plus our fields).
+
+Rendering, exporting and the gradebook only read these records.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+class Verdict(enum.Enum):
+    """What happened in one test, in the order reports list them (worst last)."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    """the student's result was wrong"""
+    ERROR = "error"
+    """the student's code raised an exception"""
+    NOT_IMPLEMENTED = "not implemented"
+    """the stub is untouched, or the function is missing"""
+    TIMEOUT = "timeout"
+    MEMORY = "memory"
+    CRASH = "crash"
+    """the sandbox process died (exit, signal) while running student code"""
+    INTERNAL = "internal error"
+    """a bug in the grader or the hidden suite, not the student's fault"""
+
+    @property
+    def gradescope_status(self) -> str:
+        return "passed" if self is Verdict.PASSED else "failed"
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One line of the student's own code in a traceback."""
+
+    cell: int
+    """notebook cell number (1-based, counting every cell), or 1 for a .py file"""
+    line: int
+    """line within that cell (or within the .py file)"""
+    function: str
+    code: str
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something about the submission as a whole: a cell that failed to run,
+    a dropped magic, a file that could not be read."""
+
+    kind: str
+    """syntax, error, exit, timeout, crash, magic, unreadable, duplicate"""
+    message: str
+    cell: int | None = None
+    line: int | None = None
+    frames: tuple[Frame, ...] = ()
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """One hidden test's outcome for one submission."""
+
+    name: str
+    exercise: str
+    max_score: float
+    score: float
+    verdict: Verdict
+    message: str = ""
+    """student-facing explanation of the verdict; never hidden test source"""
+    hint: str = ""
+    visibility: str = "visible"
+    frames: tuple[Frame, ...] = ()
+    output: str = ""
+    """what the student's code printed during this test, truncated"""
+    duration: float = 0.0
+
+
+@dataclass(frozen=True)
+class SubmissionResult:
+    """One student's graded submission."""
+
+    assignment: str
+    student: str
+    submission_hash: str
+    suite_version: str
+    grader_version: str
+    graded_at: str
+    execution_time: float
+    tests: tuple[TestResult, ...]
+    notices: tuple[Notice, ...] = ()
+    isolation: str = ""
+    """how the sandbox was confined (recorded so weaker runs are visible)"""
+    output: str = ""
+    """what the student's code printed while its cells loaded, truncated"""
+    exercises: tuple[str, ...] = field(default=())
+    """graded functions in notebook order"""
+
+    @property
+    def score(self) -> float:
+        return round(sum(t.score for t in self.tests), 4)
+
+    @property
+    def max_score(self) -> float:
+        return round(sum(t.max_score for t in self.tests), 4)
+
+    @property
+    def internal_errors(self) -> int:
+        return sum(t.verdict is Verdict.INTERNAL for t in self.tests)
+
+    def to_json(self) -> dict[str, Any]:
+        """Gradescope's results.json at the top level, plus our own fields."""
+        lines = [n.message for n in self.notices]
+        return {
+            "score": self.score,
+            "max_score": self.max_score,
+            "execution_time": round(self.execution_time, 3),
+            "output": "\n".join(lines),
+            "visibility": "visible",
+            "stdout_visibility": "hidden",
+            "tests": [
+                {
+                    "name": t.name,
+                    "score": t.score,
+                    "max_score": t.max_score,
+                    "status": t.verdict.gradescope_status,
+                    "output": _test_output(t),
+                    "visibility": t.visibility,
+                    "verdict": t.verdict.value,
+                    "exercise": t.exercise,
+                    "message": t.message,
+                    "hint": t.hint,
+                    "frames": [asdict(f) for f in t.frames],
+                    "student_output": t.output,
+                    "duration": round(t.duration, 3),
+                }
+                for t in self.tests
+            ],
+            "assignment": self.assignment,
+            "student": self.student,
+            "submission_hash": self.submission_hash,
+            "suite_version": self.suite_version,
+            "grader_version": self.grader_version,
+            "graded_at": self.graded_at,
+            "isolation": self.isolation,
+            "exercises": list(self.exercises),
+            "notices": [asdict(n) for n in self.notices],
+            "student_output": self.output,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SubmissionResult:
+        return cls(
+            assignment=data["assignment"],
+            student=data["student"],
+            submission_hash=data["submission_hash"],
+            suite_version=data["suite_version"],
+            grader_version=data["grader_version"],
+            graded_at=data["graded_at"],
+            execution_time=float(data["execution_time"]),
+            tests=tuple(
+                TestResult(
+                    name=t["name"],
+                    exercise=t["exercise"],
+                    max_score=float(t["max_score"]),
+                    score=float(t["score"]),
+                    verdict=Verdict(t["verdict"]),
+                    message=t["message"],
+                    hint=t["hint"],
+                    visibility=t["visibility"],
+                    frames=tuple(Frame(**f) for f in t["frames"]),
+                    output=t["student_output"],
+                    duration=float(t["duration"]),
+                )
+                for t in data["tests"]
+            ),
+            notices=tuple(
+                Notice(
+                    kind=n["kind"],
+                    message=n["message"],
+                    cell=n["cell"],
+                    line=n["line"],
+                    frames=tuple(Frame(**f) for f in n["frames"]),
+                )
+                for n in data["notices"]
+            ),
+            isolation=data["isolation"],
+            output=data["student_output"],
+            exercises=tuple(data["exercises"]),
+        )
+
+
+def _test_output(test: TestResult) -> str:
+    """The plain-text feedback Gradescope shows under a test."""
+    parts = [test.message]
+    parts += [f"  cell {f.cell}, line {f.line}: {f.code.strip()}" for f in test.frames]
+    if test.hint and test.verdict is not Verdict.PASSED:
+        parts.append(f"Hint: {test.hint}")
+    return "\n".join(p for p in parts if p)

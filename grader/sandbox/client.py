@@ -1,0 +1,202 @@
+"""The trusted side's end of the sandbox: start the zygote, get a sandbox
+forked from it, send requests with deadlines, and kill it when it overruns.
+
+Exceptions (all ``SandboxFailure``)::
+
+    SandboxFailure        the sandbox could not answer
+    ├── SandboxTimeout    a call overran its deadline; the sandbox was killed
+    ├── SandboxDied       the sandbox process ended (exit, crash, memory cap)
+    └── SandboxRefused    it answered with a frame that breaks the wire's rules
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from grader.sandbox import wire
+from grader.sandbox.limits import Cgroup, Limits
+
+ZYGOTE_START_TIMEOUT = 120.0
+_ENV_KEEP = ("PATH", "LANG", "LC_ALL", "CUDA_VISIBLE_DEVICES", "TF_FORCE_GPU_ALLOW_GROWTH")
+
+
+class SandboxFailure(Exception):
+    """The sandbox could not answer a request."""
+
+
+class SandboxTimeout(SandboxFailure):
+    """A request overran its deadline, so the sandbox was killed."""
+
+    def __init__(self, seconds: float, cell: int | None) -> None:
+        super().__init__(f"no answer within {seconds:g} s")
+        self.seconds = seconds
+        self.cell = cell
+        """the notebook cell that was running, when loading"""
+
+
+class SandboxDied(SandboxFailure):
+    """The sandbox process ended while it was serving a request."""
+
+    def __init__(self, *, memory: bool, cell: int | None) -> None:
+        super().__init__("the sandbox went over its memory limit" if memory else "the sandbox died")
+        self.memory = memory
+        self.cell = cell
+
+
+class SandboxRefused(SandboxFailure):
+    """The sandbox sent something the wire refuses (too large, malformed)."""
+
+
+class Zygote:
+    """A clean interpreter that preloads TensorFlow and forks sandboxes.
+
+    Started with ``python -I`` and a minimal environment, never forked from
+    the trusted side, so it holds nothing secret in memory.
+    """
+
+    def __init__(self) -> None:
+        self._dir = Path(tempfile.mkdtemp(prefix="tfgrade-zygote-"))
+        self.address = str(self._dir / "zygote.sock")
+        env = {k: os.environ[k] for k in _ENV_KEEP if k in os.environ}
+        env.update(TF_CPP_MIN_LOG_LEVEL="3", PYTHONHASHSEED="0", HOME=str(self._dir))
+        package_root = str(Path(__file__).resolve().parents[2])
+        self._process = subprocess.Popen(
+            [sys.executable, "-I", "-c", _BOOT, package_root, self.address],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            cwd=self._dir,
+        )
+
+    def wait_ready(self) -> None:
+        """Block until the zygote has preloaded and listens."""
+        assert self._process.stdout is not None
+        line = self._process.stdout.readline()
+        if line.strip() != b"ready":
+            self.close()
+            raise RuntimeError("the sandbox zygote failed to start (is TensorFlow installed?)")
+
+    def close(self) -> None:
+        if self._process.poll() is None:
+            self._process.kill()
+        self._process.wait()
+        if self._process.stdout is not None:
+            self._process.stdout.close()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def __enter__(self) -> Zygote:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+# -I drops the script's directory and user site-packages from sys.path; the
+# package root is put back explicitly, and nothing else is importable by accident.
+_BOOT = (
+    "import sys; sys.path.insert(0, sys.argv[1]); "
+    "from grader.sandbox.worker import zygote; zygote(sys.argv[2])"
+)
+
+
+class Sandbox:
+    """One sandbox process, forked from the zygote, confined and limited."""
+
+    def __init__(self, zygote_address: str, limits: Limits, label: str) -> None:
+        self.limits = limits
+        self.scratch = Path(tempfile.mkdtemp(prefix=f"tfgrade-scratch-{label}-"))
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._next_id = 0
+        self._cgroup: Cgroup | None = None
+        self.pid = 0
+        self.alive = False
+        self.problems: list[dict[str, Any]] = []
+        """problems the sandbox reported while loading cells (kept if it dies later)"""
+        try:
+            self._sock.connect(zygote_address)
+            hello, _ = wire.receive(self._sock, deadline=time.monotonic() + 30)
+            self.pid = int(hello["pid"])
+            self._cgroup = Cgroup.create(f"sandbox-{self.pid}", limits)
+            if self._cgroup is not None:
+                self._cgroup.add(self.pid)
+            wire.send(
+                self._sock,
+                {
+                    "op": "start",
+                    "scratch": str(self.scratch),
+                    "cpu_seconds": limits.cpu_seconds,
+                    "file_bytes": limits.file_mb * 2**20,
+                },
+            )
+            self.alive = True
+        except (OSError, wire.WireError, KeyError, ValueError) as err:
+            self.close()
+            raise SandboxDied(memory=False, cell=None) from err
+
+    @property
+    def isolation(self) -> str:
+        """How this sandbox is confined, recorded with every result."""
+        return "process, cgroup" if self._cgroup is not None else "process"
+
+    def request(
+        self, message: dict[str, Any], blobs: list[bytes], *, timeout: float
+    ) -> tuple[dict[str, Any], list[bytes]]:
+        """Send one request and wait for its reply until ``timeout`` seconds pass."""
+        if not self.alive:
+            raise SandboxDied(memory=False, cell=None)
+        self._next_id += 1
+        request_id = self._next_id
+        deadline = time.monotonic() + timeout
+        cell: int | None = None
+        try:
+            wire.send(self._sock, {**message, "id": request_id}, blobs)
+            while True:
+                reply, reply_blobs = wire.receive(self._sock, deadline=deadline)
+                if reply.get("op") == "progress":
+                    cell = int(reply["cell"])
+                    continue
+                if reply.get("op") == "problem" and isinstance(reply.get("problem"), dict):
+                    self.problems.append(reply["problem"])
+                    continue
+                if reply.get("id") != request_id:
+                    raise wire.WireError("an answer to a question that was not asked")
+                return reply, reply_blobs
+        except wire.FrameTimeout:
+            self.close()
+            raise SandboxTimeout(timeout, cell) from None
+        except wire.PeerClosed:
+            memory = self._cgroup is not None and self._cgroup.oom_killed()
+            self.close()
+            raise SandboxDied(memory=memory, cell=cell) from None
+        except OSError:  # a send into a sandbox that is already gone
+            memory = self._cgroup is not None and self._cgroup.oom_killed()
+            self.close()
+            raise SandboxDied(memory=memory, cell=cell) from None
+        except (wire.WireError, KeyError, ValueError, TypeError) as err:
+            self.close()
+            raise SandboxRefused(str(err)) from None
+
+    def close(self) -> None:
+        """Kill the sandbox and everything it started; remove its scratch dir."""
+        self.alive = False
+        with contextlib.suppress(OSError):
+            self._sock.close()
+        if self._cgroup is not None:
+            self._cgroup.remove()
+        elif self.pid:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pid, 9)
+        shutil.rmtree(self.scratch, ignore_errors=True)

@@ -1,0 +1,301 @@
+"""The wire between the trusted side and a sandbox: framed messages of JSON
+plus ``.npy`` array blobs, never pickle.
+
+A frame is ``u32 payload length | u32 JSON length | JSON | blobs``; the JSON
+lists the blobs' lengths. Values are plain data (None, bool, int, float, str,
+list, dict with str keys), arrays (``{"$array": i, "tensor": bool}``, blob
+``i`` as ``.npy`` loaded with ``allow_pickle=False``), tuples, dtypes, shapes,
+tensor specs, and handles (``{"$handle": id, "type": name}``) naming an
+object that stays in the sandbox. Both sides check sizes and nesting depth
+before they trust a frame.
+
+Depends on the standard library and numpy only (TensorFlow types are
+recognised only when TensorFlow is already imported), because the sandbox
+worker imports it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import socket
+import struct
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+MAX_FRAME_BYTES = 256 * 1024 * 1024
+MAX_DEPTH = 64
+MAX_ITEMS = 100_000
+_HEADER = struct.Struct("!II")
+
+
+class WireError(Exception):
+    """A frame or value that breaks the wire's rules (size, depth, schema)."""
+
+
+class PeerClosed(WireError):
+    """The other side closed the connection (a sandbox that died)."""
+
+
+class FrameTimeout(WireError):
+    """No complete frame arrived before the deadline."""
+
+
+@dataclass(frozen=True)
+class TensorSpecData:
+    """A ``tf.TensorSpec`` that crossed the wire: plain data, no TensorFlow."""
+
+    shape: tuple[int | None, ...] | None
+    dtype: str
+    name: str | None
+
+
+@dataclass(frozen=True)
+class HandleRef:
+    """A reference to an object that stays on the sandbox side."""
+
+    id: int
+    type_name: str
+
+
+class Encoder:
+    """Turns values into JSON-able data plus array blobs.
+
+    ``to_handle`` decides what to do with anything that is not data: the
+    sandbox keeps the object and returns a handle, the trusted side only
+    sends handles it was given and refuses the rest.
+    """
+
+    def __init__(self, to_handle: Callable[[Any], dict[str, Any]]) -> None:
+        self._to_handle = to_handle
+        self.blobs: list[bytes] = []
+        self._items = 0
+
+    def encode(self, value: Any, depth: int = 0) -> Any:
+        self._items += 1
+        if depth > MAX_DEPTH or self._items > MAX_ITEMS:
+            raise WireError("the value is nested too deeply or has too many items to send")
+        kind = type(value)
+        if value is None or kind is bool or kind is str or kind is int:
+            return value
+        if kind is float:
+            return value if math.isfinite(value) else {"$float": repr(value)}
+        if kind is list:
+            return [self.encode(v, depth + 1) for v in value]
+        if kind is tuple:
+            return {"$tuple": [self.encode(v, depth + 1) for v in value]}
+        if kind is dict and all(type(k) is str for k in value):
+            return {"$dict": {k: self.encode(v, depth + 1) for k, v in value.items()}}
+        if isinstance(value, np.generic) and not isinstance(value, np.object_):
+            return self._array(np.asarray(value), tensor=False)
+        if kind is np.ndarray and value.dtype != object:
+            return self._array(value, tensor=False)
+        if isinstance(value, np.dtype):
+            return {"$dtype": value.name}
+        tf = sys.modules.get("tensorflow")
+        if tf is not None:
+            encoded = self._encode_tf(tf, value)
+            if encoded is not None:
+                return encoded
+        return self._to_handle(value)
+
+    def _encode_tf(self, tf: Any, value: Any) -> Any:
+        if isinstance(value, tf.DType):
+            return {"$dtype": value.name}
+        if isinstance(value, tf.TensorShape):
+            dims = None if value.rank is None else [d for d in value.as_list()]
+            return {"$shape": dims}
+        if isinstance(value, tf.TensorSpec):
+            shape = value.shape
+            dims = None if shape.rank is None else shape.as_list()
+            return {"$spec": {"shape": dims, "dtype": value.dtype.name, "name": value.name}}
+        if isinstance(value, tf.Tensor) and not isinstance(value, tf.Variable):
+            try:
+                array = value.numpy()
+            except (AttributeError, TypeError):  # a symbolic tensor has no value
+                return None
+            if isinstance(array, np.ndarray) and array.dtype != object:
+                return self._array(array, tensor=True)
+            return self._array(np.asarray(array), tensor=True)
+        return None
+
+    def _array(self, array: np.ndarray, *, tensor: bool) -> dict[str, Any]:
+        if array.nbytes > MAX_FRAME_BYTES:
+            raise WireError(
+                f"an array of shape {array.shape} ({array.nbytes / 2**20:.0f} MiB) is too large "
+                f"to send (limit {MAX_FRAME_BYTES // 2**20} MiB)"
+            )
+        buffer = io.BytesIO()
+        np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
+        self.blobs.append(buffer.getvalue())
+        return {"$array": len(self.blobs) - 1, "tensor": tensor}
+
+
+class Decoder:
+    """Turns received data back into values, checking the schema as it goes.
+
+    ``from_handle`` maps a handle reference to what the receiving side uses
+    for it; ``tensor`` optionally turns arrays that were tensors back into
+    tensors (the sandbox does, the trusted side keeps numpy arrays).
+    """
+
+    def __init__(
+        self,
+        blobs: list[bytes],
+        from_handle: Callable[[HandleRef], Any],
+        tensor: Callable[[np.ndarray], Any] | None = None,
+    ) -> None:
+        self._blobs = blobs
+        self._from_handle = from_handle
+        self._tensor = tensor
+
+    def decode(self, data: Any, depth: int = 0) -> Any:
+        if depth > MAX_DEPTH:
+            raise WireError("the value is nested too deeply")
+        if data is None or isinstance(data, (bool, int, float, str)):
+            return data
+        if isinstance(data, list):
+            return [self.decode(v, depth + 1) for v in data]
+        if not isinstance(data, dict) or len(data) not in (1, 2):
+            raise WireError("malformed value on the wire")
+        if "$tuple" in data:
+            return tuple(self.decode(v, depth + 1) for v in _list(data["$tuple"]))
+        if "$dict" in data:
+            items = data["$dict"]
+            if not isinstance(items, dict):
+                raise WireError("malformed dict on the wire")
+            return {str(k): self.decode(v, depth + 1) for k, v in items.items()}
+        if "$float" in data:
+            text = data["$float"]
+            if text not in ("nan", "inf", "-inf"):
+                raise WireError("malformed float on the wire")
+            return float(text)
+        if "$array" in data:
+            return self._array(data)
+        if "$dtype" in data:
+            return _text(data["$dtype"])
+        if "$shape" in data:
+            return _dims(data["$shape"])
+        if "$spec" in data:
+            spec = data["$spec"]
+            if not isinstance(spec, dict):
+                raise WireError("malformed tensor spec on the wire")
+            name = spec.get("name")
+            return TensorSpecData(
+                shape=_dims(spec.get("shape")),
+                dtype=_text(spec.get("dtype")),
+                name=None if name is None else _text(name),
+            )
+        if "$handle" in data:
+            handle_id = data["$handle"]
+            if type(handle_id) is not int:
+                raise WireError("malformed handle on the wire")
+            return self._from_handle(HandleRef(handle_id, _text(data.get("type", "object"))))
+        raise WireError("unknown value kind on the wire")
+
+    def _array(self, data: dict[str, Any]) -> Any:
+        index = data["$array"]
+        if type(index) is not int or not 0 <= index < len(self._blobs):
+            raise WireError("malformed array reference on the wire")
+        try:
+            array = np.load(io.BytesIO(self._blobs[index]), allow_pickle=False)
+        except (ValueError, OSError, EOFError) as err:
+            raise WireError(f"malformed array on the wire: {err}") from err
+        if not isinstance(array, np.ndarray):
+            raise WireError("malformed array on the wire")
+        if data.get("tensor") and self._tensor is not None:
+            return self._tensor(array)
+        return array
+
+
+def _list(value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise WireError("malformed list on the wire")
+    return value
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or len(value) > 1000:
+        raise WireError("malformed text on the wire")
+    return value
+
+
+def _dims(value: Any) -> tuple[int | None, ...] | None:
+    if value is None:
+        return None
+    dims = _list(value)
+    if not all(d is None or type(d) is int for d in dims):
+        raise WireError("malformed shape on the wire")
+    return tuple(dims)
+
+
+def send(sock: socket.socket, message: dict[str, Any], blobs: Sequence[bytes] = ()) -> None:
+    """Send one frame: a JSON message and its blobs."""
+    body = json.dumps({**message, "blobs": [len(b) for b in blobs]}, allow_nan=False).encode()
+    total = len(body) + sum(len(b) for b in blobs)
+    if total > MAX_FRAME_BYTES:
+        raise WireError(
+            f"the message is too large to send ({total / 2**20:.0f} MiB, "
+            f"limit {MAX_FRAME_BYTES // 2**20} MiB)"
+        )
+    sock.sendall(b"".join([_HEADER.pack(total, len(body)), body, *blobs]))
+
+
+def receive(
+    sock: socket.socket, *, deadline: float | None = None, max_bytes: int = MAX_FRAME_BYTES
+) -> tuple[dict[str, Any], list[bytes]]:
+    """Receive one frame before ``deadline`` (a ``time.monotonic`` value)."""
+    total, json_length = _HEADER.unpack(_read(sock, _HEADER.size, deadline))
+    if total > max_bytes:
+        raise WireError(
+            f"the other side sent {total / 2**20:.0f} MiB in one message "
+            f"(limit {max_bytes // 2**20} MiB)"
+        )
+    payload = _read(sock, total, deadline)
+    if json_length > len(payload):
+        raise WireError("malformed frame")
+    try:
+        message = json.loads(payload[:json_length])
+    except (ValueError, RecursionError) as err:
+        raise WireError("malformed JSON in a frame") from err
+    if not isinstance(message, dict):
+        raise WireError("malformed frame")
+    lengths = message.pop("blobs", [])
+    if not isinstance(lengths, list) or not all(type(n) is int and n >= 0 for n in lengths):
+        raise WireError("malformed blob list in a frame")
+    if json_length + sum(lengths) != len(payload):
+        raise WireError("blob lengths do not add up in a frame")
+    blobs, offset = [], json_length
+    for length in lengths:
+        blobs.append(payload[offset : offset + length])
+        offset += length
+    return message, blobs
+
+
+def _read(sock: socket.socket, count: int, deadline: float | None) -> bytes:
+    chunks, remaining = [], count
+    while remaining:
+        if deadline is not None:
+            timeout = deadline - time.monotonic()
+            if timeout <= 0:
+                raise FrameTimeout("no answer before the deadline")
+            sock.settimeout(timeout)
+        else:
+            sock.settimeout(None)
+        try:
+            chunk = sock.recv(min(remaining, 1 << 20))
+        except TimeoutError as err:
+            raise FrameTimeout("no answer before the deadline") from err
+        except OSError as err:
+            raise PeerClosed(str(err)) from err
+        if not chunk:
+            raise PeerClosed("the connection was closed")
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)

@@ -1,0 +1,277 @@
+"""The untrusted side: a zygote that preloads TensorFlow and forks a sandbox
+per connection, and the loop each sandbox runs (load the student's code,
+answer calls, keep non-data results as handles).
+
+Self-contained on purpose: it imports the standard library, numpy,
+TensorFlow and ``grader.sandbox.wire`` only. It never imports the trusted
+side, the solutions or the hidden suites, so a fork of it carries nothing
+secret. Run it as ``python -m grader.sandbox.worker SOCKET_PATH``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import io
+import os
+import re
+import resource
+import signal
+import socket
+import sys
+import traceback
+import types
+from typing import Any
+
+from grader.sandbox import wire
+
+OUTPUT_LIMIT = 64 * 1024
+MESSAGE_LIMIT = 2000
+_CELL_FILE = re.compile(r"^<cell (\d+)>$")
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """Ask the kernel to SIGKILL this process when its parent dies."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the parent's kill is the backstop
+        pass
+
+
+class _Output(io.TextIOBase):
+    """A stdout/stderr replacement that keeps only the first OUTPUT_LIMIT chars."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.size = 0
+        self.dropped = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        text = str(text)
+        room = OUTPUT_LIMIT - self.size
+        if room > 0:
+            self.parts.append(text[:room])
+            self.size += min(room, len(text))
+        self.dropped += max(0, len(text) - max(room, 0))
+        return len(text)
+
+    def text(self) -> str:
+        note = f"\n[... {self.dropped} more characters not kept]" if self.dropped else ""
+        return "".join(self.parts) + note
+
+
+def _message(exc: BaseException) -> str:
+    try:
+        text = f"{type(exc).__name__}: {exc}"
+    except Exception:  # a student exception whose __str__ fails
+        text = type(exc).__name__
+    return text if len(text) <= MESSAGE_LIMIT else text[:MESSAGE_LIMIT] + "..."
+
+
+class Sandbox:
+    """Serves one trusted-side connection: one student's code, one process."""
+
+    def __init__(self, conn: socket.socket) -> None:
+        self.conn = conn
+        self.namespace: dict[str, Any] = {}
+        self.sources: dict[int, list[str]] = {}
+        self.objects: dict[int, Any] = {}
+
+    # -- setup ----------------------------------------------------------
+
+    def run(self) -> None:
+        os.setsid()
+        die_with_parent()
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        wire.send(self.conn, {"op": "hello", "pid": os.getpid()})
+        start, _ = wire.receive(self.conn)
+        self._confine(start)
+        module = types.ModuleType("submission")
+        self.namespace = module.__dict__
+        sys.modules["submission"] = module
+        while True:
+            try:
+                request, blobs = wire.receive(self.conn)
+            except wire.PeerClosed:
+                return
+            self._answer(request, blobs)
+
+    def _confine(self, start: dict[str, Any]) -> None:
+        scratch = str(start["scratch"])
+        cpu = int(start["cpu_seconds"])
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+        file_bytes = int(start["file_bytes"])
+        resource.setrlimit(resource.RLIMIT_FSIZE, (file_bytes, file_bytes))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        os.chdir(scratch)
+        os.environ.update(HOME=scratch, TMPDIR=scratch, KERAS_HOME=scratch)
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        os.close(devnull)
+
+    # -- requests -------------------------------------------------------
+
+    def _answer(self, request: dict[str, Any], blobs: list[bytes]) -> None:
+        request_id = request.get("id")
+        output = _Output()
+        saved = sys.stdout, sys.stderr
+        sys.stdout = sys.stderr = output
+        try:
+            value = self._dispatch(request, blobs)
+            encoder = wire.Encoder(self._keep)
+            reply: dict[str, Any] = {"id": request_id, "ok": True, "value": encoder.encode(value)}
+            reply_blobs = encoder.blobs
+        except BaseException as exc:  # student code may raise anything, SystemExit included
+            reply, reply_blobs = {"id": request_id, "ok": False, "error": self._error(exc)}, []
+        finally:
+            sys.stdout, sys.stderr = saved
+        reply["output"] = output.text()
+        try:
+            wire.send(self.conn, reply, reply_blobs)
+        except wire.WireError as exc:
+            wire.send(self.conn, {"id": request_id, "ok": False, "error": self._error(exc)})
+
+    def _dispatch(self, request: dict[str, Any], blobs: list[bytes]) -> Any:
+        op = request.get("op")
+        if op == "load":
+            return self._load(request["cells"])
+        decoder = wire.Decoder(blobs, self._resolve, _to_tensor)
+        target = self._target(request["target"])
+        if op == "getattr":
+            return getattr(target, str(request["name"]))
+        if op == "call":
+            args = decoder.decode(request.get("args", []))
+            kwargs = decoder.decode(request.get("kwargs", {"$dict": {}}))
+            if not callable(target):
+                raise TypeError(f"{request.get('label', 'it')} is not a function")
+            return target(*args, **kwargs)
+        raise wire.WireError(f"unknown request {op!r}")
+
+    def _target(self, ref: dict[str, Any]) -> Any:
+        if "$global" in ref:
+            name = str(ref["$global"])
+            if name not in self.namespace:  # a dict lookup: module __getattr__ cannot answer
+                raise _Missing(name)
+            return self.namespace[name]
+        return self._resolve(wire.HandleRef(int(ref["$handle"]), ""))
+
+    def _resolve(self, ref: wire.HandleRef) -> Any:
+        try:
+            return self.objects[ref.id]
+        except KeyError:
+            raise wire.WireError(f"unknown handle {ref.id}") from None
+
+    def _keep(self, value: Any) -> dict[str, Any]:
+        handle = len(self.objects) + 1
+        self.objects[handle] = value
+        return {"$handle": handle, "type": type(value).__name__}
+
+    # -- student code ---------------------------------------------------
+
+    def _load(self, cells: list[dict[str, Any]]) -> None:
+        """Run each cell in order; a failing cell is reported and skipped.
+
+        Progress and problems are sent as they happen, so the trusted side
+        knows them even if a later cell hangs or ends the process."""
+        for cell in cells:
+            number, source = int(cell["cell"]), str(cell["source"])
+            self.sources[number] = source.splitlines()
+            wire.send(self.conn, {"op": "progress", "cell": number})
+            try:
+                code = compile(source, f"<cell {number}>", "exec")
+            except SyntaxError as exc:
+                self._problem("syntax", number, exc.lineno or 0, f"SyntaxError: {exc.msg}", [])
+                continue
+            try:
+                exec(code, self.namespace)
+            except BaseException as exc:  # noqa: BLE001 - a cell may even raise SystemExit
+                error = self._error(exc)
+                frames = error["frames"]
+                kind = "exit" if isinstance(exc, SystemExit) else "error"
+                line = frames[-1]["line"] if frames else 0
+                self._problem(kind, number, line, error["message"], frames)
+
+    def _problem(
+        self, kind: str, cell: int, line: int, message: str, frames: list[dict[str, Any]]
+    ) -> None:
+        problem = {"kind": kind, "cell": cell, "line": line, "message": message, "frames": frames}
+        wire.send(self.conn, {"op": "problem", "problem": problem})
+
+    def _error(self, exc: BaseException) -> dict[str, Any]:
+        frames = []
+        for frame in traceback.extract_tb(exc.__traceback__):
+            match = _CELL_FILE.match(frame.filename)
+            if not match:
+                continue
+            cell, line = int(match.group(1)), frame.lineno or 0
+            lines = self.sources.get(cell, [])
+            code = lines[line - 1] if 0 < line <= len(lines) else ""
+            frames.append({"cell": cell, "line": line, "function": frame.name, "code": code})
+        missing = exc.name if isinstance(exc, _Missing) else None
+        return {
+            "type": type(exc).__name__,
+            "message": f"`{missing}` is not defined" if missing else _message(exc),
+            "frames": frames[-20:],
+            "not_implemented": isinstance(exc, NotImplementedError) and bool(frames),
+            "missing": missing,
+            "memory": isinstance(exc, MemoryError),
+        }
+
+
+class _Missing(Exception):
+    """The trusted side asked for a name the student's code did not define."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+def _to_tensor(array: Any) -> Any:
+    import tensorflow as tf
+
+    return tf.constant(array)
+
+
+def preload() -> None:
+    """Import what every submission needs, once, before any fork.
+
+    No TensorFlow op may run here: a process that has run one cannot fork
+    safely."""
+    import numpy  # noqa: F401
+    import tensorflow  # noqa: F401
+
+    import keras  # noqa: F401
+
+
+def zygote(address: str) -> None:
+    """Preload, then fork a sandbox for each connection until killed."""
+    die_with_parent()
+    preload()
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(address)
+    os.chmod(address, 0o600)
+    listener.listen(64)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps sandboxes
+    print("ready", flush=True)
+    while True:
+        conn, _ = listener.accept()
+        pid = os.fork()
+        if pid == 0:
+            listener.close()
+            status = 0
+            try:
+                Sandbox(conn).run()
+            except BaseException:  # noqa: BLE001 - report on stderr, never raise into the zygote
+                status = 70
+            finally:
+                os._exit(status)
+        conn.close()
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    zygote(sys.argv[1])
