@@ -76,9 +76,7 @@ def grade_assignment(
         raise UsageError(f"no submissions found in {', '.join(map(str, paths or [assignment.examples_dir]))}")
     zygote = Zygote()  # starts importing TensorFlow now, alongside our own import below
     try:
-        import tensorflow  # noqa: F401 - preload before forking; runs no op
-        import keras  # noqa: F401
-
+        _preload_quietly()
         suite_version = assignment.suite_version()
         tests = grading.suite_tests(assignment)
         summary = BatchSummary()
@@ -95,6 +93,21 @@ def grade_assignment(
         return summary
     finally:
         zygote.close()
+
+
+def _preload_quietly() -> None:
+    """Import TensorFlow before forking (it runs no op), without the C++
+    log lines it prints on import whatever TF_CPP_MIN_LOG_LEVEL says."""
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        import keras  # noqa: F401
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def _triage(

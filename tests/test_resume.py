@@ -1,0 +1,86 @@
+"""A grader killed with SIGKILL mid-batch loses nothing: re-running finishes
+the batch, every grade is present once, and finished ones are not regraded."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.conftest import COURSE, REPO, run_grader
+
+COPIES = 12
+
+
+def graded(db: Path) -> dict[str, str]:
+    """student -> graded_at, as committed in the gradebook."""
+    if not db.exists():
+        return {}
+    with sqlite3.connect(db, timeout=30) as connection:
+        try:
+            rows = connection.execute("SELECT student, graded_at FROM submissions").fetchall()
+        except sqlite3.OperationalError:  # the schema is not created yet
+            return {}
+    return dict(rows)
+
+
+def zygotes() -> list[str]:
+    done = subprocess.run(["pgrep", "-f", "tfgrade-zygote-"], capture_output=True, text=True)
+    return done.stdout.split()
+
+
+def test_kill_minus_nine_then_rerun(tmp_path: Path) -> None:
+    submissions = tmp_path / "class"
+    submissions.mkdir()
+    for i in range(COPIES):
+        shutil.copy(COURSE / "submissions" / "good.ipynb", submissions / f"s{i:02d}.ipynb")
+    out = tmp_path / "out"
+    db = out / "gradebook.db"
+    args = ["--root", str(COURSE), "grade", "00_smoke", str(submissions), "--out", str(out), "-j", "1"]
+    before_zygotes = set(zygotes())
+    grader = subprocess.Popen(
+        [sys.executable, "-m", "grader", *args],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 300
+    while not graded(db) and time.monotonic() < deadline and grader.poll() is None:
+        time.sleep(0.02)
+    grader.send_signal(signal.SIGKILL)
+    grader.wait()
+    first = graded(db)
+    assert 0 < len(first) < COPIES, "the kill should land mid-batch"
+
+    time.sleep(1)  # the kernel delivers the parent-death signals
+    assert set(zygotes()) <= before_zygotes, "the sandbox zygote outlived the grader"
+
+    rerun = run_grader(*args)
+    assert rerun.returncode == 0, rerun.stderr
+    second = graded(db)
+    assert sorted(second) == [f"s{i:02d}" for i in range(COPIES)]
+    assert {s: second[s] for s in first} == first, "finished submissions were regraded"
+    assert f"graded {COPIES - len(first)}, unchanged since last run {len(first)}" in rerun.stdout
+    for student in second:
+        assert (out / "00_smoke" / student / "results.json").is_file()
+        assert (out / "00_smoke" / student / "report.html").is_file()
+    rows = (out / "00_smoke" / "grades.csv").read_text().splitlines()
+    assert len(rows) == COPIES + 1
+
+
+def test_rerun_without_changes_grades_nothing(tmp_path: Path) -> None:
+    submissions = tmp_path / "class"
+    submissions.mkdir()
+    shutil.copy(COURSE / "submissions" / "good.ipynb", submissions / "a.ipynb")
+    shutil.copy(COURSE / "submissions" / "broken.ipynb", submissions / "b.ipynb")
+    args = ["--root", str(COURSE), "grade", "00_smoke", str(submissions), "--out", str(tmp_path / "o")]
+    assert "graded 2, unchanged since last run 0" in run_grader(*args).stdout
+    assert "graded 0, unchanged since last run 2" in run_grader(*args).stdout
+    shutil.copy(COURSE / "submissions" / "stub.py", submissions / "a.ipynb")
+    assert "graded 1, unchanged since last run 1" in run_grader(*args).stdout
+    assert "graded 2, unchanged since last run 0" in run_grader(*args, "--force").stdout

@@ -1,0 +1,136 @@
+"""Finding submissions on disk and reading notebooks into numbered cells."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from grader.submissions import (
+    Found,
+    SubmissionProblem,
+    discover,
+    notebook_cells,
+    read_submission,
+    strip_magics,
+)
+
+NAME = "01_tensors.ipynb"
+
+
+def write_notebook(path: Path, *sources: str) -> Path:
+    notebook = new_notebook()
+    notebook.cells = [new_markdown_cell("# Title"), *(new_code_cell(s) for s in sources)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, path)
+    return path
+
+
+def test_class_folder_of_files_and_student_folders(tmp_path: Path) -> None:
+    write_notebook(tmp_path / "alice.ipynb", "x = 1")
+    (tmp_path / "bob.py").write_text("x = 1\n")
+    write_notebook(tmp_path / "carol" / NAME, "x = 1")
+    (tmp_path / "notes.txt").write_text("not a submission")
+    found = discover([tmp_path], NAME)
+    assert [(f.student, f.path.name) for f in found] == [
+        ("alice", "alice.ipynb"),
+        ("bob", "bob.py"),
+        ("carol", "carol"),
+    ]
+
+
+def test_one_students_folder(tmp_path: Path) -> None:
+    write_notebook(tmp_path / "dave" / NAME, "x = 1")
+    assert discover([tmp_path / "dave"], NAME) == [Found("dave", tmp_path / "dave")]
+
+
+def test_missing_path_is_reported(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        discover([tmp_path / "nope"], NAME)
+
+
+def test_cells_keep_their_notebook_numbers(tmp_path: Path) -> None:
+    path = write_notebook(tmp_path / "a.ipynb", "import tensorflow as tf", "def f():\n    return 1")
+    submission = read_submission(Found("a", path), NAME)
+    assert [(c.number, c.source) for c in submission.cells] == [
+        (2, "import tensorflow as tf"),
+        (3, "def f():\n    return 1"),
+    ]
+    assert len(submission.hash) == 64
+
+
+def test_check_cells_are_skipped() -> None:
+    notebook = new_notebook()
+    notebook.cells = [new_code_cell("x = 1"), new_code_cell("assert x", metadata={"tags": ["check"]})]
+    cells, _ = notebook_cells(nbformat.writes(notebook), NAME)
+    assert [c.number for c in cells] == [1]
+
+
+@pytest.mark.parametrize(
+    ("source", "expected", "dropped"),
+    [
+        ("%matplotlib inline\nx = 1", "\nx = 1", True),
+        ("!pip install foo\nx = 1", "\nx = 1", True),
+        ("files = !ls\nx = 1", "\nx = 1", True),
+        ("tf.reshape?", "", True),
+        ("for i in range(2):\n    %time f()", "for i in range(2):\n    pass", True),
+        ("%%time\nx = 1", "\nx = 1", True),
+        ("%%bash\nrm -rf /", "", True),
+        ("x = 5 % 2\ny = x != 1", "x = 5 % 2\ny = x != 1", False),
+    ],
+    ids=["line magic", "shell", "shell assignment", "help", "indented", "time cell", "bash cell", "no magic"],
+)
+def test_magics_are_blanked_keeping_line_numbers(source: str, expected: str, dropped: bool) -> None:
+    new, what = strip_magics(source)
+    assert new == expected
+    assert bool(what) == dropped
+
+
+def test_old_notebook_format_is_upgraded(tmp_path: Path) -> None:
+    v3 = {
+        "nbformat": 3,
+        "nbformat_minor": 0,
+        "metadata": {},
+        "worksheets": [{"cells": [{"cell_type": "code", "input": "x = 1", "language": "python", "outputs": []}]}],
+    }
+    import json
+
+    cells, _ = notebook_cells(json.dumps(v3), NAME)
+    assert [c.source for c in cells] == ["x = 1"]
+
+
+@pytest.mark.parametrize(
+    ("content", "phrase"),
+    [
+        (b"", "is empty"),
+        (b'{"cells": [', "not valid notebook JSON"),
+        (b"[1, 2]", "not a Jupyter notebook"),
+        (b'{"cells": [], "nbformat": 2}', "too old"),
+        (b'{"cells": [], "nbformat": 9, "nbformat_minor": 0, "metadata": {}}', "format 9"),
+        (b"\xff\xfe{}", "not UTF-8"),
+    ],
+    ids=["empty", "truncated", "not a notebook", "too old", "future", "binary"],
+)
+def test_bad_files_get_a_specific_message(tmp_path: Path, content: bytes, phrase: str) -> None:
+    path = tmp_path / "a.ipynb"
+    path.write_bytes(content)
+    with pytest.raises(SubmissionProblem, match=phrase):
+        read_submission(Found("a", path), NAME)
+
+
+def test_symlinked_submission_is_refused(tmp_path: Path) -> None:
+    target = write_notebook(tmp_path / "secret" / "solution.ipynb", "x = 1")
+    (tmp_path / "class").mkdir()
+    (tmp_path / "class" / "mallory.ipynb").symlink_to(target)
+    [found] = discover([tmp_path / "class"], NAME)
+    with pytest.raises(SubmissionProblem, match="symbolic link"):
+        read_submission(found, NAME)
+
+
+def test_folder_with_several_notebooks_is_refused(tmp_path: Path) -> None:
+    write_notebook(tmp_path / "erin" / "a.ipynb", "x = 1")
+    write_notebook(tmp_path / "erin" / "b.ipynb", "x = 1")
+    with pytest.raises(SubmissionProblem, match="should hold one notebook"):
+        read_submission(Found("erin", tmp_path / "erin"), NAME)

@@ -1,0 +1,144 @@
+"""The wire carries data by value and refuses what breaks its rules."""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+from typing import Any
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from grader.sandbox import wire
+
+
+def roundtrip(value: Any, *, tensors: bool = False) -> Any:
+    kept: list[Any] = []
+
+    def keep(obj: Any) -> dict[str, Any]:
+        kept.append(obj)
+        return {"$handle": len(kept), "type": type(obj).__name__}
+
+    encoder = wire.Encoder(keep)
+    data = json.loads(json.dumps(encoder.encode(value)))
+    decoder = wire.Decoder(encoder.blobs, lambda ref: ref, tf.constant if tensors else None)
+    return decoder.decode(data)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [None, True, 3, -2.5, "text", [1, [2, "x"]], (1, 2), {"a": (1, None)}, float("inf")],
+    ids=repr,
+)
+def test_plain_data_roundtrips(value: Any) -> None:
+    assert roundtrip(value) == value
+
+
+def test_nan_roundtrips() -> None:
+    assert np.isnan(roundtrip(float("nan")))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int32", "uint8", "bool", "complex64"])
+def test_arrays_keep_shape_and_dtype(dtype: str) -> None:
+    array = np.arange(12).reshape(3, 4).astype(dtype)
+    back = roundtrip(array)
+    assert back.dtype == array.dtype and back.shape == (3, 4)
+    np.testing.assert_array_equal(back, array)
+
+
+def test_tensors_arrive_as_arrays_on_the_trusted_side_and_tensors_in_the_sandbox() -> None:
+    tensor = tf.constant([[1.0, 2.0]])
+    assert isinstance(roundtrip(tensor), np.ndarray)
+    assert isinstance(roundtrip(tensor, tensors=True), tf.Tensor)
+
+
+def test_tensorflow_metadata_crosses_as_data() -> None:
+    spec = tf.TensorSpec([None, 3], tf.float32, name="x")
+    assert roundtrip(spec) == wire.TensorSpecData(shape=(None, 3), dtype="float32", name="x")
+    assert roundtrip(tf.TensorShape([2, None])) == (2, None)
+    assert roundtrip(tf.int64) == "int64"
+    assert roundtrip(np.dtype("float16")) == "float16"
+
+
+def test_objects_become_handles() -> None:
+    variable = tf.Variable([1.0])
+    ref = roundtrip([variable, 1])
+    assert ref[1] == 1
+    assert ref[0] == wire.HandleRef(1, "ResourceVariable")
+
+
+def test_subclasses_of_data_types_are_not_trusted_as_data() -> None:
+    class Sneaky(str):
+        def __eq__(self, other: object) -> bool:
+            return True
+
+        __hash__ = str.__hash__
+
+    assert isinstance(roundtrip(Sneaky("x")), wire.HandleRef)
+
+
+def test_object_arrays_are_never_sent_as_data() -> None:
+    assert isinstance(roundtrip(np.array([object()])), wire.HandleRef)
+
+
+def test_deep_nesting_is_refused() -> None:
+    value: Any = []
+    for _ in range(200):
+        value = [value]
+    with pytest.raises(wire.WireError, match="nested too deeply"):
+        roundtrip(value)
+
+
+def test_a_pickled_array_blob_is_refused() -> None:
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    decoder = wire.Decoder([buffer.getvalue()], lambda ref: ref)
+    with pytest.raises(wire.WireError, match="malformed array"):
+        decoder.decode({"$array": 0, "tensor": False})
+
+
+@pytest.mark.parametrize(
+    "data",
+    [{"$tuple": 3}, {"$float": "1e999"}, {"$array": 5}, {"$handle": "1"}, {"$what": 1}, {"a": 1, "b": 2, "c": 3}],
+    ids=repr,
+)
+def test_malformed_values_are_refused(data: Any) -> None:
+    with pytest.raises(wire.WireError):
+        wire.Decoder([], lambda ref: ref).decode(data)
+
+
+def test_frames_roundtrip_over_a_socket() -> None:
+    left, right = socket.socketpair()
+    with left, right:
+        blob = np.arange(3).tobytes()
+        wire.send(left, {"op": "x", "n": 1}, [blob, b""])
+        message, blobs = wire.receive(right)
+    assert message == {"op": "x", "n": 1}
+    assert blobs == [blob, b""]
+
+
+def test_an_oversized_frame_is_refused_before_it_is_read() -> None:
+    left, right = socket.socketpair()
+    with left, right:
+        left.sendall(struct.pack("!II", 2**31, 10))
+        with pytest.raises(wire.WireError, match="in one message"):
+            wire.receive(right, max_bytes=1024)
+
+
+def test_receive_times_out() -> None:
+    import time
+
+    left, right = socket.socketpair()
+    with left, right, pytest.raises(wire.FrameTimeout):
+        wire.receive(right, deadline=time.monotonic() + 0.05)
+
+
+def test_closed_peer_is_reported() -> None:
+    left, right = socket.socketpair()
+    left.close()
+    with right, pytest.raises(wire.PeerClosed):
+        wire.receive(right)
