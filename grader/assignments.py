@@ -77,7 +77,11 @@ class Assignment:
 def names(root: Path) -> list[str]:
     """The assignments a course folder has, in order."""
     base = root / "solutions"
-    return sorted(p.name for p in base.iterdir() if (p / CONFIG_NAME).is_file()) if base.is_dir() else []
+    return (
+        sorted(p.name for p in base.iterdir() if (p / CONFIG_NAME).is_file())
+        if base.is_dir()
+        else []
+    )
 
 
 def load(root: Path, name: str) -> Assignment:

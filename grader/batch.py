@@ -73,7 +73,9 @@ def grade_assignment(
     except FileNotFoundError as err:
         raise UsageError(str(err)) from err
     if not found:
-        raise UsageError(f"no submissions found in {', '.join(map(str, paths or [assignment.examples_dir]))}")
+        raise UsageError(
+            f"no submissions found in {', '.join(map(str, paths or [assignment.examples_dir]))}"
+        )
     zygote = Zygote()  # starts importing TensorFlow now, alongside our own import below
     try:
         _preload_quietly()
@@ -85,8 +87,16 @@ def grade_assignment(
             if todo:
                 zygote.wait_ready()
                 _run_children(
-                    assignment, todo, book, suite_version, zygote.address, jobs, progress, summary,
-                    out, echo,
+                    assignment,
+                    todo,
+                    book,
+                    suite_version,
+                    zygote.address,
+                    jobs,
+                    progress,
+                    summary,
+                    out,
+                    echo,
                 )
             everyone = book.results(assignment.name)
         exports.write_class(assignment, everyone, out / assignment.name)
@@ -150,7 +160,9 @@ def _triage(
             )
             _finish(result, book, summary, out, echo)
             continue
-        if not force and book.is_current(assignment.name, item.student, submission.hash, suite_version):
+        if not force and book.is_current(
+            assignment.name, item.student, submission.hash, suite_version
+        ):
             _skip(assignment, book, item.student, summary, out)
         else:
             todo.append(submission)
@@ -161,14 +173,18 @@ def _digest_of_problem(notice: Notice) -> str:
     return "problem:" + hashlib.sha256(notice.message.encode()).hexdigest()[:32]
 
 
-def _skip(assignment: Assignment, book: Gradebook, student: str, summary: BatchSummary, out: Path) -> None:
+def _skip(
+    assignment: Assignment, book: Gradebook, student: str, summary: BatchSummary, out: Path
+) -> None:
     result = book.find(assignment.name, student)
     if result is not None:
         summary.skipped.append(result)
         exports.write_student(result, out / assignment.name / student)
 
 
-def _finish(result: SubmissionResult, book: Gradebook, summary: BatchSummary, out: Path, echo: Echo) -> None:
+def _finish(
+    result: SubmissionResult, book: Gradebook, summary: BatchSummary, out: Path, echo: Echo
+) -> None:
     """Record first (the gradebook is the truth), then write the student's files."""
     book.record(result)
     exports.write_student(result, out / result.assignment / result.student)
@@ -181,7 +197,9 @@ def summary_line(result: SubmissionResult) -> str:
     counts = collections.Counter(t.verdict for t in result.tests)
     parts = [f"{counts[v]} {v.value}" for v in Verdict if counts[v]]
     percent = 100 * result.score / result.max_score if result.max_score else 0.0
-    note = f"  [{result.notices[0].message[:60]}]" if result.notices and not result.tests[0:1] else ""
+    note = (
+        f"  [{result.notices[0].message[:60]}]" if result.notices and not result.tests[0:1] else ""
+    )
     return (
         f"{result.student:<16} {result.score:6g}/{result.max_score:<6g} {percent:5.1f}%  "
         f"{', '.join(parts):<44} {result.execution_time:5.1f}s{note}"
@@ -263,18 +281,20 @@ def _child(
             payload: dict[str, Any] = {"result": result.to_json()}
         except GraderError as err:
             payload = {"internal": str(err)}
-        except BaseException:  # noqa: BLE001 - our bug: report it, never lose the batch
+        except BaseException:
             payload = {"internal": traceback.format_exc()}
         data = json.dumps(payload).encode()
         for start in range(0, len(data), 1 << 16):
             os.write(fd, data[start : start + (1 << 16)])
-    except BaseException:  # noqa: BLE001
+    except BaseException:
         status = 70
     finally:
         os._exit(status)
 
 
-def _collect(child: _Running, book: Gradebook, summary: BatchSummary, out: Path, write: Echo) -> None:
+def _collect(
+    child: _Running, book: Gradebook, summary: BatchSummary, out: Path, write: Echo
+) -> None:
     os.waitpid(child.pid, 0)
     os.close(child.fd)
     student = child.submission.student
@@ -286,5 +306,6 @@ def _collect(child: _Running, book: Gradebook, summary: BatchSummary, out: Path,
         _finish(SubmissionResult.from_json(payload["result"]), book, summary, out, write)
     else:
         summary.internal_errors[student] = str(payload["internal"])
-        write(f"{student:<16} NOT GRADED: internal error (see the end of this run); re-run to retry")
-
+        write(
+            f"{student:<16} NOT GRADED: internal error (see the end of this run); re-run to retry"
+        )

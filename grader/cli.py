@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -15,10 +17,14 @@ from grader.errors import GraderError
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before anything imports TensorFlow
 
 
-def _fail(err: GraderError) -> click.ClickException:
-    failure = click.ClickException(str(err))
-    failure.exit_code = err.exit_code
-    return failure
+@contextlib.contextmanager
+def _reported() -> Iterator[None]:
+    """Show a GraderError as one line and exit with its status, no traceback."""
+    try:
+        yield
+    except GraderError as err:
+        click.echo(f"Error: {err}", err=True)
+        sys.exit(err.exit_code)
 
 
 @click.group()
@@ -41,10 +47,8 @@ def main(ctx: click.Context, root: Path) -> None:
 @click.pass_obj
 def release_command(root: Path, assignment: str) -> None:
     """Write assignments/ASSIGNMENT/ (stub notebook, README) from solutions/ASSIGNMENT/."""
-    try:
+    with _reported():
         changed = release.release(assignments.load(root, assignment))
-    except GraderError as err:
-        raise _fail(err) from err
     for path in changed:
         click.echo(f"wrote {path.relative_to(root)}")
     if not changed:
@@ -54,10 +58,16 @@ def release_command(root: Path, assignment: str) -> None:
 @main.command("grade")
 @click.argument("assignment")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("reports"),
-              show_default=True, help="Where reports and the gradebook go.")
-@click.option("--jobs", "-j", type=int, default=2, show_default=True,
-              help="Submissions graded at once.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("reports"),
+    show_default=True,
+    help="Where reports and the gradebook go.",
+)
+@click.option(
+    "--jobs", "-j", type=int, default=2, show_default=True, help="Submissions graded at once."
+)
 @click.option("--force", is_flag=True, help="Regrade submissions graded before.")
 @click.pass_obj
 def grade_command(
@@ -67,7 +77,7 @@ def grade_command(
 
     PATHS default to examples/submissions/ASSIGNMENT/.
     """
-    try:
+    with _reported():
         summary = grade_assignment(
             assignments.load(root, assignment),
             paths=list(paths) or None,
@@ -77,8 +87,6 @@ def grade_command(
             progress=sys.stderr.isatty(),
             echo=click.echo,
         )
-    except GraderError as err:
-        raise _fail(err) from err
     graded, skipped = len(summary.graded), len(summary.skipped)
     click.echo(
         f"{assignment}: graded {graded}, unchanged since last run {skipped}, "

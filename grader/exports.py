@@ -49,7 +49,9 @@ def grades_csv(results: list[SubmissionResult]) -> str:
     exercises = list(dict.fromkeys(e for r in results for e in r.exercises))
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["student", "score", "max_score", "percent", *exercises, "graded_at", "submission_hash"])
+    writer.writerow(
+        ["student", "score", "max_score", "percent", *exercises, "graded_at", "submission_hash"]
+    )
     for result in results:
         per_exercise = {e: 0.0 for e in exercises}
         for test in result.tests:

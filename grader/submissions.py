@@ -157,7 +157,7 @@ def notebook_cells(text: str, name: str) -> tuple[tuple[Cell, ...], tuple[Notice
             f"{name} is not valid notebook JSON ({err}). The file may have been cut off or "
             "edited by hand; download it again from Jupyter.",
         ) from None
-    if not isinstance(raw, dict) or "cells" not in raw and "worksheets" not in raw:
+    if not isinstance(raw, dict) or ("cells" not in raw and "worksheets" not in raw):
         raise SubmissionProblem("unreadable", f"{name} is JSON but not a Jupyter notebook.")
     major = raw.get("nbformat")
     if not isinstance(major, int) or major < 3:

@@ -16,7 +16,9 @@ COURSE = REPO / "tests" / "files" / "course"
 """a tiny course (assignment 00_smoke) with hostile and broken submissions"""
 
 
-def run_grader(*args: str, cwd: Path = REPO, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def run_grader(
+    *args: str, cwd: Path = REPO, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
     """Run ``python -m grader ARGS`` as a user would, capturing its output."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.run(
@@ -31,16 +33,15 @@ def run_grader(*args: str, cwd: Path = REPO, timeout: float = 600) -> subprocess
 
 def read_results(folder: Path) -> dict[str, dict[str, Any]]:
     """student -> results.json for every student folder under ``folder``."""
-    return {
-        p.parent.name: json.loads(p.read_text()) for p in sorted(folder.glob("*/results.json"))
-    }
+    return {p.parent.name: json.loads(p.read_text()) for p in sorted(folder.glob("*/results.json"))}
 
 
 @pytest.fixture(scope="session")
 def smoke(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
     """The smoke course's submissions, graded once for the whole session."""
     out = tmp_path_factory.mktemp("smoke")
-    done = run_grader("--root", str(COURSE), "grade", "00_smoke", str(COURSE / "submissions"),
-                      "--out", str(out))
+    done = run_grader(
+        "--root", str(COURSE), "grade", "00_smoke", str(COURSE / "submissions"), "--out", str(out)
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     return read_results(out / "00_smoke")

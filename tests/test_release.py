@@ -14,7 +14,10 @@ from tests.conftest import REPO
 
 
 def test_region_becomes_a_stub_at_its_indentation() -> None:
-    source = "def f(x):\n    '''Doc.'''\n    ### BEGIN SOLUTION\n    y = x + 1\n    return y\n    ### END SOLUTION"
+    source = (
+        "def f(x):\n    '''Doc.'''\n"
+        "    ### BEGIN SOLUTION\n    y = x + 1\n    return y\n    ### END SOLUTION"
+    )
     assert stub_source(source, "cell 1") == (
         "def f(x):\n    '''Doc.'''\n    # YOUR CODE HERE\n    raise NotImplementedError()"
     )

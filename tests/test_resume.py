@@ -41,7 +41,17 @@ def test_kill_minus_nine_then_rerun(tmp_path: Path) -> None:
         shutil.copy(COURSE / "submissions" / "good.ipynb", submissions / f"s{i:02d}.ipynb")
     out = tmp_path / "out"
     db = out / "gradebook.db"
-    args = ["--root", str(COURSE), "grade", "00_smoke", str(submissions), "--out", str(out), "-j", "1"]
+    args = [
+        "--root",
+        str(COURSE),
+        "grade",
+        "00_smoke",
+        str(submissions),
+        "--out",
+        str(out),
+        "-j",
+        "1",
+    ]
     before_zygotes = set(zygotes())
     grader = subprocess.Popen(
         [sys.executable, "-m", "grader", *args],
@@ -78,7 +88,15 @@ def test_rerun_without_changes_grades_nothing(tmp_path: Path) -> None:
     submissions.mkdir()
     shutil.copy(COURSE / "submissions" / "good.ipynb", submissions / "a.ipynb")
     shutil.copy(COURSE / "submissions" / "broken.ipynb", submissions / "b.ipynb")
-    args = ["--root", str(COURSE), "grade", "00_smoke", str(submissions), "--out", str(tmp_path / "o")]
+    args = [
+        "--root",
+        str(COURSE),
+        "grade",
+        "00_smoke",
+        str(submissions),
+        "--out",
+        str(tmp_path / "o"),
+    ]
     assert "graded 2, unchanged since last run 0" in run_grader(*args).stdout
     assert "graded 0, unchanged since last run 2" in run_grader(*args).stdout
     shutil.copy(COURSE / "submissions" / "stub.py", submissions / "a.ipynb")

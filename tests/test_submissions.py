@@ -63,7 +63,10 @@ def test_cells_keep_their_notebook_numbers(tmp_path: Path) -> None:
 
 def test_check_cells_are_skipped() -> None:
     notebook = new_notebook()
-    notebook.cells = [new_code_cell("x = 1"), new_code_cell("assert x", metadata={"tags": ["check"]})]
+    notebook.cells = [
+        new_code_cell("x = 1"),
+        new_code_cell("assert x", metadata={"tags": ["check"]}),
+    ]
     cells, _ = notebook_cells(nbformat.writes(notebook), NAME)
     assert [c.number for c in cells] == [1]
 
@@ -80,7 +83,16 @@ def test_check_cells_are_skipped() -> None:
         ("%%bash\nrm -rf /", "", True),
         ("x = 5 % 2\ny = x != 1", "x = 5 % 2\ny = x != 1", False),
     ],
-    ids=["line magic", "shell", "shell assignment", "help", "indented", "time cell", "bash cell", "no magic"],
+    ids=[
+        "line magic",
+        "shell",
+        "shell assignment",
+        "help",
+        "indented",
+        "time cell",
+        "bash cell",
+        "no magic",
+    ],
 )
 def test_magics_are_blanked_keeping_line_numbers(source: str, expected: str, dropped: bool) -> None:
     new, what = strip_magics(source)
@@ -93,7 +105,13 @@ def test_old_notebook_format_is_upgraded(tmp_path: Path) -> None:
         "nbformat": 3,
         "nbformat_minor": 0,
         "metadata": {},
-        "worksheets": [{"cells": [{"cell_type": "code", "input": "x = 1", "language": "python", "outputs": []}]}],
+        "worksheets": [
+            {
+                "cells": [
+                    {"cell_type": "code", "input": "x = 1", "language": "python", "outputs": []}
+                ]
+            }
+        ],
     }
     import json
 

@@ -103,7 +103,14 @@ def test_a_pickled_array_blob_is_refused() -> None:
 
 @pytest.mark.parametrize(
     "data",
-    [{"$tuple": 3}, {"$float": "1e999"}, {"$array": 5}, {"$handle": "1"}, {"$what": 1}, {"a": 1, "b": 2, "c": 3}],
+    [
+        {"$tuple": 3},
+        {"$float": "1e999"},
+        {"$array": 5},
+        {"$handle": "1"},
+        {"$what": 1},
+        {"a": 1, "b": 2, "c": 3},
+    ],
     ids=repr,
 )
 def test_malformed_values_are_refused(data: Any) -> None:

@@ -25,7 +25,9 @@ from grader.sandbox.client import SandboxDied, SandboxFailure, SandboxRefused, S
 class GradingPlugin:
     """Collects one ``TestResult`` per hidden test of one submission."""
 
-    def __init__(self, session: StudentSession | None, reference: types.ModuleType, seed: str) -> None:
+    def __init__(
+        self, session: StudentSession | None, reference: types.ModuleType, seed: str
+    ) -> None:
         self.session = session
         self.reference_module = reference
         self.seed = seed
@@ -56,7 +58,9 @@ class GradingPlugin:
     # -- hooks ----------------------------------------------------------
 
     def pytest_configure(self, config: pytest.Config) -> None:
-        config.addinivalue_line("markers", "grade(points, exercise, hint, visibility): a graded test")
+        config.addinivalue_line(
+            "markers", "grade(points, exercise, hint, visibility): a graded test"
+        )
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -164,7 +168,8 @@ class GradingPlugin:
         return Verdict.INTERNAL, "The grader failed on this test; course staff have been told.", ()
 
     def _load_failed(self, cause: SandboxFailure) -> tuple[Verdict, str, tuple[Frame, ...]]:
-        where = f" (cell {cause.cell} was running)" if getattr(cause, "cell", None) else ""
+        cell = getattr(cause, "cell", None)
+        where = f" (cell {cell} was running)" if cell else ""
         if isinstance(cause, SandboxTimeout):
             return (
                 Verdict.TIMEOUT,

@@ -78,7 +78,11 @@ class StudentSession:
         blobs: list[bytes] = []
         if args is not None:
             encoder = wire.Encoder(self._handle_of)
-            message = {**message, "args": encoder.encode(list(args[0])), "kwargs": encoder.encode(args[1])}
+            message = {
+                **message,
+                "args": encoder.encode(list(args[0])),
+                "kwargs": encoder.encode(args[1]),
+            }
             blobs = encoder.blobs
         reply, reply_blobs = self._timed(sandbox, message, blobs)
         self._output.append(str(reply.get("output", "")))
@@ -95,7 +99,12 @@ class StudentSession:
             raise SandboxDied(memory=False, cell=None) from err
 
     def _timed(
-        self, sandbox: Sandbox, message: dict[str, Any], blobs: list[bytes], *, loading: bool = False
+        self,
+        sandbox: Sandbox,
+        message: dict[str, Any],
+        blobs: list[bytes],
+        *,
+        loading: bool = False,
     ) -> tuple[dict[str, Any], list[bytes]]:
         remaining = self.limits.total_timeout - self._used
         if remaining <= 0:
@@ -176,7 +185,11 @@ class Remote:
     __slots__ = ("_generation", "_label", "_ref", "_session", "type_name")
 
     def __init__(
-        self, session: StudentSession, ref: dict[str, Any], type_name: str, generation: int,
+        self,
+        session: StudentSession,
+        ref: dict[str, Any],
+        type_name: str,
+        generation: int,
         label: str | None = None,
     ) -> None:
         self._session = session

@@ -10,6 +10,7 @@ secret. Run it as ``python -m grader.sandbox.worker SOCKET_PATH``.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import io
 import os
@@ -32,10 +33,8 @@ _PR_SET_PDEATHSIG = 1
 
 def die_with_parent() -> None:
     """Ask the kernel to SIGKILL this process when its parent dies."""
-    try:
+    with contextlib.suppress(OSError, AttributeError):  # not Linux: no such call
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):  # not Linux: the parent's kill is the backstop
-        pass
 
 
 class _Output(io.TextIOBase):
@@ -188,7 +187,7 @@ class Sandbox:
                 continue
             try:
                 exec(code, self.namespace)
-            except BaseException as exc:  # noqa: BLE001 - a cell may even raise SystemExit
+            except BaseException as exc:
                 error = self._error(exc)
                 frames = error["frames"]
                 kind = "exit" if isinstance(exc, SystemExit) else "error"
@@ -241,10 +240,9 @@ def preload() -> None:
 
     No TensorFlow op may run here: a process that has run one cannot fork
     safely."""
+    import keras  # noqa: F401
     import numpy  # noqa: F401
     import tensorflow  # noqa: F401
-
-    import keras  # noqa: F401
 
 
 def zygote(address: str) -> None:
@@ -265,7 +263,7 @@ def zygote(address: str) -> None:
             status = 0
             try:
                 Sandbox(conn).run()
-            except BaseException:  # noqa: BLE001 - report on stderr, never raise into the zygote
+            except BaseException:
                 status = 70
             finally:
                 os._exit(status)
