@@ -54,7 +54,9 @@ def main() -> None:
         )
     n = options.copies
     print(f"{n} copies of {source.name} ({options.assignment}), one at a time (-j 1)")
-    print(f"zygote, one run for the batch:    {zygote:7.1f} s  = {zygote / n:5.2f} s per submission")
+    print(
+        f"zygote, one run for the batch:    {zygote:7.1f} s  = {zygote / n:5.2f} s per submission"
+    )
     print(f"fresh interpreters per submission: {fresh:7.1f} s  = {fresh / n:5.2f} s per submission")
     print(f"ratio (fresh / zygote, per submission): {fresh / zygote:.1f}x")
 

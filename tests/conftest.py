@@ -37,11 +37,17 @@ def read_results(folder: Path) -> dict[str, dict[str, Any]]:
 
 
 @pytest.fixture(scope="session")
-def smoke(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+def smoke_reports(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The smoke course's submissions, graded once for the whole session."""
     out = tmp_path_factory.mktemp("smoke")
     done = run_grader(
         "--root", str(COURSE), "grade", "00_smoke", str(COURSE / "submissions"), "--out", str(out)
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    return read_results(out / "00_smoke")
+    return out / "00_smoke"
+
+
+@pytest.fixture(scope="session")
+def smoke(smoke_reports: Path) -> dict[str, dict[str, Any]]:
+    """student -> results.json of the smoke course."""
+    return read_results(smoke_reports)
