@@ -15,6 +15,7 @@ from pathlib import Path
 
 from grader.errors import ConfigError, UsageError
 from grader.sandbox.limits import Limits
+from grader.sandbox.worker import compile_cell
 from grader.submissions import notebook_cells
 
 CONFIG_NAME = "assignment.toml"
@@ -69,8 +70,7 @@ class Assignment:
         cells, _ = notebook_cells(self.solution_notebook.read_text(), self.notebook)
         module = types.ModuleType(f"reference_{self.name}")
         for cell in cells:
-            code = compile(cell.source, f"<solution cell {cell.number}>", "exec")
-            exec(code, module.__dict__)
+            exec(compile_cell(cell.source, f"<solution cell {cell.number}>"), module.__dict__)
         return module
 
 

@@ -48,6 +48,16 @@ def test_arrays_keep_shape_and_dtype(dtype: str) -> None:
     np.testing.assert_array_equal(back, array)
 
 
+def test_scalars_keep_their_rank() -> None:
+    back = roundtrip(np.float32(2.5))
+    assert back.shape == () and back.dtype == np.float32
+    assert roundtrip(tf.constant(3)).shape == ()
+
+
+def test_numpy_scalar_types_cross_as_dtype_names() -> None:
+    assert roundtrip(np.float32) == "float32"
+
+
 def test_tensors_arrive_as_arrays_on_the_trusted_side_and_tensors_in_the_sandbox() -> None:
     tensor = tf.constant([[1.0, 2.0]])
     assert isinstance(roundtrip(tensor), np.ndarray)

@@ -123,7 +123,7 @@ class GradingPlugin:
             if exc.not_implemented:
                 return (
                     Verdict.NOT_IMPLEMENTED,
-                    f"{exc.label} still raises NotImplementedError: replace the "
+                    f"{exc.label.split('.')[0]} still raises NotImplementedError: replace the "
                     "`raise NotImplementedError()` line with your code.",
                     exc.frames,
                 )

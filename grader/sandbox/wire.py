@@ -98,6 +98,8 @@ class Encoder:
             return self._array(value, tensor=False)
         if isinstance(value, np.dtype):
             return {"$dtype": value.name}
+        if isinstance(value, type) and issubclass(value, np.generic) and value is not np.object_:
+            return {"$dtype": np.dtype(value).name}
         tf = sys.modules.get("tensorflow")
         if tf is not None:
             encoded = self._encode_tf(tf, value)
@@ -132,7 +134,7 @@ class Encoder:
                 f"to send (limit {MAX_FRAME_BYTES // 2**20} MiB)"
             )
         buffer = io.BytesIO()
-        np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
+        np.save(buffer, np.require(array, requirements="C"), allow_pickle=False)
         self.blobs.append(buffer.getvalue())
         return {"$array": len(self.blobs) - 1, "tensor": tensor}
 

@@ -10,15 +10,19 @@ secret. Run it as ``python -m grader.sandbox.worker SOCKET_PATH``.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import ctypes
+import inspect
 import io
+import linecache
 import os
 import re
 import resource
 import signal
 import socket
 import sys
+import textwrap
 import traceback
 import types
 from typing import Any
@@ -141,7 +145,10 @@ class Sandbox:
         decoder = wire.Decoder(blobs, self._resolve, _to_tensor)
         target = self._target(request["target"])
         if op == "getattr":
-            return getattr(target, str(request["name"]))
+            name = str(request["name"])
+            if not hasattr(target, name) and _is_stub(target):
+                raise _Stub(name)
+            return getattr(target, name)
         if op == "call":
             args = decoder.decode(request.get("args", []))
             kwargs = decoder.decode(request.get("kwargs", {"$dict": {}}))
@@ -181,7 +188,7 @@ class Sandbox:
             self.sources[number] = source.splitlines()
             wire.send(self.conn, {"op": "progress", "cell": number})
             try:
-                code = compile(source, f"<cell {number}>", "exec")
+                code = compile_cell(source, f"<cell {number}>")
             except SyntaxError as exc:
                 self._problem("syntax", number, exc.lineno or 0, f"SyntaxError: {exc.msg}", [])
                 continue
@@ -215,7 +222,8 @@ class Sandbox:
             "type": type(exc).__name__,
             "message": f"`{missing}` is not defined" if missing else _message(exc),
             "frames": frames[-20:],
-            "not_implemented": isinstance(exc, NotImplementedError) and bool(frames),
+            "not_implemented": isinstance(exc, _Stub)
+            or (isinstance(exc, NotImplementedError) and bool(frames)),
             "missing": missing,
             "memory": isinstance(exc, MemoryError),
         }
@@ -227,6 +235,36 @@ class _Missing(Exception):
     def __init__(self, name: str) -> None:
         super().__init__(name)
         self.name = name
+
+
+class _Stub(Exception):
+    """A test looked for an attribute of a function that is still the stub."""
+
+
+def _is_stub(value: Any) -> bool:
+    """Whether ``value`` is a plain function whose body only raises
+    NotImplementedError (after a docstring and comments), as released."""
+    if not isinstance(value, types.FunctionType):
+        return False
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(value)))
+    except (OSError, TypeError, SyntaxError):
+        return False
+    body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.FunctionDef) else []
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]
+    if len(body) != 1 or not isinstance(body[0], ast.Raise) or body[0].exc is None:
+        return False
+    raised = body[0].exc.func if isinstance(body[0].exc, ast.Call) else body[0].exc
+    return isinstance(raised, ast.Name) and raised.id == "NotImplementedError"
+
+
+def compile_cell(source: str, filename: str) -> types.CodeType:
+    """Compile a cell and register its source, so tracebacks and AutoGraph
+    (which reads a ``tf.function``'s source to convert it) can find it."""
+    code = compile(source, filename, "exec")
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    return code
 
 
 def _to_tensor(array: Any) -> Any:

@@ -35,6 +35,13 @@ def _shape(rng, low, high, rank):
     return tuple(int(n) for n in rng.integers(low, high, size=rank))
 
 
+def _count(value):
+    """A count as an int: a NumPy integer (a 0-d array here) is accepted too."""
+    if isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind in "iu":
+        return int(value)
+    return value
+
+
 # --------------------------------------------------------------------------- filled
 
 
@@ -96,8 +103,7 @@ def test_filled_edge_shapes(student, reference, rng):
 @grade(
     points=1,
     exercise="to_images",
-    hint="Keras images are (batch, height, width, channels); a grayscale image has "
-    "one channel.",
+    hint="Keras images are (batch, height, width, channels); a grayscale image has one channel.",
 )
 def test_to_images_values(student, reference, rng):
     n, height, width = int(rng.integers(2, 6)), 3, 4
@@ -353,8 +359,7 @@ def test_softmax_random_rows(student, reference, rng):
 @grade(
     points=1,
     exercise="softmax",
-    hint="Use axis=-1, so the same code works for a single vector and for a batch of "
-    "sequences.",
+    hint="Use axis=-1, so the same code works for a single vector and for a batch of sequences.",
 )
 def test_softmax_other_ranks(student, reference, rng):
     for shape in [(6,), (2, 3, 4)]:
@@ -382,9 +387,12 @@ def test_softmax_large_logits(student, reference, rng):
     )
     spread = 1000.0 * rng.uniform(-1.0, 1.0, size=(2, 4))
     logits = np.concatenate([fixed, spread]).astype(np.float32)
+    # rtol 1e-4: float32 logits near 1000 are only exact to about 6e-5, so a
+    # stable method that rounds differently (such as logsumexp) is still right.
     expect_close(
         student.softmax(logits),
         reference.softmax(logits),
+        rtol=1e-4,
         what="softmax of logits as large as ±1000",
     )
 
@@ -437,8 +445,7 @@ def test_make_weights_dtype_shape_zeros(student, rng):
 @grade(
     points=1,
     exercise="make_weights",
-    hint="Give the variable its name when you create it; TensorFlow adds a suffix such "
-    "as ':0'.",
+    hint="Give the variable its name when you create it; TensorFlow adds a suffix such as ':0'.",
 )
 def test_make_weights_name(student, rng):
     shape = _shape(rng, 1, 5, 2)
@@ -527,8 +534,7 @@ def test_row_norms_input_signature(student, rng):
     signature = student.row_norms.input_signature
     expect(
         isinstance(signature, (tuple, list)) and len(signature) == 1,
-        "row_norms should be a tf.function with an input_signature of exactly one "
-        "tf.TensorSpec.",
+        "row_norms should be a tf.function with an input_signature of exactly one tf.TensorSpec.",
     )
     spec = signature[0]
     expect_equal(spec.shape, (None, None), what="the shape of row_norms's TensorSpec")
@@ -538,14 +544,13 @@ def test_row_norms_input_signature(student, rng):
 @grade(
     points=1,
     exercise="row_norms",
-    hint="Without an input signature, every new input shape makes tf.function trace "
-    "a new graph.",
+    hint="Without an input signature, every new input shape makes tf.function trace a new graph.",
 )
 def test_row_norms_traces_once(student, rng):
     for shape in [(2, 3), (5, 3), (4, 6)]:
         student.row_norms(rng.normal(size=shape).astype(np.float32))
     expect_equal(
-        student.row_norms.experimental_get_tracing_count(),
+        _count(student.row_norms.experimental_get_tracing_count()),
         1,
         what="the number of times row_norms was traced after calls on three shapes",
     )
@@ -563,7 +568,7 @@ def test_row_norms_traces_once(student, rng):
 def test_count_traces_python_ints(student, rng):
     values = [int(v) for v in rng.integers(0, 5, size=8)]  # 8 > 5: some repeat
     expect_equal(
-        student.count_traces(values, False),
+        _count(student.count_traces(values, False)),
         len(set(values)),
         what=f"count_traces({values}, False)",
     )
@@ -576,7 +581,9 @@ def test_count_traces_python_ints(student, rng):
 )
 def test_count_traces_tensors(student, rng):
     values = [int(v) for v in rng.integers(-50, 50, size=6)]
-    expect_equal(student.count_traces(values, True), 1, what=f"count_traces({values}, True)")
+    expect_equal(
+        _count(student.count_traces(values, True)), 1, what=f"count_traces({values}, True)"
+    )
 
 
 @grade(
@@ -589,7 +596,7 @@ def test_count_traces_fresh_function(student, rng):
     values = [int(v) for v in rng.integers(0, 4, size=5)]
     for attempt in ("first", "second"):
         expect_equal(
-            student.count_traces(values, False),
+            _count(student.count_traces(values, False)),
             len(set(values)),
             what=f"count_traces({values}, False), called a {attempt} time",
         )

@@ -1,0 +1,152 @@
+"""The bundled example classes score exactly what their work deserves; the
+reference solutions score 100% and the released stubs 0%."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+
+from grader import assignments
+from tests.conftest import REPO, read_results, run_grader
+
+CENTER = ["test_center_random", "test_center_feature_offsets", "test_center_single_row"]
+TO_IMAGES = [
+    "test_to_images_values",
+    "test_to_images_non_square_uint8",
+    "test_to_images_empty_batch",
+]
+PICK_ROWS = ["test_pick_rows_repeats", "test_pick_rows_other_ranks", "test_pick_rows_no_indices"]
+GRADIENT = [
+    "test_gradient_numpy_input",
+    "test_gradient_tensor_input",
+    "test_gradient_matrix_float64",
+]
+PAIRWISE = [
+    "test_pairwise_scores_random",
+    "test_pairwise_scores_float64",
+    "test_pairwise_scores_empty",
+]
+ROW_NORMS = [
+    "test_row_norms_values",
+    "test_row_norms_input_signature",
+    "test_row_norms_traces_once",
+]
+TRACES = [
+    "test_count_traces_python_ints",
+    "test_count_traces_tensors",
+    "test_count_traces_fresh_function",
+]
+
+
+def only(verdict: str, names: list[str]) -> dict[str, str]:
+    return dict.fromkeys(names, verdict)
+
+
+# student -> (score out of 36, the tests it does not pass and their verdicts)
+EXPECTED_01: dict[str, tuple[float, dict[str, str]]] = {
+    "ada": (36, {}),  # full marks, written differently from the reference
+    "ben": (32, only("failed", CENTER)),  # mean over axis=1
+    "cleo": (35, {"test_to_float_pixels_dtype": "failed"}),  # float64 pixels
+    "dev": (33, only("failed", TO_IMAGES)),  # (N, H, W): forgot the channel axis
+    "eli": (34, {"test_softmax_large_logits": "failed"}),  # exp without subtracting the max
+    "fay": (35, {"test_make_weights_trainable": "failed"}),  # trainable=False
+    "gus": (30, only("error", PICK_ROWS + GRADIENT)),  # NameError, tf.GradientTap typo
+    "hal": (33, only("not implemented", PAIRWISE)),  # syntax error in that cell
+    "ivy": (33, only("timeout", TRACES)),  # a while loop that never ends
+    "kim": (
+        29,
+        {
+            "test_filled_dtypes": "failed",  # ignores dtype
+            "test_row_norms_input_signature": "failed",  # no input_signature...
+            "test_row_norms_traces_once": "failed",  # ...so it retraces
+            **only("failed", TRACES),  # counts calls, not traces
+        },
+    ),
+    "lea": (30, only("not implemented", ROW_NORMS + TRACES)),  # left two stubs
+    "zoe": (0, {}),  # the untouched released notebook: every test not implemented
+}
+
+
+@pytest.fixture(scope="module")
+def class_01(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    out = tmp_path_factory.mktemp("class01")
+    done = run_grader("grade", "01_tensors", "--out", str(out))
+    assert done.returncode == 0, done.stdout + done.stderr
+    return read_results(out / "01_tensors")
+
+
+def failures(result: dict[str, Any]) -> dict[str, str]:
+    return {t["name"]: t["verdict"] for t in result["tests"] if t["verdict"] != "passed"}
+
+
+def test_example_class_is_complete(class_01: dict[str, dict[str, Any]]) -> None:
+    assert set(class_01) == set(EXPECTED_01) | {"jon"}
+
+
+@pytest.mark.parametrize("student", sorted(EXPECTED_01))
+def test_example_scores_exactly(class_01: dict[str, dict[str, Any]], student: str) -> None:
+    score, failed = EXPECTED_01[student]
+    result = class_01[student]
+    assert result["max_score"] == 36
+    assert result["score"] == score
+    if student == "zoe":
+        assert set(failures(result).values()) == {"not implemented"}
+        assert len(failures(result)) == len(result["tests"])
+    else:
+        assert failures(result) == failed
+
+
+def test_syntax_error_is_reported_with_its_cell(class_01: dict[str, dict[str, Any]]) -> None:
+    [notice] = class_01["hal"]["notices"]
+    assert notice["kind"] == "syntax"
+    assert notice["cell"] == 19
+
+
+def test_stub_example_is_the_released_notebook() -> None:
+    released = REPO / "assignments" / "01_tensors" / "01_tensors.ipynb"
+    stub = REPO / "examples" / "submissions" / "01_tensors" / "zoe.ipynb"
+    assert stub.read_text() == released.read_text()
+
+
+def test_cheater_earns_only_its_honest_work(
+    class_01: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    """jon patches numpy, defines a module __getattr__ and returns objects
+    equal to everything. Without the patches it scores the same."""
+    source = REPO / "examples" / "submissions" / "01_tensors" / "jon.ipynb"
+    notebook = nbformat.read(source, as_version=4)
+    for cell in notebook.cells:
+        cell.source = "\n".join(
+            line for line in cell.source.splitlines() if not line.startswith("np.")
+        )
+    nbformat.write(notebook, tmp_path / "jon.ipynb")
+    done = run_grader("grade", "01_tensors", str(tmp_path / "jon.ipynb"), "--out", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    honest = read_results(tmp_path / "01_tensors")["jon"]
+    cheat = class_01["jon"]
+    assert cheat["score"] == honest["score"] == 14
+    assert failures(cheat) == failures(honest)
+    assert all(
+        t["exercise"] in ("filled", "to_images", "center", "to_float_pixels")
+        for t in cheat["tests"]
+        if t["verdict"] == "passed"
+    )
+
+
+@pytest.mark.parametrize("name", assignments.names(REPO))
+def test_reference_scores_full_and_stub_scores_zero(name: str, tmp_path: Path) -> None:
+    assignment = assignments.load(REPO, name)
+    submissions = tmp_path / "class"
+    submissions.mkdir()
+    shutil.copy(assignment.solution_notebook, submissions / "reference.ipynb")
+    shutil.copy(assignment.release_dir / assignment.notebook, submissions / "stub.ipynb")
+    done = run_grader("grade", name, str(submissions), "--out", str(tmp_path / "out"))
+    assert done.returncode == 0, done.stderr
+    results = read_results(tmp_path / "out" / name)
+    assert results["reference"]["score"] == results["reference"]["max_score"] > 0
+    assert results["stub"]["score"] == 0
+    assert {t["verdict"] for t in results["stub"]["tests"]} == {"not implemented"}
