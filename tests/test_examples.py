@@ -13,6 +13,8 @@ import pytest
 from grader import assignments
 from tests.conftest import REPO, read_results, run_grader
 
+pytestmark = pytest.mark.slow
+
 CENTER = ["test_center_random", "test_center_feature_offsets", "test_center_single_row"]
 TO_IMAGES = [
     "test_to_images_values",

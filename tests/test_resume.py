@@ -12,7 +12,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import COURSE, REPO, run_grader
+
+pytestmark = pytest.mark.slow
 
 COPIES = 12
 
