@@ -12,7 +12,7 @@ import sqlite3
 from pathlib import Path
 from types import TracebackType
 
-from grader.results import SubmissionResult
+from grader.results import SubmissionResult, Verdict
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS submissions (
@@ -70,11 +70,14 @@ class Gradebook:
         return SubmissionResult.from_json(json.loads(row[0])) if row else None
 
     def is_current(self, assignment: str, student: str, submission_hash: str, suite: str) -> bool:
-        """Whether this exact file was graded with this exact suite already."""
+        """Whether this exact file was graded with this exact suite already,
+        and without a failure on the grader's side (those are retried)."""
         row = self._db.execute(
-            "SELECT 1 FROM submissions WHERE assignment = ? AND student = ? "
-            "AND submission_hash = ? AND suite_version = ?",
-            (assignment, student, submission_hash, suite),
+            "SELECT 1 FROM submissions s WHERE assignment = ? AND student = ? "
+            "AND submission_hash = ? AND suite_version = ? AND NOT EXISTS ("
+            " SELECT 1 FROM tests t WHERE t.assignment = s.assignment"
+            " AND t.student = s.student AND t.verdict = ?)",
+            (assignment, student, submission_hash, suite, Verdict.INTERNAL.value),
         ).fetchone()
         return row is not None
 

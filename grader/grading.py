@@ -81,8 +81,11 @@ def exercise_order(assignment: Assignment, tests: tuple[TestResult, ...]) -> tup
 
 def grade_submission(
     assignment: Assignment, submission: Submission, *, zygote_address: str, suite_version: str
-) -> SubmissionResult:
-    """Run the hidden suite against one submission and return its result."""
+) -> tuple[SubmissionResult, list[str]]:
+    """Run the hidden suite against one submission.
+
+    Returns the result and, for staff only, the tracebacks of tests that
+    failed on the grader's side (INTERNAL verdicts)."""
     started = time.monotonic()
     session = StudentSession(submission, zygote_address, assignment.limits)
     reference = assignment.reference_module()
@@ -92,7 +95,7 @@ def grade_submission(
     finally:
         session.close()
     tests = tuple(plugin.results[n] for n in plugin.order if n in plugin.results)
-    return SubmissionResult(
+    result = SubmissionResult(
         assignment=assignment.name,
         student=submission.student,
         submission_hash=submission.hash,
@@ -106,6 +109,7 @@ def grade_submission(
         output=session.load_output,
         exercises=exercise_order(assignment, tests),
     )
+    return result, plugin.internal_details
 
 
 def ungradable(

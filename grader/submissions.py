@@ -174,7 +174,7 @@ def notebook_cells(text: str, name: str) -> tuple[tuple[Cell, ...], tuple[Notice
         )
     try:
         notebook = nbformat.reads(text, as_version=4)
-    except Exception as err:  # nbformat raises many kinds for malformed notebooks
+    except Exception as err:  # noqa: BLE001 - nbformat raises many kinds for malformed notebooks
         raise SubmissionProblem(
             "unreadable", f"{name} is not a well-formed notebook: {err}"
         ) from None

@@ -37,3 +37,33 @@ def test_broken_config_names_the_file(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["--root", str(tmp_path), "grade", "01_x"])
     assert result.exit_code == 2
     assert "assignment.toml: [limits] has an unknown key" in result.output
+
+
+def test_a_suite_bug_is_an_internal_error_that_is_retried(tmp_path: Path) -> None:
+    """A hidden test that fails on the trusted side is our bug: the student
+    is told staff know, staff get the traceback, and a re-run retries it."""
+    import shutil
+
+    from tests.conftest import read_results, run_grader
+
+    shutil.copytree(COURSE / "solutions", tmp_path / "solutions")
+    suite = tmp_path / "solutions" / "00_smoke" / "test_hidden.py"
+    suite.write_text(
+        suite.read_text()
+        + "\n\n@grade(points=1, exercise='relu', hint='-')\n"
+        + "def test_suite_bug(student):\n    return {}['no such key']\n"
+    )
+    good = COURSE / "submissions" / "good.ipynb"
+    args = ["--root", str(tmp_path), "grade", "00_smoke", str(good), "--out", str(tmp_path / "o")]
+    first = run_grader(*args)
+    assert first.returncode == 1
+    assert "internal error grading good" in first.stderr
+    assert "KeyError" in first.stderr
+    [bug] = [
+        t
+        for t in read_results(tmp_path / "o" / "00_smoke")["good"]["tests"]
+        if t["name"] == "test_suite_bug"
+    ]
+    assert bug["verdict"] == "internal error"
+    assert "KeyError" not in bug["message"] and "course staff" in bug["message"]
+    assert "graded 1, unchanged since last run 0" in run_grader(*args).stdout

@@ -35,6 +35,8 @@ class GradingPlugin:
         self.suite_errors: list[str] = []
         self.order: list[str] = []
         self.marks: dict[str, dict[str, Any]] = {}
+        self.internal_details: list[str] = []
+        """tracebacks of INTERNAL verdicts, for staff (never shown to students)"""
 
     # -- fixtures -------------------------------------------------------
 
@@ -89,6 +91,8 @@ class GradingPlugin:
         info = self.marks.get(item.nodeid, {})
         points = float(info.get("points", 0.0))
         verdict, message, frames = self.verdict(call.excinfo.value if call.excinfo else None)
+        if verdict is Verdict.INTERNAL and call.excinfo is not None:
+            self.internal_details.append(f"{item.nodeid}:\n{call.excinfo.getrepr(style='short')}")
         return TestResult(
             name=item.name,
             exercise=str(info.get("exercise", "")),

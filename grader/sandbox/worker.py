@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import ctypes
+import gc
 import inspect
 import io
 import linecache
@@ -69,7 +70,7 @@ class _Output(io.TextIOBase):
 def _message(exc: BaseException) -> str:
     try:
         text = f"{type(exc).__name__}: {exc}"
-    except Exception:  # a student exception whose __str__ fails
+    except Exception:  # noqa: BLE001 - a student exception whose __str__ fails
         text = type(exc).__name__
     return text if len(text) <= MESSAGE_LIMIT else text[:MESSAGE_LIMIT] + "..."
 
@@ -128,7 +129,7 @@ class Sandbox:
             encoder = wire.Encoder(self._keep)
             reply: dict[str, Any] = {"id": request_id, "ok": True, "value": encoder.encode(value)}
             reply_blobs = encoder.blobs
-        except BaseException as exc:  # student code may raise anything, SystemExit included
+        except BaseException as exc:  # noqa: BLE001 - student code may raise anything, SystemExit included
             reply, reply_blobs = {"id": request_id, "ok": False, "error": self._error(exc)}, []
         finally:
             sys.stdout, sys.stderr = saved
@@ -194,7 +195,7 @@ class Sandbox:
                 continue
             try:
                 exec(code, self.namespace)
-            except BaseException as exc:
+            except BaseException as exc:  # noqa: BLE001 - a cell may raise SystemExit
                 error = self._error(exc)
                 frames = error["frames"]
                 kind = "exit" if isinstance(exc, SystemExit) else "error"
@@ -287,6 +288,7 @@ def zygote(address: str) -> None:
     """Preload, then fork a sandbox for each connection until killed."""
     die_with_parent()
     preload()
+    gc.freeze()  # sandboxes' garbage collections skip the preloaded modules
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(address)
     os.chmod(address, 0o600)
@@ -301,7 +303,7 @@ def zygote(address: str) -> None:
             status = 0
             try:
                 Sandbox(conn).run()
-            except BaseException:
+            except BaseException:  # noqa: BLE001 - never raise into the zygote
                 status = 70
             finally:
                 os._exit(status)
