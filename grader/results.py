@@ -46,6 +46,32 @@ class Frame:
 
 
 @dataclass(frozen=True)
+class Comparison:
+    """How a student's array differed from the expected one, for the report."""
+
+    expected_shape: tuple[int, ...]
+    got_shape: tuple[int, ...]
+    expected_dtype: str
+    got_dtype: str
+    max_abs_error: float | None = None
+    max_rel_error: float | None = None
+    worst_index: tuple[int, ...] | None = None
+    expected_preview: tuple[float | str, ...] = ()
+    """a few expected values around the worst element (flattened order);
+    non-finite values as "nan", "inf", "-inf" """
+    got_preview: tuple[float | str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Curve:
+    """A training curve (loss or accuracy per epoch or step) next to the reference's."""
+
+    label: str
+    student: tuple[float, ...]
+    reference: tuple[float, ...]
+
+
+@dataclass(frozen=True)
 class Notice:
     """Something about the submission as a whole: a cell that failed to run,
     a dropped magic, a file that could not be read."""
@@ -75,6 +101,8 @@ class TestResult:
     output: str = ""
     """what the student's code printed during this test, truncated"""
     duration: float = 0.0
+    comparison: Comparison | None = None
+    curves: tuple[Curve, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -134,6 +162,8 @@ class SubmissionResult:
                     "frames": [asdict(f) for f in t.frames],
                     "student_output": t.output,
                     "duration": round(t.duration, 3),
+                    "comparison": asdict(t.comparison) if t.comparison else None,
+                    "curves": [asdict(c) for c in t.curves],
                 }
                 for t in self.tests
             ],
@@ -172,6 +202,11 @@ class SubmissionResult:
                     frames=tuple(Frame(**f) for f in t["frames"]),
                     output=t["student_output"],
                     duration=float(t["duration"]),
+                    comparison=_comparison(t.get("comparison")),
+                    curves=tuple(
+                        Curve(c["label"], tuple(c["student"]), tuple(c["reference"]))
+                        for c in t.get("curves", [])
+                    ),
                 )
                 for t in data["tests"]
             ),
@@ -189,6 +224,23 @@ class SubmissionResult:
             output=data["student_output"],
             exercises=tuple(data["exercises"]),
         )
+
+
+def _comparison(data: dict[str, Any] | None) -> Comparison | None:
+    if data is None:
+        return None
+    worst = data["worst_index"]
+    return Comparison(
+        expected_shape=tuple(data["expected_shape"]),
+        got_shape=tuple(data["got_shape"]),
+        expected_dtype=data["expected_dtype"],
+        got_dtype=data["got_dtype"],
+        max_abs_error=data["max_abs_error"],
+        max_rel_error=data["max_rel_error"],
+        worst_index=None if worst is None else tuple(worst),
+        expected_preview=tuple(data["expected_preview"]),
+        got_preview=tuple(data["got_preview"]),
+    )
 
 
 def _test_output(test: TestResult) -> str:

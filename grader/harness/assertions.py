@@ -12,11 +12,21 @@ from typing import Any
 
 import numpy as np
 
+from grader.results import Comparison
+
 __all__ = ["Mismatch", "as_array", "expect", "expect_close", "expect_equal"]
+
+
+PREVIEW = 6
+"""values shown on each side of a comparison"""
 
 
 class Mismatch(AssertionError):
     """The student's result differs from what the test expected."""
+
+    def __init__(self, message: str, comparison: Comparison | None = None) -> None:
+        super().__init__(message)
+        self.comparison = comparison
 
 
 def _describe(value: Any) -> str:
@@ -77,13 +87,22 @@ def expect_close(
     """
     expected = as_array(want, what="the expected value")
     actual = as_array(got, what=what)
+    shapes = Comparison(
+        expected_shape=tuple(expected.shape),
+        got_shape=tuple(actual.shape),
+        expected_dtype=str(expected.dtype),
+        got_dtype=str(actual.dtype),
+    )
     if actual.shape != expected.shape:
         raise Mismatch(
             f"{what} has shape {tuple(actual.shape)}, but shape {tuple(expected.shape)} "
-            "was expected."
+            "was expected.",
+            shapes,
         )
     if check_dtype and actual.dtype != expected.dtype:
-        raise Mismatch(f"{what} has dtype {actual.dtype}, but {expected.dtype} was expected.")
+        raise Mismatch(
+            f"{what} has dtype {actual.dtype}, but {expected.dtype} was expected.", shapes
+        )
     if actual.size == 0:
         return
     numeric = np.issubdtype(expected.dtype, np.number) or expected.dtype == bool
@@ -98,7 +117,8 @@ def expect_close(
         index = tuple(int(i) for i in np.argwhere(nan_mismatch)[0])
         raise Mismatch(
             f"{what} has NaN where a number was expected (or the reverse) {_where(index)}: "
-            "look for overflow, log of zero or division by zero."
+            "look for overflow, log of zero or division by zero.",
+            _compared(shapes, a, e, index, None, None),
         )
     both = ~np.isnan(e)
     with np.errstate(invalid="ignore"):
@@ -111,11 +131,47 @@ def expect_close(
         worst = np.unravel_index(int(np.argmax(np.where(bad, error, -1.0))), error.shape)
         index = tuple(int(i) for i in worst)
         count = int(bad.sum())
+        scale = np.abs(np.nan_to_num(e))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratios = np.where(bad & (scale > 0), error / scale, 0.0)
+        relative = float(np.max(ratios)) if np.isfinite(ratios).all() else None
         raise Mismatch(
             f"{what} differs in {count} of {actual.size} values; the largest absolute error "
             f"is {error[worst]:.3g} {_where(index)}".rstrip()
-            + f" (expected {e[worst]:.6g}, got {a[worst]:.6g})."
+            + f" (expected {e[worst]:.6g}, got {a[worst]:.6g}).",
+            _compared(shapes, a, e, index, float(error[worst]), relative),
         )
+
+
+def _compared(
+    shapes: Comparison,
+    actual: np.ndarray,
+    expected: np.ndarray,
+    worst: tuple[int, ...],
+    abs_error: float | None,
+    rel_error: float | None,
+) -> Comparison:
+    """The comparison with its errors and a few values around the worst one."""
+    flat = int(np.ravel_multi_index(worst, actual.shape)) if actual.ndim else 0
+    start = max(0, min(flat - PREVIEW // 2, actual.size - PREVIEW))
+    window = slice(start, start + PREVIEW)
+    return Comparison(
+        expected_shape=shapes.expected_shape,
+        got_shape=shapes.got_shape,
+        expected_dtype=shapes.expected_dtype,
+        got_dtype=shapes.got_dtype,
+        max_abs_error=abs_error if abs_error is None or np.isfinite(abs_error) else None,
+        max_rel_error=rel_error,
+        worst_index=worst,
+        expected_preview=tuple(_json_number(v) for v in expected.ravel()[window]),
+        got_preview=tuple(_json_number(v) for v in actual.ravel()[window]),
+    )
+
+
+def _json_number(value: float) -> float | str:
+    """A float, or "nan"/"inf"/"-inf" as text (JSON has no such numbers)."""
+    number = float(value)
+    return number if np.isfinite(number) else str(number)
 
 
 def expect_equal(got: Any, want: Any, *, what: str = "your result") -> None:

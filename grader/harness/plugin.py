@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import types
 import zlib
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from typing import Any
 
 import numpy as np
@@ -18,8 +18,21 @@ import pytest
 
 from grader.harness.assertions import Mismatch
 from grader.harness.proxy import LoadFailed, StudentError, StudentProxy, StudentSession
-from grader.results import Frame, TestResult, Verdict
+from grader.results import Curve, Frame, TestResult, Verdict
 from grader.sandbox.client import SandboxDied, SandboxFailure, SandboxRefused, SandboxTimeout
+
+
+class Feedback:
+    """The ``feedback`` fixture: what a test adds to the student's report."""
+
+    def __init__(self) -> None:
+        self.curves: list[Curve] = []
+
+    def curve(self, label: str, *, student: Sequence[float], reference: Sequence[float]) -> None:
+        """Show the student's curve (e.g. loss per epoch) next to the reference's."""
+        self.curves.append(
+            Curve(label, tuple(float(v) for v in student), tuple(float(v) for v in reference))
+        )
 
 
 class GradingPlugin:
@@ -35,6 +48,7 @@ class GradingPlugin:
         self.suite_errors: list[str] = []
         self.order: list[str] = []
         self.marks: dict[str, dict[str, Any]] = {}
+        self.feedback_for: dict[str, Feedback] = {}
         self.internal_details: list[str] = []
         """tracebacks of INTERNAL verdicts, for staff (never shown to students)"""
 
@@ -51,6 +65,11 @@ class GradingPlugin:
     def reference(self) -> types.ModuleType:
         """The solution notebook's code, on the trusted side."""
         return self.reference_module
+
+    @pytest.fixture
+    def feedback(self, request: pytest.FixtureRequest) -> Feedback:
+        """Extra material for this test's report, e.g. training curves."""
+        return self.feedback_for.setdefault(request.node.nodeid, Feedback())
 
     @pytest.fixture
     def rng(self, request: pytest.FixtureRequest) -> np.random.Generator:
@@ -90,7 +109,8 @@ class GradingPlugin:
     def _result(self, item: pytest.Item, call: pytest.CallInfo[None]) -> TestResult:
         info = self.marks.get(item.nodeid, {})
         points = float(info.get("points", 0.0))
-        verdict, message, frames = self.verdict(call.excinfo.value if call.excinfo else None)
+        exception = call.excinfo.value if call.excinfo else None
+        verdict, message, frames = self.verdict(exception)
         if verdict is Verdict.INTERNAL and call.excinfo is not None:
             self.internal_details.append(f"{item.nodeid}:\n{call.excinfo.getrepr(style='short')}")
         return TestResult(
@@ -105,6 +125,8 @@ class GradingPlugin:
             frames=frames,
             output=self.session.take_output() if self.session is not None else "",
             duration=call.duration,
+            comparison=exception.comparison if isinstance(exception, Mismatch) else None,
+            curves=tuple(self.feedback_for.get(item.nodeid, Feedback()).curves),
         )
 
     def verdict(self, exc: BaseException | None) -> tuple[Verdict, str, tuple[Frame, ...]]:
