@@ -22,6 +22,7 @@ from grader.errors import GraderError
 from grader.harness.plugin import GradingPlugin
 from grader.harness.proxy import StudentSession
 from grader.results import Notice, SubmissionResult, TestResult, Verdict
+from grader.sandbox.client import SandboxFailure
 from grader.submissions import Submission
 
 
@@ -91,6 +92,8 @@ def grade_submission(
     reference = assignment.reference_module()
     plugin = GradingPlugin(session, reference, seed=assignment.name)
     try:
+        with contextlib.suppress(SandboxFailure):  # the first test reports it
+            session.prestart()
         _run(_pytest_args(assignment), plugin)
     finally:
         session.close()

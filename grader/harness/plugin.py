@@ -17,7 +17,13 @@ import numpy as np
 import pytest
 
 from grader.harness.assertions import Mismatch
-from grader.harness.proxy import LoadFailed, StudentError, StudentProxy, StudentSession
+from grader.harness.proxy import (
+    LoadFailed,
+    SandboxControl,
+    StudentError,
+    StudentProxy,
+    StudentSession,
+)
 from grader.results import Curve, Frame, TestResult, Verdict
 from grader.sandbox.client import SandboxDied, SandboxFailure, SandboxRefused, SandboxTimeout
 
@@ -60,6 +66,13 @@ class GradingPlugin:
         if self.session is None:
             raise RuntimeError("no submission to grade in a collection-only run")
         return StudentProxy(self.session)
+
+    @pytest.fixture(scope="session")
+    def sandbox(self) -> SandboxControl:
+        """Restart the student's sandbox, or list the files it wrote."""
+        if self.session is None:
+            raise RuntimeError("no submission to grade in a collection-only run")
+        return SandboxControl(self.session)
 
     @pytest.fixture(scope="session")
     def reference(self) -> types.ModuleType:

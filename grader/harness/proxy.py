@@ -10,13 +10,23 @@ sandbox with the student's code loaded again.
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from grader.results import Frame, Notice
 from grader.sandbox import wire
-from grader.sandbox.client import Sandbox, SandboxDied, SandboxFailure, SandboxTimeout
+from grader.sandbox.client import (
+    Sandbox,
+    SandboxDied,
+    SandboxFailure,
+    SandboxRefused,
+    SandboxTimeout,
+)
 from grader.sandbox.limits import Limits
 from grader.submissions import Submission
 
@@ -61,6 +71,27 @@ class StudentSession:
     _used: float = 0.0
     _output: list[str] = field(default_factory=list)
     _load_failure: LoadFailed | None = None
+    _scratch: Path | None = None
+    _loading: tuple[int, float] | None = None
+    """the load request in flight: its id and when it was sent"""
+
+    @property
+    def scratch(self) -> Path:
+        """The submission's scratch folder, shared by all its sandboxes in turn."""
+        if self._scratch is None:
+            label = "".join(c if c.isalnum() else "_" for c in self.submission.student)[:40]
+            self._scratch = Path(tempfile.mkdtemp(prefix=f"tfgrade-scratch-{label}-"))
+        return self._scratch
+
+    def restart(self) -> None:
+        """End the current sandbox; the next call loads the code in a fresh one.
+
+        Files in the scratch folder stay, so a test can save a model in one
+        process and load it "somewhere else" in another."""
+        if self._sandbox is not None:
+            self._sandbox.close()
+            self._sandbox = None
+            self._restarts -= 1  # asked for by the test, not caused by the student
 
     def take_output(self) -> str:
         """What the student's code printed since the last call to this."""
@@ -71,6 +102,8 @@ class StudentSession:
         if self._sandbox is not None:
             self._sandbox.close()
             self._sandbox = None
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
 
     def request(self, message: dict[str, Any], args: Any = None, *, label: str) -> Any:
         """Send a call or attribute lookup to the sandbox and decode the answer."""
@@ -95,44 +128,61 @@ class StudentSession:
         try:
             return decoder.decode(reply.get("value"))
         except wire.WireError as err:
-            self.close()
-            raise SandboxDied(memory=False, cell=None) from err
+            sandbox.close()
+            raise SandboxRefused(str(err)) from None
 
     def _timed(
-        self,
-        sandbox: Sandbox,
-        message: dict[str, Any],
-        blobs: list[bytes],
-        *,
-        loading: bool = False,
+        self, sandbox: Sandbox, message: dict[str, Any], blobs: list[bytes]
     ) -> tuple[dict[str, Any], list[bytes]]:
+        return self._await(sandbox, sandbox.send(message, blobs), self.limits.call_timeout)
+
+    def _await(
+        self, sandbox: Sandbox, request_id: int, limit: float, sent: float | None = None
+    ) -> tuple[dict[str, Any], list[bytes]]:
+        """Wait for a reply within ``limit`` and what is left of the total budget."""
+        sent = time.monotonic() if sent is None else sent
         remaining = self.limits.total_timeout - self._used
         if remaining <= 0:
-            self.close()
+            sandbox.close()
             raise SandboxTimeout(self.limits.total_timeout, None)
-        limit = self.limits.load_timeout if loading else self.limits.call_timeout
-        started = time.monotonic()
+        timeout = min(limit, remaining) - (time.monotonic() - sent)
         try:
-            return sandbox.request(message, blobs, timeout=min(limit, remaining))
+            return sandbox.wait(request_id, timeout=max(timeout, 0.0))
+        except SandboxTimeout as err:
+            raise SandboxTimeout(min(limit, remaining), err.cell) from None
         finally:
-            self._used += time.monotonic() - started
+            self._used += time.monotonic() - sent
 
-    def _ready(self) -> Sandbox:
-        """The live sandbox, forking and loading a new one if needed."""
-        if self._load_failure is not None:
-            raise self._load_failure
-        if self._sandbox is not None and self._sandbox.alive:
-            return self._sandbox
+    def prestart(self) -> None:
+        """Fork the sandbox and send it the cells now, so that loading them
+        overlaps pytest's start-up on this side."""
+        if self._sandbox is None and self._load_failure is None:
+            self._start()
+
+    def _start(self) -> None:
         if self._restarts > MAX_RESTARTS:
             raise SandboxDied(memory=False, cell=None)
         self._restarts += 1
         self._generation += 1
-        sandbox = Sandbox(self.zygote_address, self.limits, self.submission.student)
-        self._sandbox = sandbox
-        self.isolation = sandbox.isolation
+        self._sandbox = Sandbox(self.zygote_address, self.limits, self.scratch)
+        self.isolation = self._sandbox.isolation
         cells = [{"cell": c.number, "source": c.source} for c in self.submission.cells]
+        self._loading = (self._sandbox.send({"op": "load", "cells": cells}, []), time.monotonic())
+
+    def _ready(self) -> Sandbox:
+        """The live sandbox with the code loaded, forking a new one if needed."""
+        if self._load_failure is not None:
+            raise self._load_failure
+        if self._sandbox is None or not self._sandbox.alive:
+            self._start()
+        sandbox = self._sandbox
+        assert sandbox is not None
+        if self._loading is None:
+            return sandbox
+        request_id, sent = self._loading
+        self._loading = None
         try:
-            reply, _ = self._timed(sandbox, {"op": "load", "cells": cells}, [], loading=True)
+            reply, _ = self._await(sandbox, request_id, self.limits.load_timeout, sent)
         except SandboxFailure as err:
             self._load_failure = LoadFailed(err)
             raise self._load_failure from None
@@ -236,6 +286,31 @@ class Remote:
 
     def __repr__(self) -> str:
         return f"<student's {self.type_name}>"
+
+
+class SandboxControl:
+    """The ``sandbox`` fixture: what a test may do to the sandbox itself."""
+
+    def __init__(self, session: StudentSession) -> None:
+        self._session = session
+
+    def restart(self) -> None:
+        """Load the student's code in a fresh process; scratch files stay."""
+        self._session.restart()
+
+    def files(self) -> dict[str, int]:
+        """Files the student's code wrote (relative path -> size), read as data.
+
+        Symbolic links are listed with size -1 and never followed."""
+        root = self._session.scratch
+        found: dict[str, int] = {}
+        for folder, dirs, names in os.walk(root):
+            for name in names + [d for d in dirs if os.path.islink(os.path.join(folder, d))]:
+                path = Path(folder, name)
+                found[path.relative_to(root).as_posix()] = (
+                    -1 if path.is_symlink() else path.stat().st_size
+                )
+        return found
 
 
 class StudentProxy:

@@ -115,9 +115,9 @@ _BOOT = (
 class Sandbox:
     """One sandbox process, forked from the zygote, confined and limited."""
 
-    def __init__(self, zygote_address: str, limits: Limits, label: str) -> None:
+    def __init__(self, zygote_address: str, limits: Limits, scratch: Path) -> None:
         self.limits = limits
-        self.scratch = Path(tempfile.mkdtemp(prefix=f"tfgrade-scratch-{label}-"))
+        self.scratch = scratch
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self._next_id = 0
         self._cgroup: Cgroup | None = None
@@ -155,14 +155,24 @@ class Sandbox:
         self, message: dict[str, Any], blobs: list[bytes], *, timeout: float
     ) -> tuple[dict[str, Any], list[bytes]]:
         """Send one request and wait for its reply until ``timeout`` seconds pass."""
+        return self.wait(self.send(message, blobs), timeout=timeout)
+
+    def send(self, message: dict[str, Any], blobs: list[bytes]) -> int:
+        """Send a request without waiting; returns its id for ``wait``."""
         if not self.alive:
             raise SandboxDied(memory=False, cell=None)
         self._next_id += 1
-        request_id = self._next_id
+        try:
+            wire.send(self._sock, {**message, "id": self._next_id}, blobs)
+        except (OSError, wire.WireError) as err:
+            raise self._failure(err, 0.0, None) from None
+        return self._next_id
+
+    def wait(self, request_id: int, *, timeout: float) -> tuple[dict[str, Any], list[bytes]]:
+        """The reply to ``request_id``, noting load progress and problems on the way."""
         deadline = time.monotonic() + timeout
         cell: int | None = None
         try:
-            wire.send(self._sock, {**message, "id": request_id}, blobs)
             while True:
                 reply, reply_blobs = wire.receive(self._sock, deadline=deadline)
                 if reply.get("op") == "progress":
@@ -174,23 +184,21 @@ class Sandbox:
                 if reply.get("id") != request_id:
                     raise wire.WireError("an answer to a question that was not asked")
                 return reply, reply_blobs
-        except wire.FrameTimeout:
-            self.close()
-            raise SandboxTimeout(timeout, cell) from None
-        except wire.PeerClosed:
-            memory = self._cgroup is not None and self._cgroup.oom_killed()
-            self.close()
-            raise SandboxDied(memory=memory, cell=cell) from None
-        except OSError:  # a send into a sandbox that is already gone
-            memory = self._cgroup is not None and self._cgroup.oom_killed()
-            self.close()
-            raise SandboxDied(memory=memory, cell=cell) from None
-        except (wire.WireError, KeyError, ValueError, TypeError) as err:
-            self.close()
-            raise SandboxRefused(str(err)) from None
+        except (OSError, wire.WireError, KeyError, ValueError, TypeError) as err:
+            raise self._failure(err, timeout, cell) from None
+
+    def _failure(self, err: Exception, timeout: float, cell: int | None) -> SandboxFailure:
+        """Kill the sandbox and say why it could not answer."""
+        memory = self._cgroup is not None and self._cgroup.oom_killed()
+        self.close()
+        if isinstance(err, wire.FrameTimeout):
+            return SandboxTimeout(timeout, cell)
+        if isinstance(err, (wire.PeerClosed, OSError)):  # OSError: sent into a dead sandbox
+            return SandboxDied(memory=memory, cell=cell)
+        return SandboxRefused(str(err))
 
     def close(self) -> None:
-        """Kill the sandbox and everything it started; remove its scratch dir."""
+        """Kill the sandbox and everything it started (its scratch dir stays)."""
         self.alive = False
         with contextlib.suppress(OSError):
             self._sock.close()
@@ -199,4 +207,3 @@ class Sandbox:
         elif self.pid:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.pid, 9)
-        shutil.rmtree(self.scratch, ignore_errors=True)

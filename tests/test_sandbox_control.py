@@ -1,0 +1,68 @@
+"""The ``sandbox`` fixture: a test saves in one process and loads in a fresh
+one; files the student wrote are read on the trusted side only as data."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_notebook
+
+from tests.conftest import read_results, run_grader
+
+SOLUTION = """\
+import os
+import numpy as np
+
+def save_numbers(path, values):
+    ### BEGIN SOLUTION
+    np.save(path, np.asarray(values, dtype=np.float32))
+    ### END SOLUTION
+
+def load_numbers(path):
+    ### BEGIN SOLUTION
+    return np.load(path)
+    ### END SOLUTION
+
+def process_id():
+    return os.getpid()
+"""
+
+SUITE = """
+import numpy as np
+from grader.harness import expect, expect_close, expect_equal, grade
+
+@grade(points=1, exercise="save_numbers", hint="np.save")
+def test_saved_file_loads_in_a_fresh_process(student, sandbox):
+    before = student.process_id()
+    student.save_numbers("numbers.npy", [1.0, 2.0])
+    sandbox.restart()
+    expect(student.process_id() != before, "the sandbox should have restarted")
+    expect_close(student.load_numbers("numbers.npy"), np.array([1.0, 2.0], np.float32))
+    files = sandbox.files()
+    expect_equal(sorted(files), ["numbers.npy"], what="the files written")
+    expect(files["numbers.npy"] > 0, "the file should not be empty")
+"""
+
+
+def test_restart_keeps_scratch_files(tmp_path: Path) -> None:
+    folder = tmp_path / "solutions" / "00_files"
+    folder.mkdir(parents=True)
+    notebook = new_notebook()
+    notebook.cells = [new_code_cell(SOLUTION)]
+    nbformat.write(notebook, folder / "00_files.ipynb")
+    (folder / "assignment.toml").write_text('title = "Files"\nnotebook = "00_files.ipynb"\n')
+    (folder / "test_hidden.py").write_text(textwrap.dedent(SUITE))
+    done = run_grader(
+        "--root",
+        str(tmp_path),
+        "grade",
+        "00_files",
+        str(folder / "00_files.ipynb"),
+        "--out",
+        str(tmp_path / "out"),
+    )
+    assert done.returncode == 0, done.stderr
+    [test] = read_results(tmp_path / "out" / "00_files")["00_files"]["tests"]
+    assert test["verdict"] == "passed", test["message"]
