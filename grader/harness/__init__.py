@@ -1,10 +1,21 @@
 """What hidden suites import: the ``grade`` mark and student-facing assertions.
 
-The ``student``, ``reference`` and ``rng`` fixtures come from the pytest
-plugin in ``grader.harness.plugin``, which the grader loads.
+The fixtures (``student``, ``reference``, ``rng``, ``sandbox``,
+``feedback``) come from the pytest plugin in ``grader.harness.plugin``,
+which the grader loads. ``StudentError`` is what a call raises when the
+student's code raised; a suite may catch it to explain a known mistake.
 """
 
 from grader.harness.assertions import Mismatch, as_array, expect, expect_close, expect_equal
 from grader.harness.marks import grade
+from grader.harness.proxy import StudentError
 
-__all__ = ["Mismatch", "as_array", "expect", "expect_close", "expect_equal", "grade"]
+__all__ = [
+    "Mismatch",
+    "StudentError",
+    "as_array",
+    "expect",
+    "expect_close",
+    "expect_equal",
+    "grade",
+]
