@@ -33,6 +33,7 @@ test-fast: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/zygote_vs_fresh.py
+	$(BIN)/python bench/mutation.py
 
 clean:
 	rm -rf $(VENV) reports
