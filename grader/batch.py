@@ -29,8 +29,9 @@ from grader import exports, grading
 from grader.assignments import Assignment
 from grader.errors import GraderError, UsageError
 from grader.gradebook import Gradebook
-from grader.results import SubmissionResult, TestResult, Verdict
-from grader.sandbox.client import Zygote
+from grader.results import SubmissionResult, TestResult, Verdict, printable
+from grader.sandbox.client import Zygote, ZygoteInfo
+from grader.sandbox.limits import Cgroup
 from grader.sandbox.worker import die_with_parent
 from grader.submissions import Found, Submission, SubmissionProblem, discover, read_submission
 
@@ -54,10 +55,14 @@ def grade_assignment(
     out: Path = Path("reports"),
     jobs: int = 1,
     force: bool = False,
+    require_isolation: bool = False,
     progress: bool = True,
     echo: Echo = print,
 ) -> BatchSummary:
-    """Grade every submission under ``paths`` (default: the example class)."""
+    """Grade every submission under ``paths`` (default: the example class).
+
+    ``require_isolation`` refuses to run student code without namespaces and
+    cgroups (what CI autograding and GPU runners should use)."""
     if jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {jobs}")
     where = paths or [assignment.examples_dir]
@@ -76,7 +81,8 @@ def grade_assignment(
             todo = batch.triage(found, force=force)
             if todo:
                 zygote.wait_ready()
-                batch.run(todo, zygote.address, jobs=jobs, progress=progress)
+                _check_isolation(zygote, assignment, require=require_isolation, echo=echo)
+                batch.run(todo, zygote.info, jobs=jobs, progress=progress)
             everyone = book.results(assignment.name)
         exports.write_class(assignment, everyone, out / assignment.name)
         return batch.summary
@@ -99,6 +105,20 @@ def _preload_quietly() -> None:
         os.close(devnull)
 
 
+def _check_isolation(zygote: Zygote, assignment: Assignment, *, require: bool, echo: Echo) -> None:
+    """Say once what confinement is missing here; refuse if it is required."""
+    problems = [zygote.isolation_problem] if zygote.isolation_problem else []
+    probe = Cgroup.create(f"probe-{os.getpid()}", assignment.limits)
+    if probe is None:
+        problems.append("no writable cgroup, so memory and process limits are not enforced")
+    else:
+        probe.remove()
+    if problems and require:
+        raise GraderError("--require-isolation: not grading, because " + "; ".join(problems))
+    for problem in problems:
+        echo(f"warning: sandboxes run with weaker isolation: {problem} (recorded in each result)")
+
+
 def summary_line(result: SubmissionResult) -> str:
     """One line per submission: score, percentage, verdict counts, time."""
     counts = collections.Counter(t.verdict for t in result.tests)
@@ -106,7 +126,7 @@ def summary_line(result: SubmissionResult) -> str:
     percent = 100 * result.score / result.max_score if result.max_score else 0.0
     unreadable = [n.message for n in result.notices if n.kind in ("unreadable", "duplicate")]
     verdicts = f"not graded: {unreadable[0][:70]}" if unreadable else ", ".join(parts)
-    return (
+    return printable(
         f"{result.student:<16} {result.score:6g}/{result.max_score:<6g} {percent:5.1f}%  "
         f"{verdicts:<44} {result.execution_time:5.1f}s"
     )
@@ -190,7 +210,7 @@ class _Batch:
 
     # -- grading --------------------------------------------------------
 
-    def run(self, todo: list[Submission], zygote: str, *, jobs: int, progress: bool) -> None:
+    def run(self, todo: list[Submission], zygote: ZygoteInfo, *, jobs: int, progress: bool) -> None:
         """Grade ``todo``, ``jobs`` at a time, each in a forked child."""
         limits = self.assignment.limits
         budget = limits.load_timeout + limits.total_timeout + 120
@@ -225,7 +245,7 @@ class _Batch:
                 os.close(child.fd)
             bar.close()
 
-    def _fork(self, submission: Submission, zygote: str) -> _Child:
+    def _fork(self, submission: Submission, zygote: ZygoteInfo) -> _Child:
         read_fd, write_fd = os.pipe()
         pid = os.fork()
         if pid == 0:
@@ -248,11 +268,13 @@ class _Batch:
                 self.summary.internal_errors[student] = "\n".join(payload["internal"])
         else:
             self.summary.internal_errors[student] = str(payload["failed"])
-            echo(f"{student:<16} not graded: internal error (details at the end); re-run to retry")
+            echo(
+                printable(f"{student:<16} not graded: internal error (details at the end); re-run")
+            )
 
 
 def _child_main(
-    assignment: Assignment, submission: Submission, suite_version: str, zygote: str, fd: int
+    assignment: Assignment, submission: Submission, suite_version: str, zygote: ZygoteInfo, fd: int
 ) -> None:
     """The forked child: grade one submission, send the result, exit at once."""
     status = 0
@@ -266,7 +288,7 @@ def _child_main(
         payload: dict[str, Any]
         try:
             result, internal = grading.grade_submission(
-                assignment, submission, zygote_address=zygote, suite_version=suite_version
+                assignment, submission, zygote=zygote, suite_version=suite_version
             )
             payload = {"result": result.to_json(), "internal": internal}
         except GraderError as err:

@@ -69,9 +69,20 @@ def release_command(root: Path, assignment: str) -> None:
     "--jobs", "-j", type=int, default=2, show_default=True, help="Submissions graded at once."
 )
 @click.option("--force", is_flag=True, help="Regrade submissions graded before.")
+@click.option(
+    "--require-isolation",
+    is_flag=True,
+    help="Refuse to grade unless sandboxes get namespaces and cgroups (use in CI and on runners).",
+)
 @click.pass_obj
 def grade_command(
-    root: Path, assignment: str, paths: tuple[Path, ...], out: Path, jobs: int, force: bool
+    root: Path,
+    assignment: str,
+    paths: tuple[Path, ...],
+    out: Path,
+    jobs: int,
+    force: bool,
+    require_isolation: bool,
 ) -> None:
     """Grade submissions of ASSIGNMENT: files, student folders or class folders.
 
@@ -84,6 +95,7 @@ def grade_command(
             out=out,
             jobs=jobs,
             force=force,
+            require_isolation=require_isolation,
             progress=sys.stderr.isatty(),
             echo=click.echo,
         )

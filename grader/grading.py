@@ -22,7 +22,7 @@ from grader.errors import GraderError
 from grader.harness.plugin import GradingPlugin
 from grader.harness.proxy import StudentSession
 from grader.results import Notice, SubmissionResult, TestResult, Verdict
-from grader.sandbox.client import SandboxFailure
+from grader.sandbox.client import SandboxFailure, ZygoteInfo
 from grader.submissions import Submission
 
 
@@ -81,14 +81,14 @@ def exercise_order(assignment: Assignment, tests: tuple[TestResult, ...]) -> tup
 
 
 def grade_submission(
-    assignment: Assignment, submission: Submission, *, zygote_address: str, suite_version: str
+    assignment: Assignment, submission: Submission, *, zygote: ZygoteInfo, suite_version: str
 ) -> tuple[SubmissionResult, list[str]]:
     """Run the hidden suite against one submission.
 
     Returns the result and, for staff only, the tracebacks of tests that
     failed on the grader's side (INTERNAL verdicts)."""
     started = time.monotonic()
-    session = StudentSession(submission, zygote_address, assignment.limits)
+    session = StudentSession(submission, zygote, assignment.limits)
     reference = assignment.reference_module()
     plugin = GradingPlugin(session, reference, seed=assignment.name)
     try:

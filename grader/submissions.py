@@ -82,7 +82,11 @@ def discover(paths: list[Path], notebook_name: str) -> list[Found]:
             for entry in sorted(path.iterdir()):
                 if entry.name.startswith(".") or entry.name.startswith("_"):
                     continue
-                if entry.is_dir() and not entry.is_symlink():
+                if entry.is_symlink():  # listed so that it is refused with a message
+                    found.append(
+                        Found(entry.stem if entry.suffix in SUFFIXES else entry.name, entry)
+                    )
+                elif entry.is_dir():
                     found.append(Found(entry.name, entry))
                 elif entry.suffix in SUFFIXES:
                     found.append(Found(entry.stem, entry))

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader.results import Frame, Notice
+from grader.results import Frame, Notice, printable
 from grader.sandbox import wire
 from grader.sandbox.client import (
     Sandbox,
@@ -26,6 +26,7 @@ from grader.sandbox.client import (
     SandboxFailure,
     SandboxRefused,
     SandboxTimeout,
+    ZygoteInfo,
 )
 from grader.sandbox.limits import Limits
 from grader.submissions import Submission
@@ -38,9 +39,9 @@ class StudentError(Exception):
 
     def __init__(self, error: dict[str, Any], label: str) -> None:
         super().__init__(str(error.get("message", "")))
-        self.type_name = str(error.get("type", "Exception"))
-        self.message = str(error.get("message", ""))
-        self.frames = tuple(Frame(**f) for f in error.get("frames", []))
+        self.type_name = printable(str(error.get("type", "Exception")))
+        self.message = printable(str(error.get("message", "")))
+        self.frames = _frames(error.get("frames", []))
         self.not_implemented = bool(error.get("not_implemented"))
         self.missing = error.get("missing")
         self.memory = bool(error.get("memory"))
@@ -60,7 +61,7 @@ class StudentSession:
     """One submission's code, in a sandbox that is restarted when a call kills it."""
 
     submission: Submission
-    zygote_address: str
+    zygote: ZygoteInfo
     limits: Limits
     notices: list[Notice] = field(default_factory=list)
     load_output: str = ""
@@ -117,8 +118,11 @@ class StudentSession:
                 "kwargs": encoder.encode(args[1]),
             }
             blobs = encoder.blobs
-        reply, reply_blobs = self._timed(sandbox, message, blobs)
-        self._output.append(str(reply.get("output", "")))
+        try:
+            reply, reply_blobs = self._timed(sandbox, message, blobs)
+        finally:
+            self._take_problems(sandbox)
+        self._output.append(printable(str(reply.get("output", ""))))
         if not reply.get("ok"):
             raise StudentError(reply.get("error", {}), label)
         generation = self._generation
@@ -164,7 +168,7 @@ class StudentSession:
             raise SandboxDied(memory=False, cell=None)
         self._restarts += 1
         self._generation += 1
-        self._sandbox = Sandbox(self.zygote_address, self.limits, self.scratch)
+        self._sandbox = Sandbox(self.zygote, self.limits, self.scratch)
         self.isolation = self._sandbox.isolation
         cells = [{"cell": c.number, "source": c.source} for c in self.submission.cells]
         self._loading = (self._sandbox.send({"op": "load", "cells": cells}, []), time.monotonic())
@@ -187,11 +191,19 @@ class StudentSession:
             self._load_failure = LoadFailed(err)
             raise self._load_failure from None
         finally:
-            if self._generation == 1:
-                self.notices.extend(_load_notices(sandbox.problems))
+            self._take_problems(sandbox)
         if self._generation == 1:
-            self.load_output = str(reply.get("output", ""))
+            self.load_output = printable(str(reply.get("output", "")))
         return sandbox
+
+    def _take_problems(self, sandbox: Sandbox) -> None:
+        """Turn what the sandbox reported into notices, once each: cells that
+        failed (reported by the first load only) and tampering."""
+        problems, sandbox.problems = sandbox.problems, []
+        for notice in _load_notices(problems):
+            first_load = self._generation == 1
+            if (first_load or notice.kind == "tamper") and notice not in self.notices:
+                self.notices.append(notice)
 
     def _handle_of(self, value: Any) -> dict[str, Any]:
         if isinstance(value, Remote):
@@ -215,14 +227,27 @@ def _load_notices(problems: list[dict[str, Any]]) -> list[Notice]:
     for problem in problems:
         notices.append(
             Notice(
-                kind=str(problem.get("kind", "error")),
-                message=str(problem.get("message", "")),
+                kind=printable(str(problem.get("kind", "error"))),
+                message=printable(str(problem.get("message", ""))),
                 cell=int(problem.get("cell", 0)) or None,
                 line=int(problem.get("line", 0)) or None,
-                frames=tuple(Frame(**f) for f in problem.get("frames", [])),
+                frames=_frames(problem.get("frames", [])),
             )
         )
     return notices
+
+
+def _frames(raw: list[dict[str, Any]]) -> tuple[Frame, ...]:
+    """Traceback lines from the sandbox, checked and made printable."""
+    return tuple(
+        Frame(
+            cell=int(f["cell"]),
+            line=int(f["line"]),
+            function=printable(str(f["function"])),
+            code=printable(str(f["code"])),
+        )
+        for f in raw
+    )
 
 
 class Remote:

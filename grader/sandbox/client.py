@@ -19,15 +19,19 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from grader.errors import GraderError
 from grader.sandbox import wire
+from grader.sandbox.confine import SANDBOX_UID
 from grader.sandbox.limits import Cgroup, Limits
+from grader.sandbox.worker import KEPT_ENVIRONMENT
 
 ZYGOTE_START_TIMEOUT = 120.0
-_ENV_KEEP = ("PATH", "LANG", "LC_ALL", "CUDA_VISIBLE_DEVICES", "TF_FORCE_GPU_ALLOW_GROWTH")
+_ENV_KEEP = ("PATH", *KEPT_ENVIRONMENT)
 
 
 class SandboxFailure(Exception):
@@ -67,6 +71,11 @@ class Zygote:
     def __init__(self) -> None:
         self._dir = Path(tempfile.mkdtemp(prefix="tfgrade-zygote-"))
         self.address = str(self._dir / "zygote.sock")
+        self.root = self._dir / "root"
+        """an empty folder each sandbox mounts its own new root on"""
+        self.root.mkdir()
+        self.isolation_problem = ""
+        """why sandboxes cannot get namespaces here ("" when they can)"""
         env = {k: os.environ[k] for k in _ENV_KEEP if k in os.environ}
         env.update(TF_CPP_MIN_LOG_LEVEL="3", PYTHONHASHSEED="0", HOME=str(self._dir))
         package_root = str(Path(__file__).resolve().parents[2])
@@ -82,10 +91,16 @@ class Zygote:
     def wait_ready(self) -> None:
         """Block until the zygote has preloaded and listens."""
         assert self._process.stdout is not None
-        line = self._process.stdout.readline()
-        if line.strip() != b"ready":
+        word, _, problem = self._process.stdout.readline().decode().rstrip("\n").partition("\t")
+        if word != "ready":
             self.close()
-            raise RuntimeError("the sandbox zygote failed to start (is TensorFlow installed?)")
+            raise GraderError("the sandbox zygote failed to start (is TensorFlow installed?)")
+        self.isolation_problem = problem
+
+    @property
+    def info(self) -> ZygoteInfo:
+        """What a grading process needs to get sandboxes from this zygote."""
+        return ZygoteInfo(self.address, str(self.root), isolate=not self.isolation_problem)
 
     def close(self) -> None:
         if self._process.poll() is None:
@@ -104,6 +119,16 @@ class Zygote:
         self.close()
 
 
+@dataclass(frozen=True)
+class ZygoteInfo:
+    """Where to ask for sandboxes, and how they are to be confined."""
+
+    address: str
+    root: str
+    isolate: bool
+    """whether sandboxes enter namespaces and drop to an unprivileged user"""
+
+
 # -I drops the script's directory and user site-packages from sys.path; the
 # package root is put back explicitly, and nothing else is importable by accident.
 _BOOT = (
@@ -115,9 +140,10 @@ _BOOT = (
 class Sandbox:
     """One sandbox process, forked from the zygote, confined and limited."""
 
-    def __init__(self, zygote_address: str, limits: Limits, scratch: Path) -> None:
+    def __init__(self, zygote: ZygoteInfo, limits: Limits, scratch: Path) -> None:
         self.limits = limits
         self.scratch = scratch
+        self.isolated = zygote.isolate
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self._next_id = 0
         self._cgroup: Cgroup | None = None
@@ -126,7 +152,9 @@ class Sandbox:
         self.problems: list[dict[str, Any]] = []
         """problems the sandbox reported while loading cells (kept if it dies later)"""
         try:
-            self._sock.connect(zygote_address)
+            if zygote.isolate and os.geteuid() == 0:
+                os.chown(scratch, SANDBOX_UID, SANDBOX_UID)
+            self._sock.connect(zygote.address)
             hello, _ = wire.receive(self._sock, deadline=time.monotonic() + 30)
             self.pid = int(hello["pid"])
             self._cgroup = Cgroup.create(f"sandbox-{self.pid}", limits)
@@ -137,6 +165,8 @@ class Sandbox:
                 {
                     "op": "start",
                     "scratch": str(self.scratch),
+                    "isolate": zygote.isolate,
+                    "root": zygote.root,
                     "cpu_seconds": limits.cpu_seconds,
                     "file_bytes": limits.file_mb * 2**20,
                 },
@@ -149,7 +179,10 @@ class Sandbox:
     @property
     def isolation(self) -> str:
         """How this sandbox is confined, recorded with every result."""
-        return "process, cgroup" if self._cgroup is not None else "process"
+        parts = ["namespaces, uid nobody" if self.isolated else "process"]
+        if self._cgroup is not None:
+            parts.append("cgroup")
+        return ", ".join(parts)
 
     def request(
         self, message: dict[str, Any], blobs: list[bytes], *, timeout: float

@@ -11,6 +11,7 @@ secret. Run it as ``python -m grader.sandbox.worker SOCKET_PATH``.
 from __future__ import annotations
 
 import ast
+import builtins
 import contextlib
 import ctypes
 import gc
@@ -28,9 +29,11 @@ import traceback
 import types
 from typing import Any
 
-from grader.sandbox import wire
+from grader.sandbox import confine, wire
 
 OUTPUT_LIMIT = 64 * 1024
+KEPT_ENVIRONMENT = ("LANG", "LC_ALL", "CUDA_VISIBLE_DEVICES", "TF_FORCE_GPU_ALLOW_GROWTH")
+"""the only variables student code sees besides HOME, TMPDIR and PATH"""
 MESSAGE_LIMIT = 2000
 _CELL_FILE = re.compile(r"^<cell (\d+)>$")
 _PR_SET_PDEATHSIG = 1
@@ -96,6 +99,7 @@ class Sandbox:
         module = types.ModuleType("submission")
         self.namespace = module.__dict__
         sys.modules["submission"] = module
+        self.builtins = dict(builtins.__dict__)
         while True:
             try:
                 request, blobs = wire.receive(self.conn)
@@ -104,18 +108,49 @@ class Sandbox:
             self._answer(request, blobs)
 
     def _confine(self, start: dict[str, Any]) -> None:
+        """Apply the limits and, when asked, the namespaces, before student code.
+
+        With namespaces this process forks once more: the child is PID 1 of
+        the new PID namespace and serves; this one only waits and exits
+        with it, so the trusted side's kill of its cgroup covers both."""
         scratch = str(start["scratch"])
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        os.close(devnull)
+        os.closerange(3, self.conn.fileno())  # nothing inherited but the connection
+        os.closerange(self.conn.fileno() + 1, 1 << 16)
+        if start.get("isolate"):
+            confine.unshare()
+            inner = os.fork()
+            if inner:
+                self.conn.close()
+                while True:
+                    with contextlib.suppress(InterruptedError):
+                        os.waitpid(inner, 0)
+                        os._exit(0)
+            die_with_parent()
+            confine.build_root(str(start["root"]), scratch)
+            confine.mount_proc()
+            socket.sethostname("sandbox")
         cpu = int(start["cpu_seconds"])
         resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
         file_bytes = int(start["file_bytes"])
         resource.setrlimit(resource.RLIMIT_FSIZE, (file_bytes, file_bytes))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         os.chdir(scratch)
-        os.environ.update(HOME=scratch, TMPDIR=scratch, KERAS_HOME=scratch)
-        devnull = os.open(os.devnull, os.O_RDWR)
-        for fd in (0, 1, 2):
-            os.dup2(devnull, fd)
-        os.close(devnull)
+        kept = {k: os.environ[k] for k in KEPT_ENVIRONMENT if k in os.environ}
+        os.environ.clear()
+        os.environ.update(
+            kept,
+            HOME=scratch,
+            TMPDIR=scratch,
+            KERAS_HOME=scratch,
+            PATH="/usr/local/bin:/usr/bin:/bin",
+            TF_CPP_MIN_LOG_LEVEL="3",
+        )
+        if start.get("isolate"):
+            confine.drop_privileges()
 
     # -- requests -------------------------------------------------------
 
@@ -126,6 +161,7 @@ class Sandbox:
         sys.stdout = sys.stderr = output
         try:
             value = self._dispatch(request, blobs)
+            self._undo_builtins(None)
             encoder = wire.Encoder(self._keep)
             reply: dict[str, Any] = {"id": request_id, "ok": True, "value": encoder.encode(value)}
             reply_blobs = encoder.blobs
@@ -201,6 +237,31 @@ class Sandbox:
                 kind = "exit" if isinstance(exc, SystemExit) else "error"
                 line = frames[-1]["line"] if frames else 0
                 self._problem(kind, number, line, error["message"], frames)
+            self._undo_builtins(number)
+
+    def _undo_builtins(self, cell: int | None) -> None:
+        """Put back any builtin the student's code replaced, and say so.
+
+        Patching builtins cannot change a grade (comparisons happen on the
+        trusted side), but it could break this worker's own encoding."""
+        current = builtins.__dict__
+        changed = sorted(
+            k
+            for k in set(current) | set(self.builtins)
+            if current.get(k) is not self.builtins.get(k)
+        )
+        if not changed:
+            return
+        current.clear()
+        current.update(self.builtins)
+        names = ", ".join(changed[:8]) + (" ..." if len(changed) > 8 else "")
+        self._problem(
+            "tamper",
+            cell or 0,
+            0,
+            f"Your code replaced Python builtins ({names}); the grader undid the change.",
+            [],
+        )
 
     def _problem(
         self, kind: str, cell: int, line: int, message: str, frames: list[dict[str, Any]]
@@ -289,12 +350,13 @@ def zygote(address: str) -> None:
     die_with_parent()
     preload()
     gc.freeze()  # sandboxes' garbage collections skip the preloaded modules
+    problem = confine.probe()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(address)
     os.chmod(address, 0o600)
     listener.listen(64)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps sandboxes
-    print("ready", flush=True)
+    print(f"ready\t{problem}", flush=True)  # "" when sandboxes can be fully confined
     while True:
         conn, _ = listener.accept()
         pid = os.fork()
