@@ -165,6 +165,7 @@ EXPECTED = {
     "flood": (5, ["passed"] * 4),
     "escapes": (2, ["error", "error", "passed", "passed"]),
     "vandal": (5, ["passed"] * 4),
+    "huge": (0, ["error"] * 4),
     "linked": (0, ["error"] * 4),
     "etcfolder": (0, ["error"] * 4),
     "dirlink": (0, ["error"] * 4),
@@ -244,6 +245,13 @@ def test_escapes_are_text_everywhere(hostile: dict[str, Any]) -> None:
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<script>alert" not in page and "<img" not in page
     assert "\x1b" not in hostile["stdout"]
+
+
+def test_results_too_large_or_too_deep_are_refused(hostile: dict[str, Any]) -> None:
+    tests = hostile["results"]["huge"]["tests"]
+    assert "returned something the grader refuses to receive" in tests[0]["message"]
+    assert "too large to send" in tests[0]["message"]
+    assert "nested too deeply" in tests[2]["message"]
 
 
 @pytest.mark.parametrize("student", ["linked", "etcfolder", "dirlink"])

@@ -166,6 +166,12 @@ class GradingPlugin:
                     "`raise NotImplementedError()` line with your code.",
                     exc.frames,
                 )
+            if exc.refused:
+                return (
+                    Verdict.ERROR,
+                    f"{exc.label} returned something the grader refuses to receive: {exc.message}.",
+                    (),
+                )
             if exc.memory:
                 return Verdict.MEMORY, f"{exc.label} ran out of memory ({exc.message}).", exc.frames
             return Verdict.ERROR, f"{exc.label} raised {exc.message}", exc.frames

@@ -45,6 +45,8 @@ class StudentError(Exception):
         self.not_implemented = bool(error.get("not_implemented"))
         self.missing = error.get("missing")
         self.memory = bool(error.get("memory"))
+        self.refused = bool(error.get("refused"))
+        """the call returned, but its result breaks the wire's rules"""
         self.label = label
 
 

@@ -169,6 +169,7 @@ class Sandbox:
                     "root": zygote.root,
                     "cpu_seconds": limits.cpu_seconds,
                     "file_bytes": limits.file_mb * 2**20,
+                    "output_bytes": limits.output_kb * 1024,
                 },
             )
             self.alive = True

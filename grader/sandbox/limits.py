@@ -31,10 +31,13 @@ class Limits:
     """seconds all of a submission's calls may take together"""
     memory_mb: int = 2048
     """memory for the sandbox and every process it starts"""
-    max_processes: int = 64
-    """processes and threads the sandbox may have at once (TensorFlow needs a few dozen)"""
+    max_processes: int = 256
+    """processes and threads the sandbox may have at once (TensorFlow starts a
+    few per core)"""
     file_mb: int = 64
     """size of the largest file the sandbox may write"""
+    output_kb: int = 64
+    """what is kept of the text the student's code prints, per call"""
 
     @property
     def cpu_seconds(self) -> int:

@@ -31,7 +31,6 @@ from typing import Any
 
 from grader.sandbox import confine, wire
 
-OUTPUT_LIMIT = 64 * 1024
 KEPT_ENVIRONMENT = ("LANG", "LC_ALL", "CUDA_VISIBLE_DEVICES", "TF_FORCE_GPU_ALLOW_GROWTH")
 """the only variables student code sees besides HOME, TMPDIR and PATH"""
 MESSAGE_LIMIT = 2000
@@ -46,7 +45,10 @@ def die_with_parent() -> None:
 
 
 class _Output(io.TextIOBase):
-    """A stdout/stderr replacement that keeps only the first OUTPUT_LIMIT chars."""
+    """A stdout/stderr replacement that keeps only the first ``limit`` chars."""
+
+    limit = 64 * 1024
+    """set per assignment from the start message"""
 
     def __init__(self) -> None:
         self.parts: list[str] = []
@@ -58,7 +60,7 @@ class _Output(io.TextIOBase):
 
     def write(self, text: str) -> int:
         text = str(text)
-        room = OUTPUT_LIMIT - self.size
+        room = self.limit - self.size
         if room > 0:
             self.parts.append(text[:room])
             self.size += min(room, len(text))
@@ -133,6 +135,7 @@ class Sandbox:
             confine.build_root(str(start["root"]), scratch)
             confine.mount_proc()
             socket.sethostname("sandbox")
+        _Output.limit = int(start["output_bytes"])
         cpu = int(start["cpu_seconds"])
         resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
         file_bytes = int(start["file_bytes"])
@@ -159,21 +162,25 @@ class Sandbox:
         output = _Output()
         saved = sys.stdout, sys.stderr
         sys.stdout = sys.stderr = output
+        reply: dict[str, Any]
+        reply_blobs: list[bytes] = []
         try:
             value = self._dispatch(request, blobs)
             self._undo_builtins(None)
             encoder = wire.Encoder(self._keep)
-            reply: dict[str, Any] = {"id": request_id, "ok": True, "value": encoder.encode(value)}
+            reply = {"id": request_id, "ok": True, "value": encoder.encode(value)}
             reply_blobs = encoder.blobs
+        except wire.WireError as exc:  # the result breaks the wire's rules
+            reply = {"id": request_id, "ok": False, "error": _refused(exc)}
         except BaseException as exc:  # noqa: BLE001 - student code may raise anything, SystemExit included
-            reply, reply_blobs = {"id": request_id, "ok": False, "error": self._error(exc)}, []
+            reply = {"id": request_id, "ok": False, "error": self._error(exc)}
         finally:
             sys.stdout, sys.stderr = saved
         reply["output"] = output.text()
         try:
             wire.send(self.conn, reply, reply_blobs)
         except wire.WireError as exc:
-            wire.send(self.conn, {"id": request_id, "ok": False, "error": self._error(exc)})
+            wire.send(self.conn, {"id": request_id, "ok": False, "error": _refused(exc)})
 
     def _dispatch(self, request: dict[str, Any], blobs: list[bytes]) -> Any:
         op = request.get("op")
@@ -289,6 +296,11 @@ class Sandbox:
             "missing": missing,
             "memory": isinstance(exc, MemoryError),
         }
+
+
+def _refused(exc: wire.WireError) -> dict[str, Any]:
+    """The error sent when a result cannot cross the wire (size, depth)."""
+    return {"type": "ResultRefused", "message": str(exc), "frames": [], "refused": True}
 
 
 class _Missing(Exception):
