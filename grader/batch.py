@@ -10,15 +10,17 @@ forked child runs pytest and sends back its result as JSON on a pipe.
 from __future__ import annotations
 
 import collections
+import contextlib
 import gc
 import hashlib
 import json
 import os
 import selectors
 import signal
+import sqlite3
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,7 +77,7 @@ def grade_assignment(
     zygote = Zygote()  # starts importing TensorFlow now, alongside our own import below
     try:
         _preload_quietly()
-        with Gradebook(out / "gradebook.db") as book:
+        with _writing(out), Gradebook(out / "gradebook.db") as book:
             batch = _Batch(assignment, book, out, echo)
             gc.freeze()  # children skip what is imported by now when they collect garbage
             todo = batch.triage(found, force=force)
@@ -84,10 +86,25 @@ def grade_assignment(
                 _check_isolation(zygote, assignment, require=require_isolation, echo=echo)
                 batch.run(todo, zygote.info, jobs=jobs, progress=progress)
             everyone = book.results(assignment.name)
-        exports.write_class(assignment, everyone, out / assignment.name)
+            exports.write_class(assignment, everyone, out / assignment.name)
         return batch.summary
     finally:
         zygote.close()
+
+
+@contextlib.contextmanager
+def _writing(out: Path) -> Iterator[None]:
+    """Turn a failure to write the gradebook or reports (disk full, gradebook
+    locked too long, no permission) into one clear message. Grades committed
+    before it are kept, so a re-run resumes."""
+    try:
+        yield
+    except (OSError, sqlite3.Error) as err:
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+        raise GraderError(
+            f"could not write the gradebook or reports in {out}/: {reason}. Grades recorded "
+            "before this are kept; fix the cause and run the same command again to finish."
+        ) from err
 
 
 def _preload_quietly() -> None:

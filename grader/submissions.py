@@ -18,6 +18,8 @@ import nbformat
 from grader.results import Notice
 
 MAX_FILE_BYTES = 256 * 2**20
+LARGE_FILE_BYTES = 20 * 2**20
+"""above this a notebook is graded with a note to clear its outputs"""
 SUFFIXES = (".ipynb", ".py")
 CHECK_TAG = "check"
 """cells with this tag are the students' public checks; grading skips them"""
@@ -148,6 +150,13 @@ def read_submission(found: Found, notebook_name: str) -> Submission:
     if path.suffix == ".py":
         return Submission(found.student, path, (Cell(1, text),), digest, ())
     cells, notices = notebook_cells(text, path.name)
+    if size > LARGE_FILE_BYTES:
+        large = Notice(
+            kind="large",
+            message=f"{path.name} is {size / 2**20:.0f} MiB, mostly cell outputs, which the grader "
+            "ignores; clear them (Edit > Clear All Outputs) before submitting.",
+        )
+        notices = (large, *notices)
     return Submission(found.student, path, cells, digest, notices)
 
 

@@ -1,0 +1,163 @@
+"""Faults never lose or duplicate a grade: kill -9 at random points, a full
+disk, a locked gradebook, a grading process that crashes. After each, a
+re-run finishes the batch with every grade present once and equal to a
+clean run's."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import COURSE, REPO, read_results, run_grader
+
+pytestmark = pytest.mark.slow
+
+KINDS = ["good.ipynb", "error.ipynb", "stub.py", "cheat.ipynb", "broken.ipynb", "exits.ipynb"]
+COPIES = 30
+
+
+def make_class(folder: Path) -> Path:
+    """A class of 30 submissions cycling through six kinds."""
+    folder.mkdir()
+    for i in range(COPIES):
+        source = COURSE / "submissions" / KINDS[i % len(KINDS)]
+        shutil.copy(source, folder / f"{source.stem}{i:02d}{source.suffix}")
+    return folder
+
+
+def grade_args(submissions: Path, out: Path, *extra: str) -> list[str]:
+    return ["--root", str(COURSE), "grade", "00_smoke", str(submissions), "--out", str(out), *extra]
+
+
+def start(args: list[str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "grader", *args],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+
+
+def outcome(results: dict[str, dict[str, Any]]) -> dict[str, tuple[float, list[str]]]:
+    """What a grade is, minus when and how fast: score and verdicts."""
+    return {s: (r["score"], [t["verdict"] for t in r["tests"]]) for s, r in results.items()}
+
+
+def gradebook_rows(db: Path) -> list[tuple[str, int]]:
+    with sqlite3.connect(db) as connection:
+        return connection.execute(
+            "SELECT student, COUNT(*) FROM submissions GROUP BY student ORDER BY student"
+        ).fetchall()
+
+
+@pytest.fixture(scope="module")
+def clean(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, dict[str, tuple[float, list[str]]]]:
+    """The class and what a clean, uninterrupted run gives it."""
+    base = tmp_path_factory.mktemp("faults")
+    submissions = make_class(base / "class")
+    done = run_grader(*grade_args(submissions, base / "clean"))
+    assert done.returncode == 0, done.stderr
+    return submissions, outcome(read_results(base / "clean" / "00_smoke"))
+
+
+def assert_complete(out: Path, expected: dict[str, tuple[float, list[str]]]) -> None:
+    assert outcome(read_results(out / "00_smoke")) == expected
+    assert gradebook_rows(out / "gradebook.db") == [(s, 1) for s in sorted(expected)]
+
+
+def test_random_kills_then_rerun(clean: tuple[Path, Any], tmp_path: Path) -> None:
+    submissions, expected = clean
+    out = tmp_path / "out"
+    chance = random.Random(os.environ.get("TFGRADE_SEED", "21"))
+    for _ in range(3):
+        grader = start(grade_args(submissions, out))
+        time.sleep(chance.uniform(1.0, 8.0))
+        grader.send_signal(signal.SIGKILL)
+        grader.wait()
+    done = run_grader(*grade_args(submissions, out))
+    assert done.returncode == 0, done.stderr
+    assert_complete(out, expected)
+
+
+def test_locked_gradebook_is_waited_for(clean: tuple[Path, Any], tmp_path: Path) -> None:
+    submissions, expected = clean
+    out = tmp_path / "out"
+    out.mkdir()
+    holder = sqlite3.connect(out / "gradebook.db", isolation_level=None)
+    holder.execute("CREATE TABLE IF NOT EXISTS unrelated (x)")
+    holder.execute("BEGIN EXCLUSIVE")
+    grader = start(grade_args(submissions, out))
+    time.sleep(5)
+    assert grader.poll() is None, "the grader gave up instead of waiting for the lock"
+    holder.execute("COMMIT")
+    holder.close()
+    assert grader.wait(timeout=300) == 0
+    assert_complete(out, expected)
+
+
+def test_crashed_grading_process_is_retried(clean: tuple[Path, Any], tmp_path: Path) -> None:
+    submissions, expected = clean
+    out = tmp_path / "out"
+    grader = start(grade_args(submissions, out, "-j", "1"))
+    victim = None
+    deadline = time.monotonic() + 120
+    while victim is None and time.monotonic() < deadline:
+        victim = next(iter(_grading_children(grader.pid)), None)
+        time.sleep(0.01)
+    assert victim is not None, "no grading process appeared"
+    os.kill(victim, signal.SIGKILL)
+    assert grader.wait(timeout=300) == 1  # an internal error: that submission is not recorded
+    done = run_grader(*grade_args(submissions, out))
+    assert done.returncode == 0, done.stderr
+    assert "graded 1, unchanged since last run 29" in done.stdout
+    assert_complete(out, expected)
+
+
+def _grading_children(parent: int) -> list[int]:
+    """Forked grading processes of ``parent`` (not its zygote, which was exec'd)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields[1]) == parent and b"zygote" not in cmdline:
+            children.append(int(stat.parent.name))
+    return children
+
+
+def test_full_disk_then_rerun(clean: tuple[Path, Any], tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs to fill needs root")
+    submissions, expected = clean
+    out = tmp_path / "out"
+    out.mkdir()
+    subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=160k", "tfgrade-full", str(out)], check=True
+    )
+    try:
+        first = run_grader(*grade_args(submissions, out))
+        assert first.returncode == 1
+        assert "No space left on device" in first.stderr
+        assert "run the same command again" in first.stderr
+        assert "Traceback" not in first.stderr
+        subprocess.run(["mount", "-o", "remount,size=64m", str(out)], check=True)
+        done = run_grader(*grade_args(submissions, out))
+        assert done.returncode == 0, done.stderr
+        assert_complete(out, expected)
+    finally:
+        subprocess.run(["umount", "-l", str(out)], check=False)
