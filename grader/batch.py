@@ -27,7 +27,7 @@ from typing import Any
 
 import tqdm
 
-from grader import exports, grading
+from grader import devices, exports, grading
 from grader.assignments import Assignment
 from grader.errors import GraderError, UsageError
 from grader.gradebook import Gradebook
@@ -58,13 +58,16 @@ def grade_assignment(
     jobs: int = 1,
     force: bool = False,
     require_isolation: bool = False,
+    gpus: list[str] | None = None,
     progress: bool = True,
     echo: Echo = print,
 ) -> BatchSummary:
     """Grade every submission under ``paths`` (default: the example class).
 
     ``require_isolation`` refuses to run student code without namespaces and
-    cgroups (what CI autograding and GPU runners should use)."""
+    cgroups (what CI autograding and GPU runners should use). ``gpus`` lists
+    the CUDA device ids to grade on, one submission per device at a time
+    (None: the ones this machine has; []: CPU only, whatever it has)."""
     if jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {jobs}")
     where = paths or [assignment.examples_dir]
@@ -74,7 +77,13 @@ def grade_assignment(
         raise UsageError(str(err)) from err
     if not found:
         raise UsageError(f"no submissions found in {', '.join(map(str, where))}")
-    zygote = Zygote()  # starts importing TensorFlow now, alongside our own import below
+    slots = devices.plan(devices.detect_gpus() if gpus is None else gpus)
+    if slots[0].gpu:
+        jobs = len(slots)
+        echo(f"grading on {jobs} GPU(s): {', '.join(s.name for s in slots)}, one submission each")
+        os.environ["CUDA_VISIBLE_DEVICES"] = ""  # reference solutions run on the CPU, here
+    # each zygote starts importing TensorFlow now, alongside our own import below
+    zygotes = [Zygote(slot.env) for slot in slots]
     try:
         _preload_quietly()
         with _writing(out), Gradebook(out / "gradebook.db") as book:
@@ -82,14 +91,16 @@ def grade_assignment(
             gc.freeze()  # children skip what is imported by now when they collect garbage
             todo = batch.triage(found, force=force)
             if todo:
-                zygote.wait_ready()
-                _check_isolation(zygote, assignment, require=require_isolation, echo=echo)
-                batch.run(todo, zygote.info, jobs=jobs, progress=progress)
+                for zygote in zygotes:
+                    zygote.wait_ready()
+                _check_isolation(zygotes[0], assignment, require=require_isolation, echo=echo)
+                batch.run(todo, [z.info for z in zygotes], jobs=jobs, progress=progress)
             everyone = book.results(assignment.name)
             exports.write_class(assignment, everyone, out / assignment.name)
         return batch.summary
     finally:
-        zygote.close()
+        for zygote in zygotes:
+            zygote.close()
 
 
 @contextlib.contextmanager
@@ -157,6 +168,8 @@ class _Child:
     fd: int
     submission: Submission
     started: float
+    slot: int
+    """index of the runner slot (zygote) its sandboxes come from"""
     data: bytearray = field(default_factory=bytearray)
 
 
@@ -227,8 +240,11 @@ class _Batch:
 
     # -- grading --------------------------------------------------------
 
-    def run(self, todo: list[Submission], zygote: ZygoteInfo, *, jobs: int, progress: bool) -> None:
-        """Grade ``todo``, ``jobs`` at a time, each in a forked child."""
+    def run(
+        self, todo: list[Submission], slots: list[ZygoteInfo], *, jobs: int, progress: bool
+    ) -> None:
+        """Grade ``todo``, ``jobs`` at a time, each in a forked child that
+        takes its sandboxes from the least busy slot."""
         limits = self.assignment.limits
         budget = limits.load_timeout + limits.total_timeout + 120
         queue = collections.deque(todo)
@@ -239,7 +255,9 @@ class _Batch:
         try:
             while queue or running:
                 while queue and len(running) < jobs:
-                    child = self._fork(queue.popleft(), zygote)
+                    busy = collections.Counter(c.slot for c in running.values())
+                    slot = min(range(len(slots)), key=lambda i: busy[i])
+                    child = self._fork(queue.popleft(), slots, slot)
                     running[child.fd] = child
                     selector.register(child.fd, selectors.EVENT_READ)
                 for key, _ in selector.select(timeout=1.0):
@@ -262,14 +280,14 @@ class _Batch:
                 os.close(child.fd)
             bar.close()
 
-    def _fork(self, submission: Submission, zygote: ZygoteInfo) -> _Child:
+    def _fork(self, submission: Submission, slots: list[ZygoteInfo], slot: int) -> _Child:
         read_fd, write_fd = os.pipe()
         pid = os.fork()
         if pid == 0:
             os.close(read_fd)
-            _child_main(self.assignment, submission, self.suite_version, zygote, write_fd)
+            _child_main(self.assignment, submission, self.suite_version, slots[slot], write_fd)
         os.close(write_fd)
-        return _Child(pid, read_fd, submission, time.monotonic())
+        return _Child(pid, read_fd, submission, time.monotonic(), slot)
 
     def _collect(self, child: _Child, echo: Echo) -> None:
         os.waitpid(child.pid, 0)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from grader import __version__, assignments, release
+from grader import __version__, assignments, devices, release
 from grader.batch import grade_assignment
 from grader.errors import GraderError
 
@@ -74,6 +74,12 @@ def release_command(root: Path, assignment: str) -> None:
     is_flag=True,
     help="Refuse to grade unless sandboxes get namespaces and cgroups (use in CI and on runners).",
 )
+@click.option(
+    "--gpus",
+    default="auto",
+    show_default=True,
+    help="GPUs to grade on, one submission each at a time: auto, none, or ids like 0,1.",
+)
 @click.pass_obj
 def grade_command(
     root: Path,
@@ -83,11 +89,16 @@ def grade_command(
     jobs: int,
     force: bool,
     require_isolation: bool,
+    gpus: str,
 ) -> None:
     """Grade submissions of ASSIGNMENT: files, student folders or class folders.
 
     PATHS default to examples/submissions/ASSIGNMENT/.
     """
+    try:
+        devices_to_use = devices.parse(gpus)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--gpus") from err
     with _reported():
         summary = grade_assignment(
             assignments.load(root, assignment),
@@ -96,6 +107,7 @@ def grade_command(
             jobs=jobs,
             force=force,
             require_isolation=require_isolation,
+            gpus=devices_to_use,
             progress=sys.stderr.isatty(),
             echo=click.echo,
         )

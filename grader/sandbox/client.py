@@ -68,7 +68,8 @@ class Zygote:
     the trusted side, so it holds nothing secret in memory.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        """``env`` pins the zygote to a device (see ``grader.devices``)."""
         self._dir = Path(tempfile.mkdtemp(prefix="tfgrade-zygote-"))
         self.address = str(self._dir / "zygote.sock")
         self.root = self._dir / "root"
@@ -76,15 +77,16 @@ class Zygote:
         self.root.mkdir()
         self.isolation_problem = ""
         """why sandboxes cannot get namespaces here ("" when they can)"""
-        env = {k: os.environ[k] for k in _ENV_KEEP if k in os.environ}
-        env.update(TF_CPP_MIN_LOG_LEVEL="3", PYTHONHASHSEED="0", HOME=str(self._dir))
+        variables = {k: os.environ[k] for k in _ENV_KEEP if k in os.environ}
+        variables.update(env or {})
+        variables.update(TF_CPP_MIN_LOG_LEVEL="3", PYTHONHASHSEED="0", HOME=str(self._dir))
         package_root = str(Path(__file__).resolve().parents[2])
         self._process = subprocess.Popen(
             [sys.executable, "-I", "-c", _BOOT, package_root, self.address],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
-            env=env,
+            env=variables,
             cwd=self._dir,
         )
 

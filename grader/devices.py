@@ -1,0 +1,65 @@
+"""Runner slots: one per GPU where there are GPUs, each grading one
+submission at a time on its own device; one CPU slot otherwise.
+
+A slot's settings go into its zygote's environment before it imports
+TensorFlow: ``CUDA_VISIBLE_DEVICES`` pins the device and
+``TF_FORCE_GPU_ALLOW_GROWTH`` keeps TensorFlow from taking all its memory
+at start. No GPU has run this code yet (none on the project's machines);
+tests inject device lists.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+NVIDIA_GPUS = Path("/proc/driver/nvidia/gpus")
+
+
+@dataclass(frozen=True)
+class Slot:
+    """Where one zygote's sandboxes run."""
+
+    name: str
+    env: dict[str, str] = field(default_factory=dict)
+    """set in the zygote's environment before it imports TensorFlow"""
+    gpu: bool = False
+
+
+def detect_gpus(environ: Mapping[str, str] = os.environ, driver: Path = NVIDIA_GPUS) -> list[str]:
+    """The GPUs this machine lets us use, as CUDA device ids.
+
+    ``CUDA_VISIBLE_DEVICES``, when set, decides (empty or -1 means none);
+    otherwise every GPU the NVIDIA driver lists."""
+    visible = environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        ids = [d.strip() for d in visible.split(",") if d.strip()]
+        return [] if not ids or ids[0] == "-1" else ids
+    try:
+        return [str(i) for i in range(len(list(driver.iterdir())))]
+    except OSError:  # no NVIDIA driver
+        return []
+
+
+def plan(gpus: list[str]) -> list[Slot]:
+    """One slot per GPU, or one CPU slot that hides any GPU from TensorFlow."""
+    if not gpus:
+        return [Slot("cpu", {"CUDA_VISIBLE_DEVICES": ""})]
+    return [
+        Slot(f"gpu{g}", {"CUDA_VISIBLE_DEVICES": g, "TF_FORCE_GPU_ALLOW_GROWTH": "true"}, gpu=True)
+        for g in gpus
+    ]
+
+
+def parse(option: str) -> list[str] | None:
+    """``--gpus``: "auto" (None: detect), "none" ([]), or ids like "0,1"."""
+    if option == "auto":
+        return None
+    if option == "none":
+        return []
+    ids = [g.strip() for g in option.split(",")]
+    if not all(g.isdigit() for g in ids):
+        raise ValueError(f"--gpus takes auto, none or device ids like 0,1; got {option!r}")
+    return ids
