@@ -136,6 +136,7 @@ def _preload_quietly() -> None:
 def _check_isolation(zygote: Zygote, assignment: Assignment, *, require: bool, echo: Echo) -> None:
     """Say once what confinement is missing here; refuse if it is required."""
     problems = [zygote.isolation_problem] if zygote.isolation_problem else []
+    Cgroup.sweep()
     probe = Cgroup.create(f"probe-{os.getpid()}", assignment.limits)
     if probe is None:
         problems.append("no writable cgroup, so memory and process limits are not enforced")

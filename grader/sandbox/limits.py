@@ -66,8 +66,12 @@ class Cgroup:
         """Make the cgroup, or return None when this machine does not let us."""
         try:
             if (CGROUP_ROOT / "cgroup.controllers").exists():
-                group = CGROUP_ROOT / _own_path("") / "tfgrade" / name
+                own = CGROUP_ROOT / _own_path("")
+                group = own / "tfgrade" / name
                 group.mkdir(parents=True, exist_ok=True)
+                for parent in (own, own / "tfgrade"):  # v2: controllers are enabled top-down
+                    with contextlib.suppress(OSError):
+                        (parent / "cgroup.subtree_control").write_text("+memory +pids")
                 (group / "memory.max").write_text(str(limits.memory_mb * 2**20))
                 (group / "memory.swap.max").write_text("0")
                 (group / "pids.max").write_text(str(limits.max_processes))
@@ -86,6 +90,19 @@ class Cgroup:
             return cls(dirs, 1)
         except OSError:
             return None
+
+    @staticmethod
+    def sweep(max_age: float = 3600.0) -> None:
+        """Remove sandbox cgroups left by a grader that was killed: only empty
+        ones (the kernel refuses others) not touched for ``max_age`` seconds."""
+        now = time.time()
+        for controller in ("", "memory", "pids"):
+            base = CGROUP_ROOT / controller / _own_path(controller) / "tfgrade"
+            with contextlib.suppress(OSError):
+                for group in base.glob("sandbox-*"):
+                    if now - group.stat().st_mtime > max_age:
+                        with contextlib.suppress(OSError):
+                            group.rmdir()
 
     def add(self, pid: int) -> None:
         for group in self.dirs:
