@@ -3,11 +3,20 @@
 
 Every file is written to a temporary name and renamed into place, so a
 crash never leaves a half-written report.
+
+What a student's report shows of tests that are not ``visible`` depends on
+the time (see ``grader.reports.release``). ``write_student`` knows no due
+date, so by default it releases nothing beyond ``visible`` tests;
+``write_class``, which runs at the end of every ``grader grade``, renders
+every student's report again with the assignment's due date and the
+current time. So a run after the due date (``grader grade`` again: nothing
+is regraded, the reports are rewritten) releases what waited for it.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import os
@@ -35,14 +44,36 @@ def atomic_write(path: Path, text: str) -> None:
         raise
 
 
-def write_student(result: SubmissionResult, folder: Path) -> None:
+def write_student(
+    result: SubmissionResult,
+    folder: Path,
+    *,
+    release: reports.Release | None = None,
+    title: str = "",
+) -> None:
+    """``results.json`` and ``report.html`` (showing what ``release`` allows;
+    by default only ``visible`` tests in full)."""
     atomic_write(folder / "results.json", json.dumps(result.to_json(), indent=2))
-    atomic_write(folder / "report.html", reports.student_page(result))
+    atomic_write(folder / "report.html", reports.student_page(result, release=release, title=title))
 
 
-def write_class(assignment: Assignment, results: list[SubmissionResult], folder: Path) -> None:
+def write_class(
+    assignment: Assignment,
+    results: list[SubmissionResult],
+    folder: Path,
+    *,
+    now: dt.datetime | None = None,
+    published: bool = False,
+) -> None:
+    """``grades.csv``, ``index.html``, and every student's ``report.html``
+    again, releasing what is due as of ``now`` (default: the current time)."""
+    now = now or dt.datetime.now(dt.UTC)
+    release = reports.Release.at(now, assignment.due, published=published)
+    for result in results:
+        page = reports.student_page(result, release=release, title=assignment.title)
+        atomic_write(folder / result.student / "report.html", page)
     atomic_write(folder / "grades.csv", grades_csv(results))
-    atomic_write(folder / "index.html", reports.class_page(assignment, results))
+    atomic_write(folder / "index.html", reports.class_page(assignment, results, now=now))
 
 
 def grades_csv(results: list[SubmissionResult]) -> str:

@@ -1,10 +1,290 @@
-"""Reports and exports written for the smoke course."""
+"""Reports and exports: written for the smoke course, and rendered from
+hand-made results (visibility, comparisons, curves, hostile text)."""
 
 from __future__ import annotations
 
 import csv
+import dataclasses
+import datetime as dt
+import html.parser
+import re
 import sqlite3
 from pathlib import Path
+
+import pytest
+
+from grader import assignments, exports, reports
+from grader.reports import assets, stats, views
+from grader.reports.release import Release
+from grader.results import Comparison, Curve, Frame, Notice, SubmissionResult, Verdict
+from grader.results import TestResult as Result  # not collected as a test class
+from tests.conftest import REPO
+
+DUE = dt.datetime(2026, 12, 1, 23, 59, tzinfo=dt.UTC)
+BEFORE = DUE - dt.timedelta(days=1)
+AFTER = DUE + dt.timedelta(minutes=1)
+
+XSS = "<script>alert('xss')</script><img src=x onerror=alert(2)>"
+"""what hostile text looks like; it must only ever appear escaped"""
+
+
+# -- results made by hand (also used by tests/test_browser.py) -------------
+
+
+def _result(student: str, tests: list[Result], **fields: object) -> SubmissionResult:
+    defaults: dict[str, object] = {
+        "assignment": "01_tensors",
+        "student": student,
+        "submission_hash": "ab" * 32,
+        "suite_version": "e15ac0fee61fb46a",
+        "grader_version": "0.1.0",
+        "graded_at": "2026-11-21T12:14:21+00:00",
+        "execution_time": 1.5,
+        "tests": tuple(tests),
+        "isolation": "process, cgroup",
+        "exercises": tuple(dict.fromkeys(t.exercise for t in tests)),
+    }
+    defaults.update(fields)
+    return SubmissionResult(**defaults)  # type: ignore[arg-type]
+
+
+def secret_tests(tag: str) -> list[Result]:
+    """One failing test per visibility, each with details marked ``SECRET-<tag>``."""
+    tests = []
+    for visibility in ("visible", "after_due_date", "after_published", "hidden"):
+        mark = f"SECRET-{tag}-{visibility}"
+        tests.append(
+            Result(
+                name=f"test_{visibility}_{tag}",
+                exercise="center",
+                max_score=2.0,
+                score=0.0,
+                verdict=Verdict.FAILED,
+                message=f"message {mark}",
+                hint=f"hint {mark}",
+                visibility=visibility,
+                frames=(Frame(cell=4, line=2, function="center", code=f"x = 1  # {mark}"),),
+                output=f"printed {mark}",
+                comparison=Comparison(
+                    expected_shape=(2,),
+                    got_shape=(2,),
+                    expected_dtype="float32",
+                    got_dtype="float32",
+                    max_abs_error=1.0,
+                    max_rel_error=0.5,
+                    worst_index=(1,),
+                    expected_preview=(1.0, 987654.25),
+                    got_preview=(1.0, 3.0),
+                ),
+                curves=(Curve(f"curve {mark}", (1.0, 0.5), (1.0, 0.25)),),
+            )
+        )
+    return tests
+
+
+def showcase_result(student: str = "showcase") -> SubmissionResult:
+    """Every kind of feedback: a comparison, a traceback, a timeout, curves,
+    printed output, and tests of every visibility."""
+    epochs = 12
+    loss = tuple(2.3 * 0.78**i + 0.05 for i in range(epochs))
+    ref_loss = tuple(2.3 * 0.62**i + 0.02 for i in range(epochs))
+    accuracy = tuple(min(0.97, 0.1 + 0.075 * i) for i in range(epochs))
+    ref_accuracy = tuple(min(0.99, 0.1 + 0.11 * i) for i in range(epochs))
+    tests = [
+        Result("test_softmax_random_rows", "softmax", 2, 2, Verdict.PASSED),
+        Result(
+            "test_softmax_large_logits",
+            "softmax",
+            2,
+            0,
+            Verdict.FAILED,
+            message="softmax of logits as large as ±1000 differs in 3 of 8 values; the largest "
+            "absolute error is 0.731 at index [1, 2] (expected 0.731059, got 0).",
+            hint="Subtract each row's maximum before `tf.exp`.",
+            comparison=Comparison(
+                expected_shape=(2, 4),
+                got_shape=(2, 4),
+                expected_dtype="float32",
+                got_dtype="float32",
+                max_abs_error=0.731059,
+                max_rel_error=1.0,
+                worst_index=(1, 2),
+                expected_preview=(0.665241, 0.0, 0.0, 0.268941, 0.731059, 0.0),
+                got_preview=(0.665241, 0.0, 0.0, 0.5, 0.0, 0.5),
+            ),
+        ),
+        Result(
+            "test_pick_rows_repeats",
+            "pick_rows",
+            1,
+            0,
+            Verdict.ERROR,
+            message="`pick_rows` raised NameError: name 'idx' is not defined",
+            hint="Which argument holds the indices?",
+            frames=(
+                Frame(16, 5, "pick_rows", "    return take(x, indices)"),
+                Frame(16, 3, "take", "    rows = tf.gather(x, idx)"),
+            ),
+            output="picking rows [0 2 3]\n",
+        ),
+        Result(
+            "test_count_traces_tensors",
+            "count_traces",
+            1,
+            0,
+            Verdict.TIMEOUT,
+            message="The call did not finish within 5 s and was stopped. Look for a loop whose "
+            "condition never becomes false, or work far larger than the inputs.",
+            hint="A tf.function traces once per input signature.",
+        ),
+        Result(
+            "test_train_reaches_accuracy",
+            "train",
+            3,
+            1,
+            Verdict.FAILED,
+            message="your model's final accuracy is 0.87, but at least 0.95 was expected.",
+            hint="Try a larger learning rate, or more epochs.",
+            curves=(
+                Curve("loss", loss, ref_loss),
+                Curve("accuracy", accuracy, ref_accuracy),
+            ),
+        ),
+        Result(
+            "test_train_after_due",
+            "train",
+            1,
+            0,
+            Verdict.FAILED,
+            message="after the due date: the validation loss went up after epoch 6.",
+            hint="Look at overfitting.",
+            visibility="after_due_date",
+        ),
+        Result(
+            "test_train_after_published",
+            "train",
+            1,
+            1,
+            Verdict.PASSED,
+            visibility="after_published",
+        ),
+        Result(
+            "test_train_hidden_generalises",
+            "train",
+            2,
+            2,
+            Verdict.PASSED,
+            message="",
+            visibility="hidden",
+        ),
+    ]
+    return _result(
+        student,
+        tests,
+        notices=(
+            Notice(
+                "magic",
+                "IPython magic or shell command (the line was skipped) not run by the grader: "
+                "%matplotlib inline",
+                cell=1,
+            ),
+        ),
+        output="Epoch 1/12 - loss 2.35\n" * 40,
+        execution_time=4.2,
+    )
+
+
+def hostile_result(student: str = "<img src=x onerror=alert(1)>") -> SubmissionResult:
+    """Hostile text in every field a student's code can reach (and some it cannot)."""
+    tests = [
+        Result(
+            f"test_{XSS}",
+            "relu",
+            1,
+            0,
+            Verdict.ERROR,
+            message=f"`relu` raised ValueError: {XSS}",
+            hint=f"hint {XSS}",
+            frames=(Frame(2, 1, "<lambda>", f"    raise ValueError('{XSS}')"),),
+            output=f'</pre>{XSS}<pre>" onerror="alert(3)',
+        ),
+        Result(
+            "test_relu_dtype",
+            "relu",
+            1,
+            0,
+            Verdict.FAILED,
+            message=f"your result has dtype <U5, but float32 was expected. {XSS}",
+            comparison=Comparison(
+                expected_shape=(2,),
+                got_shape=(2,),
+                expected_dtype="float32",
+                got_dtype="<U5",
+                worst_index=None,
+            ),
+            curves=(Curve(f"loss {XSS}", (1.0, float("nan")), (1.0, 0.5)),),
+        ),
+        Result(
+            "test_make_var",
+            "make_var",
+            1,
+            0,
+            Verdict.FAILED,
+            message="your result should be a tensor or array, but it is an object of type "
+            "AlwaysEqual.",
+        ),
+    ]
+    return _result(
+        student,
+        tests,
+        notices=(
+            Notice(
+                "exit", f"SystemExit: {XSS}", cell=3, line=2, frames=(Frame(3, 2, "<module>", XSS),)
+            ),
+        ),
+        output=f"{XSS}\n" * 10,
+    )
+
+
+def tensors() -> assignments.Assignment:
+    return assignments.load(REPO, "01_tensors")
+
+
+class Parsed(html.parser.HTMLParser):
+    """A page as a browser's parser sees it: its elements, attributes and scripts."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.scripts: list[str] = []
+        self._in_script = False
+        self.feed(page)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+        self._in_script = tag == "script"
+        if self._in_script:
+            self.scripts.append("")
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_script = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_script:
+            self.scripts[-1] += data
+
+    def attributes(self) -> set[str]:
+        return {name for _, attrs in self.tags for name in attrs}
+
+    def csp(self) -> str:
+        for tag, attrs in self.tags:
+            if tag == "meta" and attrs.get("http-equiv") == "Content-Security-Policy":
+                return attrs.get("content") or ""
+        return ""
+
+
+# -- the smoke course, graded by the real command --------------------------
 
 
 def test_student_output_is_escaped_in_the_report(smoke_reports: Path) -> None:
@@ -44,3 +324,262 @@ def test_gradebook_has_one_row_per_submission_and_test(smoke_reports: Path) -> N
         assert db.execute(
             "SELECT verdict FROM tests WHERE student = 'memory' ORDER BY name"
         ).fetchall() == [("passed",), ("passed",), ("memory",), ("memory",)]
+
+
+def test_printed_output_is_cut_to_the_stated_size(smoke_reports: Path) -> None:
+    page = (smoke_reports / "noisy" / "report.html").read_text()
+    shown = re.search(r"<pre>(.*?)</pre>", page, re.S)
+    assert shown is not None
+    assert len(shown.group(1).replace("&lt;", "<").replace("&gt;", ">")) == views.OUTPUT_LIMIT
+    assert f"first {views.OUTPUT_LIMIT:,} shown" in page
+    assert "The grader had already dropped part of it" in page
+
+
+def test_class_page_flags_limits_and_tampering(smoke_reports: Path) -> None:
+    page = (smoke_reports / "index.html").read_text()
+    flagged = re.findall(
+        r'<tr>\s*<th scope="row"><a href="([^"]+)/report.html">.*?</a></th>\s*'
+        r'<td><span class="badge [\w-]+">([^<]+)</span></td>\s*<td>([^<]*)</td>',
+        page.split('id="look"')[1].split('id="students"')[0],
+    )
+    kinds = {(student, kind) for student, kind, _ in flagged}
+    assert ("sys_exit", "possible tampering") in kinds  # exit() in a cell
+    assert ("cheat", "possible tampering") in kinds  # an AlwaysEqual handle
+    assert ("exits", "limits") in kinds  # crash
+    assert ("loop", "limits") in kinds
+    assert ("graph_loop", "limits") in kinds
+    assert ("memory", "limits") in kinds
+    assert ("broken", "file") in kinds
+    assert not {s for s, _ in kinds} & {"good", "stub", "error"}
+
+
+# -- visibility -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("release", "shown"),
+    [
+        (Release(), {"visible"}),
+        (Release.at(BEFORE, DUE), {"visible"}),
+        (Release.at(DUE, DUE), {"visible", "after_due_date"}),
+        (Release.at(AFTER.replace(tzinfo=None), DUE), {"visible", "after_due_date"}),
+        (Release.at(BEFORE, None), {"visible"}),
+        (Release.at(BEFORE, DUE, published=True), {"visible", "after_due_date", "after_published"}),
+    ],
+)
+def test_details_follow_visibility_and_release(release: Release, shown: set[str]) -> None:
+    page = reports.student_page(_result("amy", secret_tests("X")), release=release)
+    for visibility in ("visible", "after_due_date", "after_published", "hidden"):
+        mark = f"SECRET-X-{visibility}"
+        leaked = {part: f"{part} {mark}" in page for part in ("message", "hint", "printed")}
+        leaked["code"] = f"# {mark}" in page
+        leaked["curve"] = f"curve {mark}" in page
+        if visibility in shown:
+            assert all(leaked.values()), (visibility, leaked)
+        else:
+            assert not any(leaked.values()), (visibility, leaked)
+            assert mark not in page
+    assert page.count("987654") == len(shown)  # a reference value in the preview
+    # a held-back test keeps its verdict and points; a hidden one only its points
+    assert "test_after_published_X" in page
+    assert "test_hidden_X" not in page
+    assert "Hidden test 1" in page
+    assert "worth 2 points" in page
+
+
+def test_held_back_details_say_until_when() -> None:
+    page = reports.student_page(_result("amy", secret_tests("Y")), release=Release.at(BEFORE, DUE))
+    assert "held back until the due date (2026-12-01 23:59 UTC)" in page
+    assert "held back until grades are published" in page
+
+
+def test_unknown_visibility_is_treated_as_hidden() -> None:
+    test = dataclasses.replace(secret_tests("Z")[0], visibility="after_dew_date")
+    page = reports.student_page(
+        _result("amy", [test]), release=Release.at(AFTER, DUE, published=True)
+    )
+    assert "SECRET-Z" not in page
+    assert "Hidden test 1" in page
+
+
+def test_write_class_releases_reports_after_the_due_date(tmp_path: Path) -> None:
+    assignment = dataclasses.replace(tensors(), due=DUE)
+    result = _result("amy", secret_tests("W"))
+    exports.write_student(result, tmp_path / "amy")
+    report = tmp_path / "amy" / "report.html"
+    assert "SECRET-W-after_due_date" not in report.read_text()
+    exports.write_class(assignment, [result], tmp_path, now=BEFORE)
+    assert "SECRET-W-after_due_date" not in report.read_text()
+    exports.write_class(assignment, [result], tmp_path, now=AFTER)
+    assert "message SECRET-W-after_due_date" in report.read_text()
+    assert "SECRET-W-after_published" not in report.read_text()
+    assert "SECRET-W-hidden" not in report.read_text()
+    assert assignment.title in report.read_text()
+
+
+# -- what the student page shows --------------------------------------------
+
+
+def test_comparison_shows_shapes_errors_and_the_worst_element() -> None:
+    page = reports.student_page(showcase_result())
+    assert "Your array and the expected one" in page
+    worst = re.search(r'<tr class="worst"><th scope="row"><code>\[1, 2\]</code> ◀ largest', page)
+    assert worst is not None
+    assert (
+        "0.731 (absolute), 1 relative to the expected value, at index <code>[1, 2]</code>" in page
+    )
+    assert "<code>[0, 2]</code>" in page  # the preview window, labelled by index
+    assert "<code>[0, 1]</code>" not in page
+
+
+def test_preview_positions_follow_the_harness_window() -> None:
+    comparison = Comparison(
+        expected_shape=(3, 4),
+        got_shape=(3, 4),
+        expected_dtype="float32",
+        got_dtype="float32",
+        max_abs_error=1.0,
+        worst_index=(2, 3),
+        expected_preview=(6.0, 7.0, 8.0, 9.0, 10.0, 11.0),
+        got_preview=(6.0, 7.0, 8.0, 9.0, 10.0, 12.0),
+    )
+    view = views.comparison_view(comparison)
+    assert [r.position for r in view.rows] == [
+        "[1, 2]",
+        "[1, 3]",
+        "[2, 0]",
+        "[2, 1]",
+        "[2, 2]",
+        "[2, 3]",
+    ]
+    assert [r.worst for r in view.rows] == [False] * 5 + [True]
+    assert view.rows[-1].difference == "+1"
+
+
+def test_traceback_lines_show_cell_line_and_code() -> None:
+    page = reports.student_page(showcase_result())
+    assert "Cell 16, line 3, in <code>take</code>" in page
+    assert '<span class="ln">3 │ </span>    rows = tf.gather(x, idx)' in page
+    assert "<code>pick_rows</code> raised NameError" in page
+
+
+def test_training_curves_are_inline_svg_beside_the_reference() -> None:
+    page = reports.student_page(showcase_result())
+    curves = re.findall(r'<svg class="plot".*?</svg>', page, re.S)
+    assert len(curves) == 2
+    loss = curves[0]
+    assert "<title id=" in loss and "<desc id=" in loss
+    assert loss.count("<polyline") == 2
+    assert 'stroke-dasharray="6 4"' in loss  # the reference is dashed, not only another colour
+    assert "loss: yours 0.1995 after 12 epochs; reference 0.03197 after 12 epochs." in page
+
+
+def test_curve_with_nan_breaks_the_line_and_says_so() -> None:
+    svg = str(
+        reports.plots.curve_chart(
+            "loss", [3.0, 2.0, float("nan"), 1.0], [3.0, 1.0, 0.5, 0.4], plot_id="c"
+        )
+    )
+    assert svg.count("<polyline") == 3  # reference, then the student's two pieces
+    assert "nan from epoch 3" in svg
+    wide = str(reports.plots.curve_chart("loss", [1000.0, 1.0], [100.0, 0.5], plot_id="d"))
+    assert "log scale" in wide
+
+
+def test_pages_are_self_contained_and_allow_only_our_script() -> None:
+    assignment = tensors()
+    student = reports.student_page(showcase_result(), release=Release.at(AFTER, DUE))
+    summary = reports.class_page(assignment, [showcase_result(), hostile_result()], now=AFTER)
+    for page in (student, summary):
+        parsed = Parsed(page)
+        assert not {t for t, _ in parsed.tags} & {"link", "img", "iframe", "object", "embed"}
+        assert not parsed.attributes() & {"src", "srcset", "style"}
+        assert set(re.findall(r"https?://[^\s\"'<]+", page)) <= {"http://www.w3.org/2000/svg"}
+        assert parsed.csp().startswith("default-src 'none'; ")
+        assert f"style-src {assets.sha256_source(assets.CSS)};" in parsed.csp()
+    assert Parsed(student).scripts == []
+    assert "script-src 'none'" in Parsed(student).csp()
+    assert Parsed(summary).scripts == [assets.SORT_SCRIPT]
+    assert f"script-src {assets.sha256_source(assets.SORT_SCRIPT)};" in Parsed(summary).csp()
+
+
+def test_hostile_text_only_ever_appears_escaped() -> None:
+    hostile = hostile_result()
+    student = reports.student_page(hostile, release=Release.at(AFTER, DUE, published=True))
+    summary = reports.class_page(tensors(), [hostile], now=AFTER)
+    for page in (student, summary):
+        parsed = Parsed(page)
+        assert "img" not in {t for t, _ in parsed.tags}
+        assert not {a for a in parsed.attributes() if a.startswith("on")}
+        assert len(parsed.scripts) == (page is summary)
+        assert "<script>alert" not in page
+        assert "&lt;script&gt;alert(&#39;xss&#39;)&lt;/script&gt;" in page
+    assert "&lt;/pre&gt;" in student
+    assert 'href="%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E/report.html"' in summary
+
+
+# -- the class summary ----------------------------------------------------
+
+
+def test_class_statistics() -> None:
+    good = showcase_result("amy")
+    results = [good, hostile_result("bob"), _result("cat", secret_tests("C"))]
+    summary = stats.class_stats(results)
+    assert summary.count == 3
+    assert summary.histogram[0] == 2  # bob and cat scored 0
+    assert sum(summary.histogram) == 3
+    assert summary.students[0].result.student == "amy"
+    lowest = min(e.rate for e in summary.exercises)
+    assert [e.name for e in summary.exercises if e.hardest] == [
+        e.name for e in summary.exercises if e.rate == lowest
+    ]
+    assert {e.name: e.rate for e in summary.exercises}["softmax"] == 0.5
+    categories = {(f.student, f.category) for f in summary.flags}
+    assert ("amy", "limits") in categories  # the timeout
+    assert ("bob", "possible tampering") in categories  # exit() and an AlwaysEqual handle
+    whats = [f.what for f in summary.flags if f.student == "bob"]
+    assert "cell 3 called exit" in whats
+    assert "returned an object of type AlwaysEqual where data was expected" in whats
+
+
+def test_failures_are_grouped_up_to_numbers() -> None:
+    assert stats.normalize("center on a (7, 3) matrix differs in 21 of 21 values") == (
+        "center on a (…) matrix differs in # of # values"
+    )
+    assert stats.normalize("has dtype float64, but float32 was expected") == (
+        "has dtype float64, but float32 was expected"
+    )
+    one = showcase_result("amy")
+    other = dataclasses.replace(
+        one,
+        student="bob",
+        tests=tuple(
+            dataclasses.replace(t, message=t.message.replace("0.731", "0.5")) for t in one.tests
+        ),
+    )
+    groups = stats.failure_groups([one, other])
+    softmax = [g for g in groups if "test_softmax_large_logits" in g.tests]
+    assert len(softmax) == 1
+    assert softmax[0].students == ["amy", "bob"]
+    assert softmax[0].count == 2
+
+
+def test_characters_html_forbids_are_shown_as_escapes() -> None:
+    """Control characters, lone surrogates and noncharacters from a submission
+    (and a file name that is not UTF-8) never stop a report from being written."""
+    text = "\x1b[31mred\x1b[0m \ud800 \x00 \ufffe \U0010ffff \x85"
+    test = Result("test_relu", "relu", 1, 0, Verdict.ERROR, message=text, output=text)
+    result = _result("bad\udcffid", [test], output=text)
+    student = reports.student_page(result)
+    summary = reports.class_page(tensors(), [result])
+    for page in (student, summary):
+        page.encode("utf-8")
+        assert "\\x1b[31mred\\x1b[0m \\ud800 \\x00 \\ufffe \\U0010ffff \\x85" in page
+        assert "bad\\udcffid" in page
+    assert 'href="bad%FFid/report.html"' in summary
+
+
+def test_a_report_written_without_the_assignment_holds_back_until_the_due_date() -> None:
+    page = reports.student_page(_result("amy", secret_tests("V")))
+    assert "held back until the due date or grades are published" in page
+    assert "SECRET-V-after_due_date" not in page

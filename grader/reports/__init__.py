@@ -1,0 +1,148 @@
+"""HTML pages from results, rendered with autoescaping jinja2 templates.
+
+- :func:`student_page`: one student's feedback (``report.html``).
+- :func:`class_page`: the class summary for staff (``index.html``).
+
+Both are pure functions of their arguments: what time it is and whether
+grades are published reach them as a :class:`Release`, never from a clock.
+Pages are self-contained (inline CSS and SVG, no fetch of any kind) and
+work without JavaScript; the class page's table gains sort buttons from a
+small inline script when scripts run.
+
+Everything a student's code produced (printed output, exception messages,
+traceback lines) reaches the page only as escaped text, and a
+Content-Security-Policy allows no script but our own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import urllib.parse
+
+import jinja2
+
+from grader.assignments import Assignment
+from grader.reports import assets, stats, views
+from grader.reports.plots import histogram, number, rate_bar
+from grader.reports.release import Release, format_time
+from grader.results import SubmissionResult, Verdict
+
+__all__ = ["Release", "class_page", "student_page"]
+
+_ENV = jinja2.Environment(
+    loader=jinja2.PackageLoader("grader", "reports/templates"),
+    autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_ENV.filters["code_spans"] = views.code_spans
+_ENV.filters["points"] = lambda value: f"{value:g}"
+_ENV.filters["number"] = number
+_ENV.filters["css"] = views.css_class
+_ENV.filters["humanize"] = views.humanize
+_ENV.filters["breakable"] = views.breakable
+_ENV.filters["rate_bar"] = rate_bar
+_ENV.globals["Verdict"] = Verdict
+_ENV.globals["VERDICT_LABELS"] = views.VERDICT_LABELS
+_ENV.globals["NOTICE_LABELS"] = views.NOTICE_LABELS
+_ENV.globals["CSS"] = assets.CSS
+_ENV.globals["OUTPUT_LIMIT"] = views.OUTPUT_LIMIT
+
+
+def _when(iso: str) -> str:
+    """``2026-11-21T12:14:21+00:00`` -> ``2026-11-21 12:14 UTC`` (the text as is if unparsable)."""
+    try:
+        return format_time(dt.datetime.fromisoformat(iso))
+    except ValueError:
+        return iso
+
+
+_ENV.filters["when"] = _when
+
+_UNPRINTABLE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef"
+    + "".join(f"\\U{plane:04x}fffe\\U{plane:04x}ffff" for plane in range(17))
+    + "]"
+)
+
+
+def _printable(page: str) -> str:
+    """The page with every character HTML forbids, or UTF-8 cannot encode,
+    shown as an escape (``\\x1b``, ``\\ud800``): control characters (ANSI
+    escapes included), lone surrogates, noncharacters. The templates emit
+    none, so only text from a submission is touched, and a hostile
+    exception message cannot stop its report from being written."""
+
+    def escape(match: re.Match[str]) -> str:
+        code = ord(match.group())
+        return (
+            f"\\x{code:02x}"
+            if code < 0x100
+            else f"\\u{code:04x}"
+            if code < 0x10000
+            else f"\\U{code:08x}"
+        )
+
+    return _UNPRINTABLE.sub(escape, page)
+
+
+def _href(path: str) -> str:
+    """A relative link to a student's folder: percent-encoded, with a file
+    name that is not UTF-8 (kept by Python as surrogates) as its own bytes."""
+    return urllib.parse.quote(path, safe="/", errors="surrogateescape")
+
+
+_ENV.filters["href"] = _href
+
+
+def student_page(
+    result: SubmissionResult, *, release: Release | None = None, title: str = ""
+) -> str:
+    """One student's report. ``release`` says what non-visible tests may show
+    (default: nothing is released, so only ``visible`` tests show details);
+    ``title`` is the assignment's title, if known."""
+    release = release or Release()
+    exercises = views.exercise_views(result, release)
+    tests = [t for e in exercises for t in e.tests]
+    held = [t for t in tests if t.held_until]
+    return _printable(
+        _ENV.get_template("student.html").render(
+            r=result,
+            title=title,
+            percent=stats.percent(result),
+            exercises=exercises,
+            held=held,
+            held_reasons=sorted({t.held_until for t in held}, key=lambda r: r.startswith("grades")),
+            hidden=sum(t.hidden for t in tests),
+            load_output=views.printed(result.output),
+            csp=assets.content_security_policy(script=False),
+            script="",
+        )
+    )
+
+
+def class_page(
+    assignment: Assignment, results: list[SubmissionResult], *, now: dt.datetime | None = None
+) -> str:
+    """The class summary for staff: distribution, pass rates, common failures,
+    submissions to look at, and a table linking every student's report."""
+    summary = stats.class_stats(results)
+    return _printable(
+        _ENV.get_template("class.html").render(
+            assignment=assignment,
+            s=summary,
+            due=format_time(assignment.due) if assignment.due else "",
+            generated=format_time(now) if now else "",
+            histogram=histogram(
+                summary.histogram,
+                stats.BIN_LABELS,
+                plot_id="histogram",
+                title=f"Score distribution of {summary.count} submissions",
+            ),
+            bin_labels=stats.BIN_LABELS,
+            csp=assets.content_security_policy(script=True),
+            script=assets.SORT_SCRIPT,
+        )
+    )
