@@ -25,8 +25,15 @@ def load_numbers(path):
     return np.load(path)
     ### END SOLUTION
 
-def process_id():
-    return os.getpid()
+LOADED = os.urandom(8).hex()  # new in every process that loads this code
+
+def process_token():
+    return LOADED
+
+def temporary_folder_works():
+    import tempfile
+    with tempfile.TemporaryDirectory() as folder:
+        return os.path.isdir(folder)
 """
 
 SUITE = """
@@ -35,10 +42,10 @@ from grader.harness import expect, expect_close, expect_equal, grade
 
 @grade(points=1, exercise="save_numbers", hint="np.save")
 def test_saved_file_loads_in_a_fresh_process(student, sandbox):
-    before = student.process_id()
+    before = student.process_token()
     student.save_numbers("numbers.npy", [1.0, 2.0])
     sandbox.restart()
-    expect(student.process_id() != before, "the sandbox should have restarted")
+    expect(student.process_token() != before, "the sandbox should have restarted")
     expect_close(student.load_numbers("numbers.npy"), np.array([1.0, 2.0], np.float32))
     files = sandbox.files()
     expect_equal(sorted(files), ["numbers.npy"], what="the files written")

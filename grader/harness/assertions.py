@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.results import Comparison
+from grader.results import Comparison, Frame
 
 __all__ = ["Mismatch", "as_array", "expect", "expect_close", "expect_equal"]
 
@@ -24,9 +24,17 @@ PREVIEW = 6
 class Mismatch(AssertionError):
     """The student's result differs from what the test expected."""
 
-    def __init__(self, message: str, comparison: Comparison | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        comparison: Comparison | None = None,
+        frames: tuple[Frame, ...] = (),
+    ) -> None:
+        """``frames``: the student's own traceback lines, when a suite turns a
+        ``StudentError`` into a Mismatch to explain a known mistake."""
         super().__init__(message)
         self.comparison = comparison
+        self.frames = frames
 
 
 def _describe(value: Any) -> str:

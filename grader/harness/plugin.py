@@ -148,7 +148,7 @@ class GradingPlugin:
         if exc is None:
             return Verdict.PASSED, "", ()
         if isinstance(exc, Mismatch):
-            return Verdict.FAILED, str(exc), ()
+            return Verdict.FAILED, str(exc), exc.frames
         if isinstance(exc, AssertionError):
             return Verdict.FAILED, "Your result is not what the test expected.", ()
         if isinstance(exc, StudentError):

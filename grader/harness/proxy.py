@@ -128,9 +128,13 @@ class StudentSession:
         if not reply.get("ok"):
             raise StudentError(reply.get("error", {}), label)
         generation = self._generation
-        decoder = wire.Decoder(
-            reply_blobs, lambda ref: Remote(self, {"$handle": ref.id}, ref.type_name, generation)
-        )
+        method = message.get("op") == "getattr"
+
+        def handle(ref: wire.HandleRef) -> Remote:
+            name = label if method else f"the {ref.type_name} from {label}"
+            return Remote(self, {"$handle": ref.id}, ref.type_name, generation, label=name)
+
+        decoder = wire.Decoder(reply_blobs, handle)
         try:
             return decoder.decode(reply.get("value"))
         except wire.WireError as err:

@@ -24,6 +24,7 @@ import resource
 import signal
 import socket
 import sys
+import tempfile
 import textwrap
 import traceback
 import types
@@ -153,6 +154,7 @@ class Sandbox:
             PATH="/usr/local/bin:/usr/bin:/bin",
             TF_CPP_MIN_LOG_LEVEL="3",
         )
+        tempfile.tempdir = scratch  # the zygote's imports cached "/tmp", read-only in here
         if start.get("isolate"):
             confine.drop_privileges()
 
