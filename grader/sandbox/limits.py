@@ -38,11 +38,14 @@ class Limits:
     """size of the largest file the sandbox may write"""
     output_kb: int = 64
     """what is kept of the text the student's code prints, per call"""
+    cpu_time: float | None = None
+    """CPU seconds one sandbox process may use (an rlimit); by default twice
+    ``total_timeout``, a backstop behind the wall-clock deadlines (TensorFlow
+    uses several cores at once)"""
 
     @property
     def cpu_seconds(self) -> int:
-        """CPU time rlimit: a backstop behind the wall-clock deadlines."""
-        return int(self.total_timeout * 2) + 10
+        return int(self.cpu_time if self.cpu_time is not None else self.total_timeout * 2 + 10)
 
 
 def _own_path(controller: str) -> str:
