@@ -1,0 +1,161 @@
+"""Assignment 03 (training): the bundled example class scores exactly what its
+work deserves, and its stub example is the released notebook."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import REPO, read_results, run_grader
+
+pytestmark = pytest.mark.slow
+
+NAME = "03_training"
+MAX_SCORE = 55
+
+SCCE = [
+    "test_scce_probabilities_random",
+    "test_scce_probabilities_one_hot",
+    "test_scce_logits_random",
+    "test_scce_logits_large",
+    "test_scce_sequences",
+    "test_scce_lists",
+]
+GD = ["test_gd_step_random", "test_gd_step_loss", "test_gd_step_descends", "test_gd_step_still"]
+ADAM = [
+    "test_adam_matches_keras",
+    "test_adam_moments",
+    "test_adam_first_step",
+    "test_adam_later_step",
+    "test_adam_tiny_gradients",
+]
+EVALUATE = ["test_evaluate_loss_and_accuracy", "test_evaluate_probabilities"]
+
+
+def only(verdict: str, names: list[str]) -> dict[str, str]:
+    return dict.fromkeys(names, verdict)
+
+
+# student -> (score out of 55, the tests it does not pass and their verdicts)
+EXPECTED_03: dict[str, tuple[float, dict[str, str]]] = {
+    # full marks, written differently from the reference (softplus and xlogy, one-hot,
+    # textbook Adam with a corrected epsilon, functional model, NumPy-shuffled loop)
+    "ana": (55, {}),
+    # cross-entropy from logits through sigmoid / softmax: NaN on logits of ±1000
+    "bo": (51, {"test_bce_logits_large": "failed", "test_scce_logits_large": "failed"}),
+    # sums where the losses should average: mse sums each example's outputs, the
+    # categorical cross-entropy sums over the batch; mse also never casts its inputs
+    "cai": (
+        43,
+        {
+            "test_mse_random": "failed",
+            "test_mse_exact_values": "failed",
+            "test_mse_integer_targets_and_lists": "failed",
+            **only("failed", SCCE),
+        },
+    ),
+    # momentum: moves the weights with the old velocity, then updates it
+    "dee": (
+        51,
+        only(
+            "failed",
+            ["test_momentum_matches_keras", "test_momentum_coasts", "test_momentum_zero_is_sgd"],
+        ),
+    ),
+    # Adam without bias correction (its moving averages are right)
+    "eko": (50, only("failed", [t for t in ADAM if t != "test_adam_moments"])),
+    # the custom loop rebinds a Python name instead of updating the weights
+    "fen": (
+        52,
+        only("failed", ["test_train_custom_loss_goes_down", "test_train_custom_accuracy"]),
+    ),
+    # fit without validation data or early stopping; "probabilities" that are logits
+    "gia": (
+        51,
+        only(
+            "failed",
+            [
+                "test_train_fit_history",
+                "test_train_fit_early_stopping",
+                "test_train_fit_restores_best",
+                "test_evaluate_probabilities",
+            ],
+        ),
+    ),
+    # seeded initial weights but unseeded shuffling: runs differ
+    "hugo": (
+        53,
+        only("failed", ["test_train_custom_deterministic", "test_train_fit_deterministic"]),
+    ),
+    # NameError in adam_step (beta1), KeyError in evaluate_and_predict ('acc')
+    "ines": (46, only("error", ADAM + EVALUATE)),
+    # compile(loss="binary_crossentropy", metrics=["accuracy"]) on a model that outputs
+    # logits: the loss clips them as probabilities and nothing is learned
+    "jo": (
+        51,
+        only(
+            "failed",
+            [
+                "test_train_fit_loss_goes_down",
+                "test_train_fit_accuracy",
+                "test_train_fit_epoch_metrics",
+            ],
+        ),
+    ),
+    # probabilities never clipped (log 0); b a constant, so its gradient is None
+    "kay": (
+        48,
+        {
+            "test_bce_probabilities_zero_and_one": "failed",
+            "test_scce_probabilities_one_hot": "failed",
+            **only("error", GD),
+        },
+    ),
+    "zed": (0, {}),  # the untouched released notebook: every test not implemented
+}
+
+
+@pytest.fixture(scope="module")
+def class_03(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    out = tmp_path_factory.mktemp("class03")
+    done = run_grader("grade", NAME, "--out", str(out))
+    assert done.returncode == 0, done.stdout + done.stderr
+    return read_results(out / NAME)
+
+
+def failures(result: dict[str, Any]) -> dict[str, str]:
+    return {t["name"]: t["verdict"] for t in result["tests"] if t["verdict"] != "passed"}
+
+
+def test_example_class_is_complete(class_03: dict[str, dict[str, Any]]) -> None:
+    assert set(class_03) == set(EXPECTED_03)
+
+
+@pytest.mark.parametrize("student", sorted(EXPECTED_03))
+def test_example_scores_exactly(class_03: dict[str, dict[str, Any]], student: str) -> None:
+    score, failed = EXPECTED_03[student]
+    result = class_03[student]
+    assert result["max_score"] == MAX_SCORE
+    assert result["score"] == score
+    if student == "zed":
+        assert set(failures(result).values()) == {"not implemented"}
+        assert len(failures(result)) == len(result["tests"])
+    else:
+        assert failures(result) == failed
+
+
+def test_training_tests_show_curves(class_03: dict[str, dict[str, Any]]) -> None:
+    """The loss tests put the student's curve beside the reference's."""
+    tests = {t["name"]: t for t in class_03["ana"]["tests"]}
+    for name in ("test_train_custom_loss_goes_down", "test_train_fit_loss_goes_down"):
+        [curve] = tests[name]["curves"]
+        assert curve["label"] == "loss"
+        assert len(curve["student"]) == len(curve["reference"]) == 20
+        assert curve["student"][-1] < curve["student"][0]
+
+
+def test_stub_example_is_the_released_notebook() -> None:
+    released = REPO / "assignments" / NAME / f"{NAME}.ipynb"
+    stub = REPO / "examples" / "submissions" / NAME / "zed.ipynb"
+    assert stub.read_bytes() == released.read_bytes()
