@@ -48,8 +48,8 @@ def main() -> None:
         for i in range(options.copies):
             shutil.copy(source, batch / f"copy{i:02d}{source.suffix}")
         zygote = grade(options.assignment, str(batch), "--out", f"{scratch}/zygote")
-        fresh = sum(
-            grade(options.assignment, str(path), "--out", f"{scratch}/fresh")
+        fresh = sum(  # each run its own output folder, so no run re-renders another's
+            grade(options.assignment, str(path), "--out", f"{scratch}/fresh-{path.stem}")
             for path in sorted(batch.iterdir())
         )
     n = options.copies
