@@ -5,13 +5,20 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
 
 import nbformat
 import pytest
 
 from grader import assignments
 from tests.conftest import REPO, read_results, run_grader
+from tests.example_class import (
+    Results,
+    assert_scored_exactly,
+    assert_stub_is_released,
+    failures,
+    grade_example_class,
+    only,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -44,10 +51,6 @@ TRACES = [
 ]
 
 
-def only(verdict: str, names: list[str]) -> dict[str, str]:
-    return dict.fromkeys(names, verdict)
-
-
 # student -> (score out of 36, the tests it does not pass and their verdicts)
 EXPECTED_01: dict[str, tuple[float, dict[str, str]]] = {
     "ada": (36, {}),  # full marks, written differently from the reference
@@ -74,49 +77,32 @@ EXPECTED_01: dict[str, tuple[float, dict[str, str]]] = {
 
 
 @pytest.fixture(scope="module")
-def class_01(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    out = tmp_path_factory.mktemp("class01")
-    done = run_grader("grade", "01_tensors", "--out", str(out))
-    assert done.returncode == 0, done.stdout + done.stderr
-    return read_results(out / "01_tensors")
+def class_01(tmp_path_factory: pytest.TempPathFactory) -> Results:
+    return grade_example_class("01_tensors", tmp_path_factory)
 
 
-def failures(result: dict[str, Any]) -> dict[str, str]:
-    return {t["name"]: t["verdict"] for t in result["tests"] if t["verdict"] != "passed"}
-
-
-def test_example_class_is_complete(class_01: dict[str, dict[str, Any]]) -> None:
+def test_example_class_is_complete(class_01: Results) -> None:
     assert set(class_01) == set(EXPECTED_01) | {"jon"}
 
 
 @pytest.mark.parametrize("student", sorted(EXPECTED_01))
-def test_example_scores_exactly(class_01: dict[str, dict[str, Any]], student: str) -> None:
+def test_example_scores_exactly(class_01: Results, student: str) -> None:
     score, failed = EXPECTED_01[student]
     result = class_01[student]
-    assert result["max_score"] == 36
-    assert result["score"] == score
-    if student == "zoe":
-        assert set(failures(result).values()) == {"not implemented"}
-        assert len(failures(result)) == len(result["tests"])
-    else:
-        assert failures(result) == failed
+    assert_scored_exactly(result, score, failed, 36, stub=student == "zoe")
 
 
-def test_syntax_error_is_reported_with_its_cell(class_01: dict[str, dict[str, Any]]) -> None:
+def test_syntax_error_is_reported_with_its_cell(class_01: Results) -> None:
     [notice] = class_01["hal"]["notices"]
     assert notice["kind"] == "syntax"
     assert notice["cell"] == 19
 
 
 def test_stub_example_is_the_released_notebook() -> None:
-    released = REPO / "assignments" / "01_tensors" / "01_tensors.ipynb"
-    stub = REPO / "examples" / "submissions" / "01_tensors" / "zoe.ipynb"
-    assert stub.read_text() == released.read_text()
+    assert_stub_is_released("01_tensors", "zoe")
 
 
-def test_cheater_earns_only_its_honest_work(
-    class_01: dict[str, dict[str, Any]], tmp_path: Path
-) -> None:
+def test_cheater_earns_only_its_honest_work(class_01: Results, tmp_path: Path) -> None:
     """jon patches numpy, defines a module __getattr__ and returns objects
     equal to everything. Without the patches it scores the same."""
     source = REPO / "examples" / "submissions" / "01_tensors" / "jon.ipynb"

@@ -9,7 +9,13 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import REPO, read_results, run_grader
+from tests.example_class import (
+    Results,
+    assert_scored_exactly,
+    assert_stub_is_released,
+    grade_example_class,
+    only,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -44,10 +50,6 @@ LEAKY = [
     "test_leaky_relu_alphas",
     "test_leaky_relu_ranks_and_dtypes",
 ]
-
-
-def only(verdict: str, names: list[str]) -> dict[str, str]:
-    return dict.fromkeys(names, verdict)
 
 
 def failed(*names: str) -> dict[str, str]:
@@ -99,48 +101,33 @@ EXPECTED_02: dict[str, tuple[float, dict[str, str]]] = {
 
 
 @pytest.fixture(scope="module")
-def class_02(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    out = tmp_path_factory.mktemp("class02")
-    done = run_grader("grade", ASSIGNMENT, "--out", str(out))
-    assert done.returncode == 0, done.stdout + done.stderr
-    return read_results(out / ASSIGNMENT)
-
-
-def failures(result: dict[str, Any]) -> dict[str, str]:
-    return {t["name"]: t["verdict"] for t in result["tests"] if t["verdict"] != "passed"}
+def class_02(tmp_path_factory: pytest.TempPathFactory) -> Results:
+    return grade_example_class(ASSIGNMENT, tmp_path_factory)
 
 
 def messages(result: dict[str, Any]) -> dict[str, str]:
     return {t["name"]: t["message"] for t in result["tests"]}
 
 
-def test_example_class_is_complete(class_02: dict[str, dict[str, Any]]) -> None:
+def test_example_class_is_complete(class_02: Results) -> None:
     assert set(class_02) == set(EXPECTED_02)
     assert len(EXPECTED_02) >= 8
 
 
 @pytest.mark.parametrize("student", sorted(EXPECTED_02))
-def test_example_scores_exactly(class_02: dict[str, dict[str, Any]], student: str) -> None:
+def test_example_scores_exactly(class_02: Results, student: str) -> None:
     score, failed_tests = EXPECTED_02[student]
     result = class_02[student]
-    assert result["max_score"] == MAX_SCORE
-    assert result["score"] == score
     assert result["notices"] == []
-    if student == "zoe":
-        assert set(failures(result).values()) == {"not implemented"}
-        assert len(failures(result)) == len(result["tests"])
-    else:
-        assert failures(result) == failed_tests
+    assert_scored_exactly(result, score, failed_tests, MAX_SCORE, stub=student == "zoe")
 
 
 def test_stub_example_is_the_released_notebook() -> None:
-    released = REPO / "assignments" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-    stub = REPO / "examples" / "submissions" / ASSIGNMENT / "zoe.ipynb"
-    assert stub.read_bytes() == released.read_bytes()
+    assert_stub_is_released(ASSIGNMENT, "zoe")
 
 
 def test_architecture_messages_say_which_layer_differs(
-    class_02: dict[str, dict[str, Any]],
+    class_02: Results,
 ) -> None:
     gus, hal, ivy = (messages(class_02[s]) for s in ("gus", "hal", "ivy"))
     assert "layer 4 of your model is a Conv2D" in gus["test_cnn_layer_kinds"]
@@ -154,7 +141,7 @@ def test_architecture_messages_say_which_layer_differs(
     assert "`category`" in jon and "Dropout" in jon
 
 
-def test_errors_point_at_the_students_line(class_02: dict[str, dict[str, Any]]) -> None:
+def test_errors_point_at_the_students_line(class_02: Results) -> None:
     tests = {t["name"]: t for t in class_02["max"]["tests"]}
     build = tests["test_dense_layer_output"]
     assert "NameError" in build["message"]
@@ -169,7 +156,7 @@ QUOTES = ("student.", "reference.", "expect(", "expect_close", "expect_equal", "
 """pieces of the hidden suite's code that must never reach a student"""
 
 
-def test_feedback_never_quotes_the_hidden_suite(class_02: dict[str, dict[str, Any]]) -> None:
+def test_feedback_never_quotes_the_hidden_suite(class_02: Results) -> None:
     for result in class_02.values():
         for test in result["tests"]:
             for text in (test["message"], test["hint"]):

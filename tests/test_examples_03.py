@@ -3,11 +3,15 @@ work deserves, and its stub example is the released notebook."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from tests.conftest import REPO, read_results, run_grader
+from tests.example_class import (
+    Results,
+    assert_scored_exactly,
+    assert_stub_is_released,
+    grade_example_class,
+    only,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -31,10 +35,6 @@ ADAM = [
     "test_adam_tiny_gradients",
 ]
 EVALUATE = ["test_evaluate_loss_and_accuracy", "test_evaluate_probabilities"]
-
-
-def only(verdict: str, names: list[str]) -> dict[str, str]:
-    return dict.fromkeys(names, verdict)
 
 
 # student -> (score out of 55, the tests it does not pass and their verdicts)
@@ -117,35 +117,22 @@ EXPECTED_03: dict[str, tuple[float, dict[str, str]]] = {
 
 
 @pytest.fixture(scope="module")
-def class_03(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    out = tmp_path_factory.mktemp("class03")
-    done = run_grader("grade", NAME, "--out", str(out))
-    assert done.returncode == 0, done.stdout + done.stderr
-    return read_results(out / NAME)
+def class_03(tmp_path_factory: pytest.TempPathFactory) -> Results:
+    return grade_example_class(NAME, tmp_path_factory)
 
 
-def failures(result: dict[str, Any]) -> dict[str, str]:
-    return {t["name"]: t["verdict"] for t in result["tests"] if t["verdict"] != "passed"}
-
-
-def test_example_class_is_complete(class_03: dict[str, dict[str, Any]]) -> None:
+def test_example_class_is_complete(class_03: Results) -> None:
     assert set(class_03) == set(EXPECTED_03)
 
 
 @pytest.mark.parametrize("student", sorted(EXPECTED_03))
-def test_example_scores_exactly(class_03: dict[str, dict[str, Any]], student: str) -> None:
+def test_example_scores_exactly(class_03: Results, student: str) -> None:
     score, failed = EXPECTED_03[student]
     result = class_03[student]
-    assert result["max_score"] == MAX_SCORE
-    assert result["score"] == score
-    if student == "zed":
-        assert set(failures(result).values()) == {"not implemented"}
-        assert len(failures(result)) == len(result["tests"])
-    else:
-        assert failures(result) == failed
+    assert_scored_exactly(result, score, failed, MAX_SCORE, stub=student == "zed")
 
 
-def test_training_tests_show_curves(class_03: dict[str, dict[str, Any]]) -> None:
+def test_training_tests_show_curves(class_03: Results) -> None:
     """The loss tests put the student's curve beside the reference's."""
     tests = {t["name"]: t for t in class_03["ana"]["tests"]}
     for name in ("test_train_custom_loss_goes_down", "test_train_fit_loss_goes_down"):
@@ -156,6 +143,4 @@ def test_training_tests_show_curves(class_03: dict[str, dict[str, Any]]) -> None
 
 
 def test_stub_example_is_the_released_notebook() -> None:
-    released = REPO / "assignments" / NAME / f"{NAME}.ipynb"
-    stub = REPO / "examples" / "submissions" / NAME / "zed.ipynb"
-    assert stub.read_bytes() == released.read_bytes()
+    assert_stub_is_released(NAME, "zed")

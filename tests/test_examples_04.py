@@ -4,11 +4,17 @@ what each notebook deserves, and its stub example is the released notebook."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.conftest import REPO, read_results, run_grader
+from tests.conftest import REPO
+from tests.example_class import (
+    Results,
+    assert_scored_exactly,
+    assert_stub_is_released,
+    grade_example_class,
+    only,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -40,10 +46,6 @@ RESUMING = [
     "test_train_with_checkpoints_resumes_where_it_stopped",
     "test_train_with_checkpoints_saves_every",
 ]
-
-
-def only(verdict: str, names: list[str]) -> dict[str, str]:
-    return dict.fromkeys(names, verdict)
 
 
 # student -> (score out of 33, the tests it does not pass and their verdicts)
@@ -94,36 +96,23 @@ EXPECTED_04: dict[str, tuple[float, dict[str, str]]] = {
 
 
 @pytest.fixture(scope="module")
-def class_04(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    out = tmp_path_factory.mktemp("class04")
-    done = run_grader("grade", ASSIGNMENT, "--out", str(out))
-    assert done.returncode == 0, done.stdout + done.stderr
-    return read_results(out / ASSIGNMENT)
+def class_04(tmp_path_factory: pytest.TempPathFactory) -> Results:
+    return grade_example_class(ASSIGNMENT, tmp_path_factory)
 
 
-def failures(result: dict[str, Any]) -> dict[str, str]:
-    return {t["name"]: t["verdict"] for t in result["tests"] if t["verdict"] != "passed"}
-
-
-def test_example_class_is_complete(class_04: dict[str, dict[str, Any]]) -> None:
+def test_example_class_is_complete(class_04: Results) -> None:
     assert set(class_04) == set(EXPECTED_04)
 
 
 @pytest.mark.parametrize("student", sorted(EXPECTED_04))
-def test_example_scores_exactly(class_04: dict[str, dict[str, Any]], student: str) -> None:
+def test_example_scores_exactly(class_04: Results, student: str) -> None:
     score, failed = EXPECTED_04[student]
     result = class_04[student]
-    assert result["max_score"] == MAX_SCORE
-    assert result["score"] == score
-    if student == "zed":
-        assert set(failures(result).values()) == {"not implemented"}
-        assert len(failures(result)) == len(result["tests"])
-    else:
-        assert failures(result) == failed
+    assert_scored_exactly(result, score, failed, MAX_SCORE, stub=student == "zed")
 
 
 def test_old_saving_calls_are_answered_with_the_modern_ones(
-    class_04: dict[str, dict[str, Any]],
+    class_04: Results,
 ) -> None:
     """Keras 2 calls that Keras 3 refuses fail with feedback naming the call to use."""
     messages = {
@@ -139,16 +128,14 @@ def test_old_saving_calls_are_answered_with_the_modern_ones(
     )
 
 
-def test_resumed_training_curve_is_in_the_report(class_04: dict[str, dict[str, Any]]) -> None:
+def test_resumed_training_curve_is_in_the_report(class_04: Results) -> None:
     [test] = [t for t in class_04["fay"]["tests"] if t["name"] == RESUMING[0]]
     [curve] = test["curves"]
     assert len(curve["student"]) == len(curve["reference"]) == 16
 
 
 def test_stub_example_is_the_released_notebook() -> None:
-    released = REPO / "assignments" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-    stub = REPO / "examples" / "submissions" / ASSIGNMENT / "zed.ipynb"
-    assert stub.read_bytes() == released.read_bytes()
+    assert_stub_is_released(ASSIGNMENT, "zed")
 
 
 def test_examples_are_notebooks_of_this_assignment() -> None:
