@@ -16,10 +16,7 @@ tests about it.
 import numpy as np
 import tensorflow as tf
 
-from grader.harness import as_array, expect, expect_close, expect_equal, grade
-
-# Kinds of values that cross the boundary by value; a tf.Variable never does.
-_PLAIN = (np.ndarray, np.generic, bool, int, float, str, list, tuple, dict, type(None))
+from grader.harness import Remote, as_array, expect, expect_close, expect_equal, grade
 
 
 def _dtype_text(dtype):
@@ -404,7 +401,7 @@ def _weights(student, shape):
     """Call make_weights, failing clearly if the result is not a variable."""
     weights = student.make_weights(shape)
     expect(
-        not isinstance(weights, _PLAIN),
+        isinstance(weights, Remote),
         f"make_weights({shape}) should return a tf.Variable, but it returned "
         f"{'a tensor' if isinstance(weights, np.ndarray) else repr(type(weights).__name__)}: "
         "a model's weights must be able to change, so they live in a variable.",

@@ -23,6 +23,7 @@ import tensorflow as tf
 
 from grader.harness import (
     Mismatch,
+    Remote,
     StudentError,
     as_array,
     expect,
@@ -31,14 +32,11 @@ from grader.harness import (
     grade,
 )
 
-# Kinds of values that cross the boundary by value; layers and models never do.
-_PLAIN = (np.ndarray, np.generic, bool, int, float, str, list, tuple, dict, type(None))
-
 
 def _object(value, what, kind):
     """Fail clearly when a function returned data where an object was expected."""
     expect(
-        not isinstance(value, _PLAIN),
+        isinstance(value, Remote),
         f"{what} should give a {kind}, but it gave "
         f"{'an array' if isinstance(value, np.ndarray) else repr(value)[:60]}.",
     )
@@ -330,7 +328,7 @@ def _dense_weight(layer, name):
         rank = 2 if name == "kernel" else 1
         same_rank = [w for w in layer.weights if len(tuple(w.shape)) == rank]
         found = same_rank[0] if len(same_rank) == 1 else None
-    return None if isinstance(found, _PLAIN) else found
+    return found if isinstance(found, Remote) else None
 
 
 def _set_dense_weights(layer, in_features, units, rng):

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from grader.harness import Mismatch, StudentError, as_array, expect, expect_close, grade
+from grader.harness import Mismatch, Remote, StudentError, as_array, expect, expect_close, grade
 
 # The data sets of Part C (fixed seeds: every submission trains on the same data).
 TRAIN_SEED, TEST_SEED, VAL_SEED = 11, 12, 13
@@ -40,13 +40,10 @@ def _kind(value):
     return getattr(value, "type_name", None) or type(value).__name__
 
 
-_PLAIN = (np.ndarray, np.generic, bool, int, float, str, list, tuple, dict, type(None))
-
-
 def _model(value, what):
     """A model left in the sandbox (a handle), or a message naming what came back."""
     expect(
-        not isinstance(value, _PLAIN),
+        isinstance(value, Remote),
         f"{what} should be a Keras model, but it is "
         + ("None: is a return missing?" if value is None else f"a {_kind(value)}."),
     )

@@ -28,6 +28,7 @@ import pytest
 
 from grader.harness import (
     Mismatch,
+    Remote,
     StudentError,
     as_array,
     expect,
@@ -35,10 +36,6 @@ from grader.harness import (
     expect_equal,
     grade,
 )
-
-# Kinds of values that cross the boundary by value; a model, a checkpoint or a
-# manager never does (it comes back as a handle).
-_PLAIN = (np.ndarray, np.generic, bool, int, float, str, list, tuple, dict, type(None))
 
 # What Keras 3 says when given a Keras 2 saving call, and what to use instead.
 _OLD_FOLDER_SAVE = ("Invalid filepath extension for saving", "`save_format` argument")
@@ -67,7 +64,7 @@ EXPORT_FIX = (
 def _describe(value):
     if isinstance(value, np.ndarray):
         return f"an array of shape {value.shape}"
-    if isinstance(value, _PLAIN):
+    if not isinstance(value, Remote):
         return repr(value) if len(repr(value)) <= 60 else f"a {type(value).__name__}"
     return f"an object of type {value.type_name}"
 
@@ -133,7 +130,7 @@ def _count(value):
 
 def _expect_object(value, function, kind):
     expect(
-        not isinstance(value, _PLAIN),
+        isinstance(value, Remote),
         f"{function} should return {kind}, but it returned {_describe(value)}.",
     )
 
