@@ -141,6 +141,24 @@ def _value(run, key):
 # ---------------------------------------------------------------------------------- mse
 
 
+def _expect_loss_falls(loss, when):
+    """The training loss ends well below where it started."""
+    expect(
+        loss[-1] < 0.6 * loss[0],
+        f"{when} the training loss went from {loss[0]:.4f} to {loss[-1]:.4f}; "
+        "it should fall well below its first value.",
+    )
+
+
+def _expect_accuracy(accuracy, when):
+    """The trained model classifies enough new points correctly."""
+    expect(
+        accuracy >= TARGET_ACCURACY,
+        f"{when} your model classifies {accuracy:.1%} of {N_TEST} new points "
+        f"correctly; at least {TARGET_ACCURACY:.0%} was expected.",
+    )
+
+
 @grade(
     points=2,
     exercise="mse",
@@ -994,11 +1012,7 @@ def test_train_custom_loss_goes_down(student, reference, custom_run, feedback):
     _, want = reference.train_custom(x, y, EPOCHS, BATCH, LEARNING_RATE, RUN_SEED)
     loss = custom_run["loss"]
     feedback.curve("loss", student=loss.tolist(), reference=want["loss"])
-    expect(
-        loss[-1] < 0.6 * loss[0],
-        f"over {EPOCHS} epochs the training loss went from {loss[0]:.4f} to {loss[-1]:.4f}; "
-        "it should fall well below its first value.",
-    )
+    _expect_loss_falls(loss, f"over {EPOCHS} epochs")
 
 
 @grade(
@@ -1008,12 +1022,7 @@ def test_train_custom_loss_goes_down(student, reference, custom_run, feedback):
     "each one; the model must learn a curved boundary, which its hidden layers allow.",
 )
 def test_train_custom_accuracy(student, custom_run):
-    accuracy = custom_run["test_accuracy"]
-    expect(
-        accuracy >= TARGET_ACCURACY,
-        f"after {EPOCHS} epochs your model classifies {accuracy:.1%} of {N_TEST} new points "
-        f"correctly; at least {TARGET_ACCURACY:.0%} was expected.",
-    )
+    _expect_accuracy(custom_run["test_accuracy"], f"after {EPOCHS} epochs")
 
 
 @grade(
@@ -1129,11 +1138,7 @@ def test_train_fit_loss_goes_down(student, reference, fit_run, feedback):
         x, y, x_val, y_val, EPOCHS, BATCH, LEARNING_RATE, RUN_SEED, EPOCHS
     )
     feedback.curve("loss", student=loss.tolist(), reference=want.history["loss"])
-    expect(
-        loss[-1] < 0.6 * loss[0],
-        f"over {loss.size} epochs the training loss went from {loss[0]:.4f} to {loss[-1]:.4f}; "
-        "it should fall well below its first value.",
-    )
+    _expect_loss_falls(loss, f"over {loss.size} epochs")
 
 
 @grade(
@@ -1143,12 +1148,7 @@ def test_train_fit_loss_goes_down(student, reference, fit_run, feedback):
     "vanish and the model stops learning.",
 )
 def test_train_fit_accuracy(student, fit_run):
-    accuracy = fit_run["test_accuracy"]
-    expect(
-        accuracy >= TARGET_ACCURACY,
-        f"after training with fit your model classifies {accuracy:.1%} of {N_TEST} new points "
-        f"correctly; at least {TARGET_ACCURACY:.0%} was expected.",
-    )
+    _expect_accuracy(fit_run["test_accuracy"], "after training with fit")
 
 
 @grade(
