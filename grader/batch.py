@@ -21,7 +21,7 @@ import sqlite3
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +31,27 @@ from grader import devices, exports, grading
 from grader.assignments import Assignment
 from grader.errors import GraderError, UsageError
 from grader.gradebook import Gradebook
-from grader.results import SubmissionResult, TestResult, Verdict, printable
+from grader.results import Notice, SubmissionResult, TestResult, Verdict
 from grader.sandbox.client import Zygote, ZygoteInfo
 from grader.sandbox.limits import Cgroup
 from grader.sandbox.worker import die_with_parent
-from grader.submissions import Found, Submission, SubmissionProblem, discover, read_submission
+from grader.students import shown
+from grader.submissions import (
+    Discovery,
+    Found,
+    Submission,
+    SubmissionProblem,
+    discover,
+    read_submission,
+)
+from grader.texts import one_line
+from grader.workdir import RunDir
+
+MAX_TRIES = 2
+"""grading processes started for one submission in one run before it is
+recorded with an internal error (a crash of ours is retried once)"""
+MAX_PAYLOAD_BYTES = 64 * 2**20
+"""what a grading process may send back; its result is bounded far below"""
 
 Echo = Callable[[str], None]
 
@@ -44,10 +60,20 @@ Echo = Callable[[str], None]
 class BatchSummary:
     """What one ``grader grade`` run did."""
 
+    found: int = 0
+    """submissions found (students, after duplicates are resolved)"""
     graded: list[SubmissionResult] = field(default_factory=list)
+    """graded in this run, refused ones included"""
     skipped: list[SubmissionResult] = field(default_factory=list)
+    """unchanged since an earlier run"""
+    refused: list[SubmissionResult] = field(default_factory=list)
+    """could not be read (recorded with a notice saying why)"""
+    ignored: list[str] = field(default_factory=list)
+    """entries that are not submissions, as shown"""
     internal_errors: dict[str, str] = field(default_factory=dict)
     """student -> what went wrong on our side (for staff, never in a report)"""
+    staff_log: Path | None = None
+    """where the details of internal errors were written"""
 
 
 def grade_assignment(
@@ -75,8 +101,9 @@ def grade_assignment(
         found = discover(where, assignment.notebook)
     except FileNotFoundError as err:
         raise UsageError(str(err)) from err
-    if not found:
+    if not found.found:
         raise UsageError(f"no submissions found in {', '.join(map(str, where))}")
+    RunDir.sweep()
     slots = devices.plan(devices.detect_gpus() if gpus is None else gpus)
     if slots[0].gpu:
         jobs = len(slots)
@@ -84,6 +111,7 @@ def grade_assignment(
         os.environ["CUDA_VISIBLE_DEVICES"] = ""  # reference solutions run on the CPU, here
     # each zygote starts importing TensorFlow now, alongside our own import below
     zygotes = [Zygote(slot.env) for slot in slots]
+    run_dir = RunDir.create()
     try:
         _preload_quietly()
         with _writing(out), Gradebook(out / "gradebook.db") as book:
@@ -94,13 +122,15 @@ def grade_assignment(
                 for zygote in zygotes:
                     zygote.wait_ready()
                 _check_isolation(zygotes[0], assignment, require=require_isolation, echo=echo)
-                batch.run(todo, [z.info for z in zygotes], jobs=jobs, progress=progress)
+                batch.run(todo, [z.info for z in zygotes], run_dir, jobs=jobs, progress=progress)
             everyone = book.results(assignment.name)
             exports.write_class(assignment, everyone, out / assignment.name)
+            batch.write_staff_log()
         return batch.summary
     finally:
         for zygote in zygotes:
             zygote.close()
+        run_dir.remove()
 
 
 @contextlib.contextmanager
@@ -153,12 +183,36 @@ def summary_line(result: SubmissionResult) -> str:
     counts = collections.Counter(t.verdict for t in result.tests)
     parts = [f"{counts[v]} {v.value}" for v in Verdict if counts[v]]
     percent = 100 * result.score / result.max_score if result.max_score else 0.0
-    unreadable = [n.message for n in result.notices if n.kind in ("unreadable", "duplicate")]
+    unreadable = [n.message for n in result.notices if n.kind in REFUSAL_KINDS]
     verdicts = f"not graded: {unreadable[0][:70]}" if unreadable else ", ".join(parts)
-    return printable(
+    return one_line(
         f"{result.student:<16} {result.score:6g}/{result.max_score:<6g} {percent:5.1f}%  "
         f"{verdicts:<44} {result.execution_time:5.1f}s"
     )
+
+
+REFUSAL_KINDS = ("unreadable", "duplicate")
+"""notice kinds of a submission that was not graded at all"""
+
+
+def summary_lines(assignment: str, summary: BatchSummary, out: Path) -> list[str]:
+    """The end of a run, for the console: how many students were found,
+    graded, unchanged and refused (and why), and what was ignored."""
+    refused = collections.Counter(
+        next(n.kind for n in r.notices if n.kind in REFUSAL_KINDS) for r in summary.refused
+    )
+    why = ", ".join(f"{count} {kind}" for kind, count in sorted(refused.items()))
+    lines = [
+        f"{assignment}: found {summary.found}, graded {len(summary.graded) - len(summary.refused)}"
+        f", unchanged since last run {len(summary.skipped)}, refused {len(summary.refused)}"
+        + (f" ({why})" if why else "")
+        + f"; reports in {out / assignment}/"
+    ]
+    if summary.ignored:
+        shown_names = ", ".join(summary.ignored[:10])
+        more = f" and {len(summary.ignored) - 10} more" if len(summary.ignored) > 10 else ""
+        lines.append(f"ignored {len(summary.ignored)} entries: {shown_names}{more}")
+    return [one_line(line) for line in lines]
 
 
 @dataclass
@@ -171,6 +225,8 @@ class _Child:
     started: float
     slot: int
     """index of the runner slot (zygote) its sandboxes come from"""
+    workdir: Path
+    """its scratch folders and the pids of its sandboxes, cleaned up when it ends"""
     data: bytearray = field(default_factory=bytearray)
 
 
@@ -185,40 +241,58 @@ class _Batch:
         self.summary = BatchSummary()
         self.suite_version = assignment.suite_version()
         self.tests: tuple[TestResult, ...] = grading.suite_tests(assignment)
+        self.tries: collections.Counter[str] = collections.Counter()
 
     # -- before grading -------------------------------------------------
 
-    def triage(self, found: list[Found], *, force: bool) -> list[Submission]:
+    def triage(self, discovery: Discovery, *, force: bool) -> list[Submission]:
         """Read each submission; record unreadable ones, skip current ones,
-        return the rest to grade."""
-        counts = collections.Counter(f.student for f in found)
+        return the rest to grade. Whatever a file holds, it ends here as a
+        submission to grade or as that student's notice."""
+        self.summary.ignored = list(discovery.ignored)
+        groups: dict[str, list[Found]] = collections.defaultdict(list)
+        for item in discovery.found:
+            groups[item.student].append(item)
+        self.summary.found = len(groups)
         todo: list[Submission] = []
-        for item in found:
+        for student, items in groups.items():
             try:
-                if counts[item.student] > 1:
-                    names = ", ".join(f.path.name for f in found if f.student == item.student)
-                    raise SubmissionProblem(
-                        "duplicate",
-                        f"More than one submission has the id {item.student!r} ({names}); "
-                        "none of them was graded. Keep exactly one.",
-                    )
-                submission = read_submission(item, self.assignment.notebook)
+                item, extra = _one_per_student(student, items)
+                submission = self._read(item)
+                if extra:
+                    submission = replace(submission, notices=(*submission.notices, extra))
             except SubmissionProblem as problem:
                 digest = "problem:" + hashlib.sha256(problem.notice.message.encode()).hexdigest()
-                if force or not self._skip(item.student, digest):
+                if force or not self._skip(student, digest):
                     result = grading.ungradable(
                         self.assignment,
-                        student=item.student,
+                        student=student,
                         submission_hash=digest,
                         suite_version=self.suite_version,
                         notice=problem.notice,
                         tests=self.tests,
                     )
                     self._finish(result, self.echo)
+                    self.summary.refused.append(result)
                 continue
-            if force or not self._skip(item.student, submission.hash):
+            if force or not self._skip(student, submission.hash):
                 todo.append(submission)
         return todo
+
+    def _read(self, item: Found) -> Submission:
+        """``read_submission``, with any failure of ours turned into a refusal
+        (logged for staff) so that one file never stops the batch."""
+        try:
+            return read_submission(item, self.assignment.notebook)
+        except SubmissionProblem:
+            raise
+        except (Exception, RecursionError):  # noqa: BLE001 - our bug; the batch goes on
+            self.summary.internal_errors[item.student] = traceback.format_exc()
+            raise SubmissionProblem(
+                "unreadable",
+                "The grader could not read this submission (its fault, not yours); course "
+                "staff have been told.",
+            ) from None
 
     def _skip(self, student: str, digest: str) -> bool:
         """Skip a submission graded before with this file and suite; rewrite its files."""
@@ -242,10 +316,18 @@ class _Batch:
     # -- grading --------------------------------------------------------
 
     def run(
-        self, todo: list[Submission], slots: list[ZygoteInfo], *, jobs: int, progress: bool
+        self,
+        todo: list[Submission],
+        slots: list[ZygoteInfo],
+        run_dir: RunDir,
+        *,
+        jobs: int,
+        progress: bool,
     ) -> None:
         """Grade ``todo``, ``jobs`` at a time, each in a forked child that
-        takes its sandboxes from the least busy slot."""
+        takes its sandboxes from the least busy slot. A child that dies or
+        overruns is cleaned up after (its sandboxes killed, its scratch
+        removed) and its submission tried again, at most ``MAX_TRIES`` times."""
         limits = self.assignment.limits
         budget = limits.load_timeout + limits.total_timeout + 120
         queue = collections.deque(todo)
@@ -258,19 +340,24 @@ class _Batch:
                 while queue and len(running) < jobs:
                     busy = collections.Counter(c.slot for c in running.values())
                     slot = min(range(len(slots)), key=lambda i: busy[i])
-                    child = self._fork(queue.popleft(), slots, slot)
+                    child = self._fork(queue.popleft(), slots, slot, run_dir)
                     running[child.fd] = child
                     selector.register(child.fd, selectors.EVENT_READ)
                 for key, _ in selector.select(timeout=1.0):
                     child = running[key.fd]
                     chunk = os.read(key.fd, 1 << 20)
-                    if chunk:
+                    if chunk and len(child.data) + len(chunk) <= MAX_PAYLOAD_BYTES:
                         child.data += chunk
                         continue
+                    if chunk:  # far more than any bounded result: not a result
+                        os.kill(child.pid, signal.SIGKILL)
+                        child.data = bytearray()
                     selector.unregister(key.fd)
                     del running[key.fd]
-                    self._collect(child, echo)
-                    bar.update()
+                    if self._collect(child, echo):
+                        bar.update()
+                    else:
+                        queue.append(child.submission)
                 for child in running.values():
                     if time.monotonic() - child.started > budget:
                         os.kill(child.pid, signal.SIGKILL)  # its pipe closes: collected next
@@ -279,38 +366,114 @@ class _Batch:
                 os.kill(child.pid, signal.SIGKILL)
                 os.waitpid(child.pid, 0)
                 os.close(child.fd)
+                RunDir.clean_child(child.workdir)
             bar.close()
 
-    def _fork(self, submission: Submission, slots: list[ZygoteInfo], slot: int) -> _Child:
+    def _fork(
+        self, submission: Submission, slots: list[ZygoteInfo], slot: int, run_dir: RunDir
+    ) -> _Child:
+        self.tries[submission.student] += 1
+        workdir = run_dir.child()
         read_fd, write_fd = os.pipe()
         pid = os.fork()
         if pid == 0:
             os.close(read_fd)
-            _child_main(self.assignment, submission, self.suite_version, slots[slot], write_fd)
+            _child_main(
+                self.assignment, submission, self.suite_version, slots[slot], workdir, write_fd
+            )
         os.close(write_fd)
-        return _Child(pid, read_fd, submission, time.monotonic(), slot)
+        return _Child(pid, read_fd, submission, time.monotonic(), slot, workdir)
 
-    def _collect(self, child: _Child, echo: Echo) -> None:
+    def _collect(self, child: _Child, echo: Echo) -> bool:
+        """Record what a finished child sent; False when it should be tried again."""
         os.waitpid(child.pid, 0)
         os.close(child.fd)
+        RunDir.clean_child(child.workdir)
         student = child.submission.student
         try:
             payload = json.loads(child.data)
-        except ValueError:
-            payload = {"failed": "the grading process died before it sent a result"}
-        if "result" in payload:
-            self._finish(SubmissionResult.from_json(payload["result"]), echo)
-            if payload["internal"]:
+            result = SubmissionResult.from_json(payload["result"]) if "result" in payload else None
+        except (ValueError, KeyError, TypeError):
+            payload, result = {"failed": "the grading process died before it sent a result"}, None
+        if result is not None:
+            self._finish(result, echo)
+            if payload.get("internal"):
                 self.summary.internal_errors[student] = "\n".join(payload["internal"])
-        else:
-            self.summary.internal_errors[student] = str(payload["failed"])
-            echo(
-                printable(f"{student:<16} not graded: internal error (details at the end); re-run")
-            )
+            return True
+        if self.tries[student] < MAX_TRIES:
+            echo(one_line(f"{student:<16} grading failed on our side; trying again"))
+            return False
+        self.summary.internal_errors[student] = str(payload.get("failed"))
+        notice = Notice(
+            kind="internal",
+            message="The grader failed on this submission (its fault, not yours); course staff "
+            "have been told.",
+        )
+        self._finish(
+            grading.ungradable(
+                self.assignment,
+                student=student,
+                submission_hash=child.submission.hash,
+                suite_version=self.suite_version,
+                notice=notice,
+                tests=self.tests,
+                verdict=Verdict.INTERNAL,
+            ),
+            echo,
+        )
+        return True
+
+    def write_staff_log(self) -> None:
+        """Internal errors' details (tracebacks that quote the hidden suite) go
+        to a staff-only file, never to the console a CI log may show students."""
+        if not self.summary.internal_errors:
+            return
+        log = self.out / "staff" / f"{self.assignment.name}-internal-errors.log"
+        entries = [
+            f"== {student} ({grading.now()})\n{detail}\n"
+            for student, detail in self.summary.internal_errors.items()
+        ]
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("a", encoding="utf-8") as handle:
+            handle.write("".join(entries))
+        self.summary.staff_log = log
+
+
+def _one_per_student(student: str, items: list[Found]) -> tuple[Found, Notice | None]:
+    """The one entry to grade for a student id, and a note about the others.
+
+    A notebook wins over .py files of the same name (``alice.py`` beside
+    ``alice.ipynb``); any other clash is refused, since it is not clear
+    which file is the submission."""
+    if len(items) == 1:
+        return items[0], None
+    notebooks = [i for i in items if i.path.name.endswith(".ipynb") and not i.path.is_dir()]
+    others = [shown(i.path.name) for i in items if i not in notebooks]
+    if len(notebooks) == 1 and all(
+        i.path.name.endswith(".py") for i in items if i not in notebooks
+    ):
+        kept = notebooks[0]
+        note = Notice(
+            kind="ignored",
+            message=f"{', '.join(others)} not graded: {shown(kept.path.name)} was, "
+            "as the notebook with the same name.",
+        )
+        return kept, note
+    names = ", ".join(shown(i.path.name) for i in items)
+    raise SubmissionProblem(
+        "duplicate",
+        f"More than one submission has the id {student!r} ({names}); "
+        "none of them was graded. Keep exactly one.",
+    )
 
 
 def _child_main(
-    assignment: Assignment, submission: Submission, suite_version: str, zygote: ZygoteInfo, fd: int
+    assignment: Assignment,
+    submission: Submission,
+    suite_version: str,
+    zygote: ZygoteInfo,
+    workdir: Path,
+    fd: int,
 ) -> None:
     """The forked child: grade one submission, send the result, exit at once."""
     status = 0
@@ -324,7 +487,7 @@ def _child_main(
         payload: dict[str, Any]
         try:
             result, internal = grading.grade_submission(
-                assignment, submission, zygote=zygote, suite_version=suite_version
+                assignment, submission, zygote=zygote, suite_version=suite_version, workdir=workdir
             )
             payload = {"result": result.to_json(), "internal": internal}
         except GraderError as err:

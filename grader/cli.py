@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from grader import __version__, assignments, devices, release
-from grader.batch import grade_assignment
+from grader.batch import grade_assignment, summary_lines
 from grader.errors import GraderError
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before anything imports TensorFlow
@@ -111,12 +111,10 @@ def grade_command(
             progress=sys.stderr.isatty(),
             echo=click.echo,
         )
-    graded, skipped = len(summary.graded), len(summary.skipped)
-    click.echo(
-        f"{assignment}: graded {graded}, unchanged since last run {skipped}, "
-        f"reports in {out / assignment}/"
-    )
-    for student, detail in summary.internal_errors.items():
-        click.echo(f"internal error grading {student} (not recorded):\n{detail}", err=True)
-    if summary.internal_errors:
+    for line in summary_lines(assignment, summary, out):
+        click.echo(line)
+    for student in summary.internal_errors:
+        click.echo(f"internal error grading {student} (the grader's fault)", err=True)
+    if summary.staff_log is not None:
+        click.echo(f"details for staff only (they quote the hidden suite): {summary.staff_log}")
         sys.exit(1)

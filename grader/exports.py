@@ -26,6 +26,7 @@ from pathlib import Path
 from grader import reports
 from grader.assignments import Assignment
 from grader.results import SubmissionResult
+from grader.texts import one_line
 
 
 def atomic_write(path: Path, text: str) -> None:
@@ -80,7 +81,7 @@ def grades_csv(results: list[SubmissionResult]) -> str:
     """One row per student: total, percentage, and points per exercise."""
     exercises = list(dict.fromkeys(e for r in results for e in r.exercises))
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = _SafeWriter(buffer)
     writer.writerow(
         ["student", "score", "max_score", "percent", *exercises, "graded_at", "submission_hash"]
     )
@@ -91,7 +92,7 @@ def grades_csv(results: list[SubmissionResult]) -> str:
         percent = 100 * result.score / result.max_score if result.max_score else 0.0
         writer.writerow(
             [
-                _safe_cell(result.student),
+                result.student,
                 f"{result.score:g}",
                 f"{result.max_score:g}",
                 f"{percent:.1f}",
@@ -103,6 +104,29 @@ def grades_csv(results: list[SubmissionResult]) -> str:
     return buffer.getvalue()
 
 
-def _safe_cell(text: str) -> str:
-    """Keep spreadsheet programs from running a student id as a formula."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+class _SafeWriter:
+    """A ``csv.writer`` whose every cell is safe to open in a spreadsheet:
+    control characters escaped (a ``\\r`` cannot start a row), and text that
+    a spreadsheet would run as a formula quoted with a leading ``'``."""
+
+    def __init__(self, buffer: io.StringIO) -> None:
+        self._writer = csv.writer(buffer, lineterminator="\n")
+
+    def writerow(self, row: list[str]) -> None:
+        self._writer.writerow([safe_cell(cell) for cell in row])
+
+
+def safe_cell(text: str) -> str:
+    """One CSV cell, neutralised: see ``_SafeWriter``."""
+    text = one_line(text)
+    if _is_number(text):
+        return text
+    return "'" + text if text.lstrip(" ")[:1] in ("=", "+", "-", "@") else text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

@@ -38,7 +38,19 @@ CREATE TABLE IF NOT EXISTS tests (
     PRIMARY KEY (assignment, student, name),
     FOREIGN KEY (assignment, student) REFERENCES submissions ON DELETE CASCADE
 );
+CREATE TABLE IF NOT EXISTS failures (
+    assignment      TEXT NOT NULL,
+    student         TEXT NOT NULL,
+    submission_hash TEXT NOT NULL,
+    suite_version   TEXT NOT NULL,
+    runs            INTEGER NOT NULL,
+    PRIMARY KEY (assignment, student)
+);
 """
+
+MAX_FAILED_RUNS = 3
+"""runs that may end with an internal error on the same file and suite before
+the result is kept as it is (``--force`` tries again)"""
 
 
 class Gradebook:
@@ -71,15 +83,21 @@ class Gradebook:
 
     def is_current(self, assignment: str, student: str, submission_hash: str, suite: str) -> bool:
         """Whether this exact file was graded with this exact suite already,
-        and without a failure on the grader's side (those are retried)."""
+        and without a failure on the grader's side, or with one that
+        ``MAX_FAILED_RUNS`` runs could not get past (so it is not retried
+        for ever)."""
         row = self._db.execute(
-            "SELECT 1 FROM submissions s WHERE assignment = ? AND student = ? "
-            "AND submission_hash = ? AND suite_version = ? AND NOT EXISTS ("
-            " SELECT 1 FROM tests t WHERE t.assignment = s.assignment"
-            " AND t.student = s.student AND t.verdict = ?)",
-            (assignment, student, submission_hash, suite, Verdict.INTERNAL.value),
+            "SELECT NOT EXISTS ("
+            "  SELECT 1 FROM tests t WHERE t.assignment = s.assignment"
+            "  AND t.student = s.student AND t.verdict = ?)"
+            " OR COALESCE((SELECT f.runs FROM failures f WHERE f.assignment = s.assignment"
+            "  AND f.student = s.student AND f.submission_hash = s.submission_hash"
+            "  AND f.suite_version = s.suite_version), 0) >= ?"
+            " FROM submissions s WHERE assignment = ? AND student = ? "
+            " AND submission_hash = ? AND suite_version = ?",
+            (Verdict.INTERNAL.value, MAX_FAILED_RUNS, assignment, student, submission_hash, suite),
         ).fetchone()
-        return row is not None
+        return row is not None and bool(row[0])
 
     def record(self, result: SubmissionResult) -> None:
         """Replace this student's grade for the assignment, in one transaction."""
@@ -106,6 +124,21 @@ class Gradebook:
                     for t in result.tests
                 ],
             )
+            self._count_failure(result)
+
+    def _count_failure(self, result: SubmissionResult) -> None:
+        """Count runs in a row that ended with an internal error on this file and suite."""
+        key = (result.assignment, result.student)
+        if not any(t.verdict is Verdict.INTERNAL for t in result.tests):
+            self._db.execute("DELETE FROM failures WHERE assignment = ? AND student = ?", key)
+            return
+        self._db.execute(
+            "INSERT INTO failures VALUES (?, ?, ?, ?, 1) ON CONFLICT (assignment, student) DO "
+            "UPDATE SET runs = CASE WHEN submission_hash = excluded.submission_hash AND "
+            "suite_version = excluded.suite_version THEN runs + 1 ELSE 1 END, "
+            "submission_hash = excluded.submission_hash, suite_version = excluded.suite_version",
+            (*key, result.submission_hash, result.suite_version),
+        )
 
     def results(self, assignment: str) -> list[SubmissionResult]:
         """Every graded submission of an assignment, by student id."""

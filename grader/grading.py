@@ -9,10 +9,13 @@ returns plain records and touches neither the gradebook nor reports.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
+import json
 import os
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -81,14 +84,20 @@ def exercise_order(assignment: Assignment, tests: tuple[TestResult, ...]) -> tup
 
 
 def grade_submission(
-    assignment: Assignment, submission: Submission, *, zygote: ZygoteInfo, suite_version: str
+    assignment: Assignment,
+    submission: Submission,
+    *,
+    zygote: ZygoteInfo,
+    suite_version: str,
+    workdir: Path,
 ) -> tuple[SubmissionResult, list[str]]:
-    """Run the hidden suite against one submission.
+    """Run the hidden suite against one submission; its sandboxes' scratch
+    folders go in ``workdir``.
 
     Returns the result and, for staff only, the tracebacks of tests that
     failed on the grader's side (INTERNAL verdicts)."""
     started = time.monotonic()
-    session = StudentSession(submission, zygote, assignment.limits)
+    session = StudentSession(submission, zygote, assignment.limits, workdir)
     reference = assignment.reference_module()
     plugin = GradingPlugin(session, reference, seed=assignment.name)
     try:
@@ -112,7 +121,7 @@ def grade_submission(
         output=session.load_output,
         exercises=exercise_order(assignment, tests),
     )
-    return result, plugin.internal_details
+    return bounded(result), plugin.internal_details
 
 
 def ungradable(
@@ -123,15 +132,17 @@ def ungradable(
     suite_version: str,
     notice: Notice,
     tests: tuple[TestResult, ...],
+    verdict: Verdict = Verdict.ERROR,
 ) -> SubmissionResult:
-    """The result for a submission that could not be read: every test scores 0."""
+    """The result for a submission that could not be read (or, with
+    ``verdict`` INTERNAL, that the grader failed on): every test scores 0."""
     not_run = tuple(
         TestResult(
             name=t.name,
             exercise=t.exercise,
             max_score=t.max_score,
             score=0.0,
-            verdict=Verdict.ERROR,
+            verdict=verdict,
             message="Not run: " + notice.message,
             hint="",
             visibility=t.visibility,
@@ -154,3 +165,32 @@ def ungradable(
 
 def now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+MAX_RESULT_BYTES = 2 * 2**20
+"""the JSON of one submission's result, what the gradebook, the reports and
+every later run load again"""
+
+
+def bounded(result: SubmissionResult) -> SubmissionResult:
+    """The result, with what the student's code printed cut down until its
+    JSON fits ``MAX_RESULT_BYTES`` (every other text is bounded as it arrives
+    from the sandbox, see ``grader.harness.proxy``)."""
+    size = len(json.dumps(result.to_json()))
+    keep = 16 * 1024
+    while size > MAX_RESULT_BYTES and keep >= 256:
+        note = "\n[... output cut: this submission's results were too large to keep]"
+        result = dataclasses.replace(
+            result,
+            output=_cut(result.output, keep, note),
+            tests=tuple(
+                dataclasses.replace(t, output=_cut(t.output, keep, note)) for t in result.tests
+            ),
+        )
+        size = len(json.dumps(result.to_json()))
+        keep //= 4
+    return result
+
+
+def _cut(text: str, keep: int, note: str) -> str:
+    return text if len(text) <= keep else text[:keep] + note

@@ -7,17 +7,8 @@ Rendering, exporting and the gradebook only read these records.
 from __future__ import annotations
 
 import enum
-import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def printable(text: str) -> str:
-    """Untrusted text with control characters (ANSI escapes included) shown
-    as ``\\x1b`` instead of acting on a terminal; newlines and tabs kept."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 class Verdict(enum.Enum):

@@ -7,15 +7,19 @@ for the student, never a traceback.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
 from grader.results import Notice
+from grader.students import shown, student_id
 
 MAX_FILE_BYTES = 256 * 2**20
 LARGE_FILE_BYTES = 20 * 2**20
@@ -54,129 +58,211 @@ class Submission:
     hash: str
     notices: tuple[Notice, ...]
 
-    @property
-    def is_notebook(self) -> bool:
-        return self.path.suffix == ".ipynb"
-
 
 @dataclass(frozen=True)
 class Found:
     """A submission found on disk, not read yet."""
 
     student: str
+    """its id (see ``grader.students``), safe as a path, key, cell and word"""
     path: Path
 
 
-def discover(paths: list[Path], notebook_name: str) -> list[Found]:
+@dataclass(frozen=True)
+class Discovery:
+    """What a walk of the submission paths found."""
+
+    found: list[Found]
+    ignored: list[str]
+    """entries that are not submissions, as shown to staff (hidden files,
+    other file types), so that nothing is skipped without a word"""
+
+
+def discover(paths: list[Path], notebook_name: str) -> Discovery:
     """Submissions under ``paths``: files, one student's folders, or class folders.
 
     A folder is one student's when it holds the assignment's notebook by
-    name (``alice/01_tensors.ipynb``); otherwise each notebook or .py file in
-    it is a student (``alice.ipynb``) and each subfolder is a student's folder.
+    name (``alice/01_tensors.ipynb``) and nothing else that looks like a
+    submission; otherwise it is a class folder, where each notebook or .py
+    file is a student (``alice.ipynb``) and each subfolder a student's
+    folder. Nothing here reads a file's content: special files (FIFOs,
+    devices) and links are listed, then refused by ``read_submission``.
     """
     found: list[Found] = []
+    ignored: list[str] = []
     for path in paths:
-        if path.is_symlink() or path.is_file():
-            found.append(Found(path.stem, path))
-        elif (path / notebook_name).exists() or (path / notebook_name).is_symlink():
-            found.append(Found(path.name, path))
-        elif path.is_dir():
-            for entry in sorted(path.iterdir()):
-                if entry.name.startswith(".") or entry.name.startswith("_"):
-                    continue
-                if entry.is_symlink():  # listed so that it is refused with a message
-                    found.append(
-                        Found(entry.stem if entry.suffix in SUFFIXES else entry.name, entry)
-                    )
-                elif entry.is_dir():
-                    found.append(Found(entry.name, entry))
-                elif entry.suffix in SUFFIXES:
-                    found.append(Found(entry.stem, entry))
+        if not path.is_symlink() and not path.exists():
+            raise FileNotFoundError(f"no such file or folder: {shown(str(path))}")
+        name = path.resolve().name if path.name in ("", ".", "..") else path.name
+        if path.is_symlink() or not path.is_dir():
+            found.append(Found(student_id(_stem(name)), path))
+        elif _is_student_folder(path, notebook_name):
+            found.append(Found(student_id(name), path))
         else:
-            raise FileNotFoundError(f"no such file or folder: {path}")
-    return found
+            _walk_class(path, found, ignored)
+    return Discovery(found, ignored)
+
+
+def _stem(name: str) -> str:
+    return name[: -len(suffix)] if (suffix := _suffix(name)) else name
+
+
+def _suffix(name: str) -> str:
+    return next((s for s in SUFFIXES if name.endswith(s) and len(name) > len(s)), "")
+
+
+def _entries(folder: Path) -> list[Path]:
+    """A folder's entries, in a stable order, skipping none."""
+    try:
+        return sorted(folder.iterdir(), key=lambda p: os.fsencode(p.name))
+    except OSError as err:
+        raise FileNotFoundError(f"cannot list {shown(str(folder))}: {err.strerror}") from None
+
+
+def _is_student_folder(folder: Path, notebook_name: str) -> bool:
+    named = folder / notebook_name
+    if not (named.exists() or named.is_symlink()):
+        return False
+    for entry in _entries(folder):
+        if entry.name == notebook_name or entry.name.startswith((".", "_")):
+            continue
+        if _suffix(entry.name) == ".ipynb":
+            return False  # another notebook beside it: a class folder with a stray file
+        if entry.is_dir() and not entry.is_symlink() and (entry / notebook_name).exists():
+            return False  # a subfolder holding the notebook: another student's
+    return True
+
+
+def _walk_class(folder: Path, found: list[Found], ignored: list[str]) -> None:
+    for entry in _entries(folder):
+        name = entry.name
+        if name.startswith((".", "_")):
+            ignored.append(f"{shown(name)} (hidden)")
+        elif _suffix(name) or entry.is_symlink():
+            found.append(Found(student_id(_stem(name)), entry))
+        elif entry.is_dir():
+            found.append(Found(student_id(name), entry))
+        else:
+            ignored.append(f"{shown(name)} (not a .ipynb or .py file)")
 
 
 def file_of(found: Found, notebook_name: str) -> Path:
     """The one file to grade for a found submission."""
-    if not found.path.is_dir() or found.path.is_symlink():
-        return found.path
-    named = found.path / notebook_name
+    path = found.path
+    if path.is_symlink() or not path.is_dir() or _suffix(path.name):
+        return path
+    named = path / notebook_name
     if named.exists() or named.is_symlink():
         return named
-    candidates = sorted(
-        p for p in found.path.iterdir() if p.suffix in SUFFIXES and not p.name.startswith(".")
-    )
+    candidates = [
+        p for p in _entries(path) if _suffix(p.name) and not p.name.startswith((".", "_"))
+    ]
     if len(candidates) != 1:
-        listed = ", ".join(p.name for p in candidates) or "none"
+        listed = ", ".join(shown(p.name) for p in candidates) or "none"
         raise SubmissionProblem(
             "unreadable",
-            f"The folder {found.path.name}/ should hold one notebook named {notebook_name} "
+            f"The folder {shown(path.name)}/ should hold one notebook named {notebook_name} "
             f"(found: {listed}).",
         )
     return candidates[0]
 
 
 def read_submission(found: Found, notebook_name: str) -> Submission:
-    """Read and check one submission's file; raise SubmissionProblem if unusable."""
+    """Read and check one submission's file; raise SubmissionProblem if unusable.
+
+    The file is opened without following links and without blocking, and
+    only a regular file is read, so a FIFO or a device cannot hang the batch."""
     path = file_of(found, notebook_name)
-    if path.is_symlink():
+    name = shown(path.name)
+    if not _suffix(path.name):
         raise SubmissionProblem(
-            "unreadable", f"{path.name} is a symbolic link; submit the notebook file itself."
+            "unreadable", f"{name} is not a notebook (.ipynb) or Python (.py) file."
         )
-    if path.suffix not in SUFFIXES:
-        raise SubmissionProblem(
-            "unreadable", f"{path.name} is not a notebook (.ipynb) or Python (.py) file."
-        )
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise SubmissionProblem(
-            "unreadable",
-            f"{path.name} is {size / 2**20:.0f} MiB, over the {MAX_FILE_BYTES // 2**20} MiB limit: "
-            "clear the outputs (Edit > Clear All Outputs) and submit again.",
-        )
-    data = path.read_bytes()
+    data = _read_regular(path, name)
     digest = hashlib.sha256(data).hexdigest()
     if not data.strip():
-        raise SubmissionProblem("unreadable", f"{path.name} is empty.")
+        raise SubmissionProblem("unreadable", f"{name} is empty.")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
         raise SubmissionProblem(
             "unreadable",
-            f"{path.name} is not UTF-8 text (byte {err.start} cannot be read); "
+            f"{name} is not UTF-8 text (byte {err.start} cannot be read); "
             "save it again from Jupyter.",
         ) from None
-    if path.suffix == ".py":
+    if _suffix(path.name) == ".py":
         return Submission(found.student, path, (Cell(1, text),), digest, ())
-    cells, notices = notebook_cells(text, path.name)
-    if size > LARGE_FILE_BYTES:
+    cells, notices = notebook_cells(text, name)
+    if len(data) > LARGE_FILE_BYTES:
         large = Notice(
             kind="large",
-            message=f"{path.name} is {size / 2**20:.0f} MiB, mostly cell outputs, which the grader "
-            "ignores; clear them (Edit > Clear All Outputs) before submitting.",
+            message=f"{name} is {len(data) / 2**20:.0f} MiB, mostly cell outputs, which the "
+            "grader ignores; clear them (Edit > Clear All Outputs) before submitting.",
         )
         notices = (large, *notices)
     return Submission(found.student, path, cells, digest, notices)
 
 
-def notebook_cells(text: str, name: str) -> tuple[tuple[Cell, ...], tuple[Notice, ...]]:
-    """The code cells of a notebook, magics removed, each with its cell number."""
+def _read_regular(path: Path, name: str) -> bytes:
+    """The bytes of a regular file, at most ``MAX_FILE_BYTES``."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
     try:
-        raw = json.loads(text)
-    except ValueError as err:
+        fd = os.open(path, flags)
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise SubmissionProblem(
+                "unreadable", f"{name} is a symbolic link; submit the notebook file itself."
+            ) from None
+        raise SubmissionProblem(
+            "unreadable", f"{name} could not be read: {err.strerror}."
+        ) from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise SubmissionProblem("unreadable", f"{name} is a folder, not a notebook file.")
+        if not stat.S_ISREG(mode):
+            raise SubmissionProblem(
+                "unreadable", f"{name} is not a regular file (a pipe, socket or device)."
+            )
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as err:
+        raise SubmissionProblem(
+            "unreadable", f"{name} could not be read: {err.strerror}."
+        ) from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_FILE_BYTES:
         raise SubmissionProblem(
             "unreadable",
-            f"{name} is not valid notebook JSON ({err}). The file may have been cut off or "
+            f"{name} is over the {MAX_FILE_BYTES // 2**20} MiB limit: clear the outputs "
+            "(Edit > Clear All Outputs) and submit again.",
+        )
+    return data
+
+
+def notebook_cells(text: str, name: str) -> tuple[tuple[Cell, ...], tuple[Notice, ...]]:
+    """The code cells of a notebook, magics removed, each with its cell number.
+
+    Every field used is type-checked first: nbformat accepts notebooks whose
+    fields have the wrong types (a number as ``source``), and those must
+    become a message, not a ``TypeError``."""
+    try:
+        raw = json.loads(text)
+    except (ValueError, RecursionError) as err:
+        reason = "nested too deeply" if isinstance(err, RecursionError) else str(err)
+        raise SubmissionProblem(
+            "unreadable",
+            f"{name} is not valid notebook JSON ({reason}). The file may have been cut off or "
             "edited by hand; download it again from Jupyter.",
         ) from None
     if not isinstance(raw, dict) or ("cells" not in raw and "worksheets" not in raw):
         raise SubmissionProblem("unreadable", f"{name} is JSON but not a Jupyter notebook.")
     major = raw.get("nbformat")
-    if not isinstance(major, int) or major < 3:
+    if type(major) is not int or major < 3:
         raise SubmissionProblem(
             "unreadable",
-            f"{name} uses notebook format {major!r}, which is too old to read; "
+            f"{name} uses notebook format {shown(repr(major))[:40]}, which is too old to read; "
             "open and save it in a current Jupyter.",
         )
     if major > nbformat.current_nbformat:
@@ -187,26 +273,34 @@ def notebook_cells(text: str, name: str) -> tuple[tuple[Cell, ...], tuple[Notice
         )
     try:
         notebook = nbformat.reads(text, as_version=4)
-    except Exception as err:  # noqa: BLE001 - nbformat raises many kinds for malformed notebooks
+        raw_cells = notebook.get("cells", [])
+    except (Exception, RecursionError) as err:  # noqa: BLE001 - nbformat raises many kinds
+        reason = "nested too deeply" if isinstance(err, RecursionError) else shown(str(err))[:300]
         raise SubmissionProblem(
-            "unreadable", f"{name} is not a well-formed notebook: {err}"
+            "unreadable", f"{name} is not a well-formed notebook: {reason}"
         ) from None
+    if not isinstance(raw_cells, list):
+        raise SubmissionProblem(
+            "unreadable", f"{name} is not a well-formed notebook: no cell list."
+        )
     cells: list[Cell] = []
     notices: list[Notice] = []
-    for number, cell in enumerate(notebook.get("cells", []), start=1):
-        if cell.get("cell_type") != "code":
+    for number, cell in enumerate(raw_cells, start=1):
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
-        if CHECK_TAG in cell.get("metadata", {}).get("tags", []):
+        source, problem = _cell_source(cell)
+        if problem:
+            notices.append(Notice(kind="malformed", message=problem, cell=number))
             continue
-        source = cell.get("source", "")
-        if not isinstance(source, str):
-            source = "".join(source)
+        if _is_check(cell):
+            continue
+        original = source
         source, dropped = strip_magics(source)
         if dropped:
             notices.append(
                 Notice(
                     kind="magic",
-                    message=f"IPython {dropped} not run by the grader: {_first_magic(cell)}",
+                    message=f"IPython {dropped} not run by the grader: {_first_magic(original)}",
                     cell=number,
                 )
             )
@@ -215,12 +309,30 @@ def notebook_cells(text: str, name: str) -> tuple[tuple[Cell, ...], tuple[Notice
     return tuple(cells), tuple(notices)
 
 
-def _first_magic(cell: dict[str, object]) -> str:
+def _cell_source(cell: dict[str, object]) -> tuple[str, str]:
+    """A code cell's source as text, or why it cannot be run."""
     source = cell.get("source", "")
-    lines = source.splitlines() if isinstance(source, str) else []
-    for line in lines:
+    if isinstance(source, list) and all(isinstance(line, str) for line in source):
+        return "".join(source), ""
+    if isinstance(source, str):
+        return source, ""
+    return "", (
+        f"This cell was not run: its source is a {type(source).__name__}, not text. "
+        "Open the notebook in Jupyter and save it again."
+    )
+
+
+def _is_check(cell: dict[str, object]) -> bool:
+    """Whether a cell is tagged as a public check (ill-typed metadata: not one)."""
+    metadata = cell.get("metadata")
+    tags = metadata.get("tags") if isinstance(metadata, dict) else None
+    return isinstance(tags, list) and CHECK_TAG in [t for t in tags if isinstance(t, str)]
+
+
+def _first_magic(source: str) -> str:
+    for line in source.splitlines():
         if line.lstrip().startswith("%%") or _LINE_MAGIC.match(line):
-            return line.strip()[:80]
+            return shown(line.strip()[:80])
     return ""
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import nbformat
@@ -33,7 +34,7 @@ def test_class_folder_of_files_and_student_folders(tmp_path: Path) -> None:
     (tmp_path / "bob.py").write_text("x = 1\n")
     write_notebook(tmp_path / "carol" / NAME, "x = 1")
     (tmp_path / "notes.txt").write_text("not a submission")
-    found = discover([tmp_path], NAME)
+    found = discover([tmp_path], NAME).found
     assert [(f.student, f.path.name) for f in found] == [
         ("alice", "alice.ipynb"),
         ("bob", "bob.py"),
@@ -43,7 +44,7 @@ def test_class_folder_of_files_and_student_folders(tmp_path: Path) -> None:
 
 def test_one_students_folder(tmp_path: Path) -> None:
     write_notebook(tmp_path / "dave" / NAME, "x = 1")
-    assert discover([tmp_path / "dave"], NAME) == [Found("dave", tmp_path / "dave")]
+    assert discover([tmp_path / "dave"], NAME).found == [Found("dave", tmp_path / "dave")]
 
 
 def test_missing_path_is_reported(tmp_path: Path) -> None:
@@ -142,7 +143,7 @@ def test_symlinked_submission_is_refused(tmp_path: Path) -> None:
     target = write_notebook(tmp_path / "secret" / "solution.ipynb", "x = 1")
     (tmp_path / "class").mkdir()
     (tmp_path / "class" / "mallory.ipynb").symlink_to(target)
-    [found] = discover([tmp_path / "class"], NAME)
+    [found] = discover([tmp_path / "class"], NAME).found
     with pytest.raises(SubmissionProblem, match="symbolic link"):
         read_submission(found, NAME)
 
@@ -152,3 +153,80 @@ def test_folder_with_several_notebooks_is_refused(tmp_path: Path) -> None:
     write_notebook(tmp_path / "erin" / "b.ipynb", "x = 1")
     with pytest.raises(SubmissionProblem, match="should hold one notebook"):
         read_submission(Found("erin", tmp_path / "erin"), NAME)
+
+
+def test_a_stray_file_named_like_the_notebook_does_not_swallow_the_class(tmp_path: Path) -> None:
+    write_notebook(tmp_path / "alice.ipynb", "x = 1")
+    write_notebook(tmp_path / NAME, "x = 1")
+    write_notebook(tmp_path / "bob" / NAME, "x = 1")
+    found = discover([tmp_path], NAME).found
+    assert [f.student for f in found] == ["01_tensors", "alice", "bob"]
+
+
+def test_ignored_entries_are_listed_not_dropped_silently(tmp_path: Path) -> None:
+    write_notebook(tmp_path / "alice.ipynb", "x = 1")
+    (tmp_path / "notes.txt").write_text("hi")
+    (tmp_path / ".DS_Store").write_text("")
+    discovery = discover([tmp_path], NAME)
+    assert discovery.ignored == [".DS_Store (hidden)", "notes.txt (not a .ipynb or .py file)"]
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder"])
+def test_special_files_named_as_submissions_are_refused_without_blocking(
+    tmp_path: Path, kind: str
+) -> None:
+    path = tmp_path / "mallory.ipynb"
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        write_notebook(path / NAME, "x = 1")
+    [found] = discover([tmp_path], NAME).found
+    assert found.student == "mallory"
+    phrase = "not a regular file" if kind == "fifo" else "is a folder, not a notebook"
+    with pytest.raises(SubmissionProblem, match=phrase):
+        read_submission(found, NAME)
+
+
+def _notebook_text(cell: str) -> str:
+    return f'{{"cells": [{cell}], "metadata": {{}}, "nbformat": 4, "nbformat_minor": 5}}'
+
+
+DEEP = '{"a": ' * 5000 + "1" + "}" * 5000
+
+
+@pytest.mark.parametrize(
+    ("text", "outcome"),
+    [
+        (_notebook_text('{"cell_type": "code", "source": 42, "metadata": {}}'), "malformed"),
+        (_notebook_text('{"cell_type": "code", "source": ["x", 3], "metadata": {}}'), "refused"),
+        (_notebook_text('{"cell_type": "code", "source": "x = 1", "metadata": {"tags": 7}}'), ""),
+        (_notebook_text('{"cell_type": "code", "source": "x = 1", "metadata": []}'), "refused"),
+        (_notebook_text(f'{{"cell_type": "code", "source": "x", "metadata": {DEEP}}}'), "refused"),
+        ('{"cells": "no", "metadata": {}, "nbformat": 4, "nbformat_minor": 5}', "refused"),
+        ('{"worksheets": [{"cells": 5}], "metadata": {}, "nbformat": 3}', "refused"),
+    ],
+    ids=["source number", "source mixed", "tags number", "metadata list", "deep", "cells", "v3"],
+)
+def test_ill_typed_notebook_fields_become_messages(tmp_path: Path, text: str, outcome: str) -> None:
+    path = tmp_path / "a.ipynb"
+    path.write_text(text)
+    if outcome == "refused":
+        with pytest.raises(SubmissionProblem, match=r"^a\.ipynb "):
+            read_submission(Found("a", path), NAME)
+        return
+    submission = read_submission(Found("a", path), NAME)
+    assert [n.kind for n in submission.notices] == ([outcome] if outcome else [])
+    if outcome:
+        assert "not text" in submission.notices[0].message
+    else:
+        assert [c.source for c in submission.cells] == ["x = 1"]
+
+
+def test_a_python_file_beside_a_notebook_of_the_same_name(tmp_path: Path) -> None:
+    write_notebook(tmp_path / "alice.ipynb", "x = 1")
+    (tmp_path / "alice.py").write_text("x = 2\n")
+    found = discover([tmp_path], NAME).found
+    assert [(f.student, f.path.name) for f in found] == [
+        ("alice", "alice.ipynb"),
+        ("alice", "alice.py"),
+    ]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import socket
 import struct
+import threading
+import time
 from typing import Any
 
 import numpy as np
@@ -107,8 +109,55 @@ def test_a_pickled_array_blob_is_refused() -> None:
     buffer = io.BytesIO()
     np.save(buffer, np.array([{"a": 1}], dtype=object), allow_pickle=True)
     decoder = wire.Decoder([buffer.getvalue()], lambda ref: ref)
-    with pytest.raises(wire.WireError, match="malformed array"):
+    with pytest.raises(wire.WireError, match="dtype object are not accepted"):
         decoder.decode({"$array": 0, "tensor": False})
+
+
+def _npy(shape: tuple[int, ...], dtype: Any, payload: bytes) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    descr = np.lib.format.dtype_to_descr(np.dtype(dtype))
+    header = {"descr": descr, "fortran_order": False, "shape": shape}
+    np.lib.format.write_array_header_1_0(buffer, header)
+    return buffer.getvalue() + payload
+
+
+@pytest.mark.parametrize(
+    ("blob", "phrase"),
+    [
+        (_npy((10**6, 10**6), "<f8", b"\0" * 64), "does not match"),
+        (_npy((2,), "<f8", b"\0" * 64), "does not match"),
+        (_npy((1,), [("a", "<i4"), ("b", "<f4")], b"\0" * 8), "not accepted"),
+        (b"not an npy file at all", "malformed array"),
+    ],
+    ids=["terabyte header", "short header", "structured", "garbage"],
+)
+def test_array_headers_are_checked_before_anything_is_allocated(blob: bytes, phrase: str) -> None:
+    decoder = wire.Decoder([blob], lambda ref: ref)
+    with pytest.raises(wire.WireError, match=phrase):
+        decoder.decode({"$array": 0, "tensor": False})
+
+
+def test_structured_arrays_stay_in_the_sandbox_as_handles() -> None:
+    kept: list[Any] = []
+    encoder = wire.Encoder(lambda value: kept.append(value) or {"$handle": 1, "type": "ndarray"})
+    records = np.zeros(2, dtype=[("a", "<i4"), ("b", "<f4")])
+    assert encoder.encode(records) == {"$handle": 1, "type": "ndarray"}
+    assert kept and kept[0] is records
+
+
+def test_a_flood_of_empty_lists_is_refused_before_decoding() -> None:
+    left, right = socket.socketpair()
+    with left, right:
+        body = ('{"id": 1, "value": [' + ",".join(["[]"] * 300_000) + "]}").encode()
+        sender = threading.Thread(
+            target=right.sendall, args=(struct.pack("!II", len(body), len(body)) + body,)
+        )
+        sender.start()
+        with pytest.raises(wire.WireError, match="more than 100000 items"):
+            wire.receive(left, deadline=time.monotonic() + 5)
+        sender.join()
 
 
 @pytest.mark.parametrize(

@@ -18,32 +18,41 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader.results import Frame, Notice, printable
+from grader.results import Frame, Notice
 from grader.sandbox import wire
 from grader.sandbox.client import (
     Sandbox,
     SandboxDied,
     SandboxFailure,
+    SandboxForged,
     SandboxRefused,
     SandboxTimeout,
     ZygoteInfo,
 )
 from grader.sandbox.limits import Limits
 from grader.submissions import Submission
+from grader.texts import CODE_CHARS, MESSAGE_CHARS, NAME_CHARS, received
+from grader.workdir import register_sandbox
 
 MAX_RESTARTS = 5
+MAX_NOTICES = 50
+"""notices one submission keeps (cells that failed, tampering, forgery)"""
+MAX_FRAMES = 20
+"""traceback lines kept per error"""
 
 
 class StudentError(Exception):
     """The student's code raised an exception; carries its own traceback lines."""
 
-    def __init__(self, error: dict[str, Any], label: str) -> None:
-        super().__init__(str(error.get("message", "")))
-        self.type_name = printable(str(error.get("type", "Exception")))
-        self.message = printable(str(error.get("message", "")))
-        self.frames = _frames(error.get("frames", []))
+    def __init__(self, error: Any, label: str) -> None:
+        error = error if isinstance(error, dict) else {}
+        super().__init__(received(error.get("message"), MESSAGE_CHARS))
+        self.type_name = received(error.get("type", "Exception"), NAME_CHARS)
+        self.message = received(error.get("message"), MESSAGE_CHARS)
+        self.frames = _frames(error.get("frames"))
         self.not_implemented = bool(error.get("not_implemented"))
-        self.missing = error.get("missing")
+        missing = error.get("missing")
+        self.missing = received(missing, NAME_CHARS) if missing else None
         self.memory = bool(error.get("memory"))
         self.refused = bool(error.get("refused"))
         """the call returned, but its result breaks the wire's rules"""
@@ -65,6 +74,8 @@ class StudentSession:
     submission: Submission
     zygote: ZygoteInfo
     limits: Limits
+    workdir: Path
+    """the grading process's folder: scratch folders and sandbox pids go here"""
     notices: list[Notice] = field(default_factory=list)
     load_output: str = ""
     isolation: str = ""
@@ -77,13 +88,16 @@ class StudentSession:
     _scratch: Path | None = None
     _loading: tuple[int, float] | None = None
     """the load request in flight: its id and when it was sent"""
+    _notice_set: set[Notice] = field(default_factory=set)
 
     @property
     def scratch(self) -> Path:
         """The submission's scratch folder, shared by all its sandboxes in turn."""
         if self._scratch is None:
             label = "".join(c if c.isalnum() else "_" for c in self.submission.student)[:40]
-            self._scratch = Path(tempfile.mkdtemp(prefix=f"tfgrade-scratch-{label}-"))
+            self._scratch = Path(
+                tempfile.mkdtemp(prefix=f"tfgrade-scratch-{label}-", dir=self.workdir)
+            )
         return self._scratch
 
     def restart(self) -> None:
@@ -120,31 +134,53 @@ class StudentSession:
                 "kwargs": encoder.encode(args[1]),
             }
             blobs = encoder.blobs
+        sent = time.monotonic()
         try:
-            reply, reply_blobs = self._timed(sandbox, message, blobs)
+            reply, reply_blobs = self._await(
+                sandbox, sandbox.send(message, blobs), self.limits.call_timeout, sent
+            )
+        except SandboxForged:
+            self._flag_forgery()
+            raise
         finally:
             self._take_problems(sandbox)
-        self._output.append(printable(str(reply.get("output", ""))))
+        self._output.append(received(reply.get("output"), self.limits.output_kb * 1024))
         if not reply.get("ok"):
-            raise StudentError(reply.get("error", {}), label)
+            raise StudentError(reply.get("error"), label)
         generation = self._generation
         method = message.get("op") == "getattr"
 
         def handle(ref: wire.HandleRef) -> Remote:
-            name = label if method else f"the {ref.type_name} from {label}"
-            return Remote(self, {"$handle": ref.id}, ref.type_name, generation, label=name)
+            type_name = received(ref.type_name, NAME_CHARS)
+            name = label if method else f"the {type_name} from {label}"
+            return Remote(self, {"$handle": ref.id}, type_name, generation, label=name)
 
+        answered = time.monotonic()
         decoder = wire.Decoder(reply_blobs, handle)
         try:
-            return decoder.decode(reply.get("value"))
+            value = decoder.decode(reply.get("value"))
         except wire.WireError as err:
             sandbox.close()
             raise SandboxRefused(str(err)) from None
+        self._charge(sandbox, sent, answered)
+        return value
 
-    def _timed(
-        self, sandbox: Sandbox, message: dict[str, Any], blobs: list[bytes]
-    ) -> tuple[dict[str, Any], list[bytes]]:
-        return self._await(sandbox, sandbox.send(message, blobs), self.limits.call_timeout)
+    def _charge(self, sandbox: Sandbox, sent: float, answered: float) -> None:
+        """Count the time spent decoding an answer against the call's deadline
+        and the submission's budget: an answer cheap to send and costly to
+        decode spends the student's time, not ours."""
+        now = time.monotonic()
+        self._used += now - answered
+        if now - sent > self.limits.call_timeout:
+            sandbox.close()
+            raise SandboxTimeout(self.limits.call_timeout, None)
+
+    def _flag_forgery(self) -> None:
+        notice = Notice(
+            kind="forged",
+            message="Your code wrote to the grader's connection itself; what it sent was refused.",
+        )
+        self._add_notice(notice)
 
     def _await(
         self, sandbox: Sandbox, request_id: int, limit: float, sent: float | None = None
@@ -175,6 +211,7 @@ class StudentSession:
         self._restarts += 1
         self._generation += 1
         self._sandbox = Sandbox(self.zygote, self.limits, self.scratch)
+        register_sandbox(self.workdir, self._sandbox.pid)
         self.isolation = self._sandbox.isolation
         cells = [{"cell": c.number, "source": c.source} for c in self.submission.cells]
         self._loading = (self._sandbox.send({"op": "load", "cells": cells}, []), time.monotonic())
@@ -194,12 +231,14 @@ class StudentSession:
         try:
             reply, _ = self._await(sandbox, request_id, self.limits.load_timeout, sent)
         except SandboxFailure as err:
+            if isinstance(err, SandboxForged):
+                self._flag_forgery()
             self._load_failure = LoadFailed(err)
             raise self._load_failure from None
         finally:
             self._take_problems(sandbox)
         if self._generation == 1:
-            self.load_output = printable(str(reply.get("output", "")))
+            self.load_output = received(reply.get("output"), self.limits.output_kb * 1024)
         return sandbox
 
     def _take_problems(self, sandbox: Sandbox) -> None:
@@ -207,9 +246,17 @@ class StudentSession:
         failed (reported by the first load only) and tampering."""
         problems, sandbox.problems = sandbox.problems, []
         for notice in _load_notices(problems):
-            first_load = self._generation == 1
-            if (first_load or notice.kind == "tamper") and notice not in self.notices:
-                self.notices.append(notice)
+            if self._generation == 1 or notice.kind == "tamper":
+                self._add_notice(notice)
+
+    def _add_notice(self, notice: Notice) -> None:
+        """Keep a notice once, and at most ``MAX_NOTICES`` of them."""
+        if notice in self._notice_set or len(self.notices) > MAX_NOTICES:
+            return
+        self._notice_set.add(notice)
+        if len(self.notices) == MAX_NOTICES:
+            notice = Notice(kind="truncated", message="Further notices were not kept.")
+        self.notices.append(notice)
 
     def _handle_of(self, value: Any) -> dict[str, Any]:
         if isinstance(value, Remote):
@@ -229,31 +276,37 @@ class StaleHandle(SandboxFailure):
 
 
 def _load_notices(problems: list[dict[str, Any]]) -> list[Notice]:
-    notices = []
-    for problem in problems:
-        notices.append(
-            Notice(
-                kind=printable(str(problem.get("kind", "error"))),
-                message=printable(str(problem.get("message", ""))),
-                cell=int(problem.get("cell", 0)) or None,
-                line=int(problem.get("line", 0)) or None,
-                frames=_frames(problem.get("frames", [])),
-            )
+    """Problems the sandbox reported (their kinds checked by the client)."""
+    return [
+        Notice(
+            kind=received(problem.get("kind"), NAME_CHARS),
+            message=received(problem.get("message"), MESSAGE_CHARS),
+            cell=_number(problem.get("cell")) or None,
+            line=_number(problem.get("line")) or None,
+            frames=_frames(problem.get("frames")),
         )
-    return notices
+        for problem in problems
+    ]
 
 
-def _frames(raw: list[dict[str, Any]]) -> tuple[Frame, ...]:
-    """Traceback lines from the sandbox, checked and made printable."""
+def _frames(raw: Any) -> tuple[Frame, ...]:
+    """Traceback lines from the sandbox, checked, bounded and made printable
+    (the last ``MAX_FRAMES``: where the error happened)."""
+    frames = [f for f in raw if isinstance(f, dict)] if isinstance(raw, list) else []
     return tuple(
         Frame(
-            cell=int(f["cell"]),
-            line=int(f["line"]),
-            function=printable(str(f["function"])),
-            code=printable(str(f["code"])),
+            cell=_number(f.get("cell")),
+            line=_number(f.get("line")),
+            function=received(f.get("function"), NAME_CHARS),
+            code=received(f.get("code"), CODE_CHARS),
         )
-        for f in raw
+        for f in frames[-MAX_FRAMES:]
     )
+
+
+def _number(value: Any) -> int:
+    """A cell or line number from the sandbox (0 when it is not one)."""
+    return value if type(value) is int and 0 <= value < 1 << 31 else 0
 
 
 class Remote:

@@ -7,6 +7,7 @@ Exceptions (all ``SandboxFailure``)::
     ├── SandboxTimeout    a call overran its deadline; the sandbox was killed
     ├── SandboxDied       the sandbox process ended (exit, crash, memory cap)
     └── SandboxRefused    it answered with a frame that breaks the wire's rules
+        └── SandboxForged a frame the protocol does not expect there
 """
 
 from __future__ import annotations
@@ -32,6 +33,12 @@ from grader.sandbox.worker import KEPT_ENVIRONMENT
 
 ZYGOTE_START_TIMEOUT = 120.0
 _ENV_KEEP = ("PATH", *KEPT_ENVIRONMENT)
+MAX_PROBLEMS = 200
+"""problem frames one sandbox may send (one per failing cell, one per
+tampering): more is a flood, refused as forged"""
+LOAD_PROBLEM_KINDS = frozenset({"syntax", "error", "exit", "tamper"})
+CALL_PROBLEM_KINDS = frozenset({"tamper"})
+"""what a sandbox may report while loading cells, and while answering a call"""
 
 
 class SandboxFailure(Exception):
@@ -59,6 +66,16 @@ class SandboxDied(SandboxFailure):
 
 class SandboxRefused(SandboxFailure):
     """The sandbox sent something the wire refuses (too large, malformed)."""
+
+
+class SandboxForged(SandboxRefused):
+    """The sandbox sent a frame the protocol does not expect at that point
+    (an answer nobody asked for, a notice only the trusted side writes, a
+    flood of notices): student code writing to the socket itself."""
+
+
+class _Forged(wire.WireError):
+    """A frame that is well formed but not one the protocol expects here."""
 
 
 class Zygote:
@@ -153,6 +170,9 @@ class Sandbox:
         self.alive = False
         self.problems: list[dict[str, Any]] = []
         """problems the sandbox reported while loading cells (kept if it dies later)"""
+        self._problem_count = 0
+        self._loads: set[int] = set()
+        """ids of load requests: only they may be answered with progress"""
         try:
             if zygote.isolate and os.geteuid() == 0:
                 os.chown(scratch, SANDBOX_UID, SANDBOX_UID)
@@ -172,6 +192,7 @@ class Sandbox:
                     "cpu_seconds": limits.cpu_seconds,
                     "file_bytes": limits.file_mb * 2**20,
                     "output_bytes": limits.output_kb * 1024,
+                    "result_bytes": limits.result_bytes,
                 },
             )
             self.alive = True
@@ -187,17 +208,13 @@ class Sandbox:
             parts.append("cgroup")
         return ", ".join(parts)
 
-    def request(
-        self, message: dict[str, Any], blobs: list[bytes], *, timeout: float
-    ) -> tuple[dict[str, Any], list[bytes]]:
-        """Send one request and wait for its reply until ``timeout`` seconds pass."""
-        return self.wait(self.send(message, blobs), timeout=timeout)
-
     def send(self, message: dict[str, Any], blobs: list[bytes]) -> int:
         """Send a request without waiting; returns its id for ``wait``."""
         if not self.alive:
             raise SandboxDied(memory=False, cell=None)
         self._next_id += 1
+        if message.get("op") == "load":
+            self._loads.add(self._next_id)
         try:
             wire.send(self._sock, {**message, "id": self._next_id}, blobs)
         except (OSError, wire.WireError) as err:
@@ -205,23 +222,37 @@ class Sandbox:
         return self._next_id
 
     def wait(self, request_id: int, *, timeout: float) -> tuple[dict[str, Any], list[bytes]]:
-        """The reply to ``request_id``, noting load progress and problems on the way."""
+        """The reply to ``request_id``, noting load progress and problems on the
+        way. Only the frames the protocol expects for that request are taken."""
         deadline = time.monotonic() + timeout
+        loading = request_id in self._loads
         cell: int | None = None
         try:
             while True:
-                reply, reply_blobs = wire.receive(self._sock, deadline=deadline)
-                if reply.get("op") == "progress":
-                    cell = int(reply["cell"])
+                reply, reply_blobs = wire.receive(
+                    self._sock, deadline=deadline, max_bytes=self.limits.result_bytes
+                )
+                op = reply.get("op")
+                if op == "progress" and loading and type(reply.get("cell")) is int:
+                    cell = reply["cell"]
                     continue
-                if reply.get("op") == "problem" and isinstance(reply.get("problem"), dict):
-                    self.problems.append(reply["problem"])
+                if op == "problem":
+                    self._note_problem(reply.get("problem"), loading)
                     continue
-                if reply.get("id") != request_id:
-                    raise wire.WireError("an answer to a question that was not asked")
+                if op is not None or reply.get("id") != request_id:
+                    raise _Forged("an answer to a question that was not asked")
                 return reply, reply_blobs
         except (OSError, wire.WireError, KeyError, ValueError, TypeError) as err:
             raise self._failure(err, timeout, cell) from None
+
+    def _note_problem(self, problem: Any, loading: bool) -> None:
+        allowed = LOAD_PROBLEM_KINDS if loading else CALL_PROBLEM_KINDS
+        if not isinstance(problem, dict) or problem.get("kind") not in allowed:
+            raise _Forged("a notice the sandbox may not send")
+        self._problem_count += 1
+        if self._problem_count > MAX_PROBLEMS:
+            raise _Forged(f"more than {MAX_PROBLEMS} notices")
+        self.problems.append(problem)
 
     def _failure(self, err: Exception, timeout: float, cell: int | None) -> SandboxFailure:
         """Kill the sandbox and say why it could not answer."""
@@ -231,6 +262,8 @@ class Sandbox:
             return SandboxTimeout(timeout, cell)
         if isinstance(err, (wire.PeerClosed, OSError)):  # OSError: sent into a dead sandbox
             return SandboxDied(memory=memory, cell=cell)
+        if isinstance(err, _Forged):
+            return SandboxForged(str(err))
         return SandboxRefused(str(err))
 
     def close(self) -> None:

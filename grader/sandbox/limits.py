@@ -38,10 +38,16 @@ class Limits:
     """size of the largest file the sandbox may write"""
     output_kb: int = 64
     """what is kept of the text the student's code prints, per call"""
+    result_mb: int = 32
+    """the largest answer one call may send back (arrays included)"""
     cpu_time: float | None = None
     """CPU seconds one sandbox process may use (an rlimit); by default twice
     ``total_timeout``, a backstop behind the wall-clock deadlines (TensorFlow
     uses several cores at once)"""
+
+    @property
+    def result_bytes(self) -> int:
+        return self.result_mb * 2**20
 
     @property
     def cpu_seconds(self) -> int:
@@ -106,6 +112,21 @@ class Cgroup:
                     if now - group.stat().st_mtime > max_age:
                         with contextlib.suppress(OSError):
                             group.rmdir()
+
+    @classmethod
+    def remove_for(cls, pid: int) -> None:
+        """Kill and remove the cgroup of sandbox ``pid`` if it is still there
+        (its grading process was killed before it could)."""
+        name = f"sandbox-{pid}"
+        if (CGROUP_ROOT / "cgroup.controllers").exists():
+            dirs = [CGROUP_ROOT / _own_path("") / "tfgrade" / name]
+            version = 2
+        else:
+            dirs = [CGROUP_ROOT / c / _own_path(c) / "tfgrade" / name for c in ("memory", "pids")]
+            version = 1
+        existing = [d for d in dirs if d.is_dir()]
+        if existing:
+            cls(existing, version).remove()
 
     def add(self, pid: int) -> None:
         for group in self.dirs:

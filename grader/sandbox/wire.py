@@ -30,8 +30,13 @@ from typing import Any
 import numpy as np
 
 MAX_FRAME_BYTES = 256 * 1024 * 1024
+"""the largest frame either side sends; what the trusted side accepts from a
+sandbox is far smaller (``Limits.result_mb``)"""
+MAX_JSON_BYTES = 4 * 1024 * 1024
+"""the JSON part of a frame: what costs time to parse (arrays go in blobs)"""
 MAX_DEPTH = 64
 MAX_ITEMS = 100_000
+MAX_BLOBS = 1_000
 _HEADER = struct.Struct("!II")
 
 
@@ -72,8 +77,11 @@ class Encoder:
     sends handles it was given and refuses the rest.
     """
 
-    def __init__(self, to_handle: Callable[[Any], dict[str, Any]]) -> None:
+    def __init__(
+        self, to_handle: Callable[[Any], dict[str, Any]], max_bytes: int = MAX_FRAME_BYTES
+    ) -> None:
         self._to_handle = to_handle
+        self._max_bytes = max_bytes
         self.blobs: list[bytes] = []
         self._items = 0
 
@@ -92,9 +100,9 @@ class Encoder:
             return {"$tuple": [self.encode(v, depth + 1) for v in value]}
         if kind is dict and all(type(k) is str for k in value):
             return {"$dict": {k: self.encode(v, depth + 1) for k, v in value.items()}}
-        if isinstance(value, np.generic) and not isinstance(value, np.object_):
+        if isinstance(value, np.generic) and plain_dtype(value.dtype):
             return self._array(np.asarray(value), tensor=False)
-        if kind is np.ndarray and value.dtype != object:
+        if kind is np.ndarray and plain_dtype(value.dtype):
             return self._array(value, tensor=False)
         if isinstance(value, np.dtype):
             return {"$dtype": value.name}
@@ -122,21 +130,31 @@ class Encoder:
                 array = value.numpy()
             except (AttributeError, TypeError):  # a symbolic tensor has no value
                 return None
-            if isinstance(array, np.ndarray) and array.dtype != object:
-                return self._array(array, tensor=True)
-            return self._array(np.asarray(array), tensor=True)
+            array = np.asarray(array)
+            return self._array(array, tensor=True) if plain_dtype(array.dtype) else None
         return None
 
     def _array(self, array: np.ndarray, *, tensor: bool) -> dict[str, Any]:
-        if array.nbytes > MAX_FRAME_BYTES:
+        if array.nbytes > self._max_bytes:
             raise WireError(
                 f"an array of shape {array.shape} ({array.nbytes / 2**20:.0f} MiB) is too large "
-                f"to send (limit {MAX_FRAME_BYTES // 2**20} MiB)"
+                f"to send (limit {self._max_bytes // 2**20} MiB)"
             )
+        if len(self.blobs) >= MAX_BLOBS:
+            raise WireError(f"the value holds more than {MAX_BLOBS} arrays")
         buffer = io.BytesIO()
         np.save(buffer, np.require(array, requirements="C"), allow_pickle=False)
         self.blobs.append(buffer.getvalue())
         return {"$array": len(self.blobs) - 1, "tensor": tensor}
+
+
+ARRAY_KINDS = "biufcUS"
+"""bool, integers, floats, complex, text: no objects, no structured records"""
+
+
+def plain_dtype(dtype: np.dtype[Any]) -> bool:
+    """Whether arrays of ``dtype`` cross as data (anything else stays a handle)."""
+    return dtype.kind in ARRAY_KINDS and dtype.fields is None and dtype.subdtype is None
 
 
 class Decoder:
@@ -156,10 +174,14 @@ class Decoder:
         self._blobs = blobs
         self._from_handle = from_handle
         self._tensor = tensor
+        self._items = 0
 
     def decode(self, data: Any, depth: int = 0) -> Any:
+        self._items += 1
         if depth > MAX_DEPTH:
             raise WireError("the value is nested too deeply")
+        if self._items > MAX_ITEMS:
+            raise WireError(f"the value has more than {MAX_ITEMS} items")
         if data is None or isinstance(data, (bool, int, float, str)):
             return data
         if isinstance(data, list):
@@ -205,15 +227,40 @@ class Decoder:
         index = data["$array"]
         if type(index) is not int or not 0 <= index < len(self._blobs):
             raise WireError("malformed array reference on the wire")
-        try:
-            array = np.load(io.BytesIO(self._blobs[index]), allow_pickle=False)
-        except (ValueError, OSError, EOFError) as err:
-            raise WireError(f"malformed array on the wire: {err}") from err
-        if not isinstance(array, np.ndarray):
-            raise WireError("malformed array on the wire")
+        array = read_npy(self._blobs[index])
         if data.get("tensor") and self._tensor is not None:
             return self._tensor(array)
         return array
+
+
+def read_npy(blob: bytes) -> np.ndarray:
+    """An array from ``.npy`` bytes, checked before anything is allocated: the
+    header's shape and dtype must describe exactly the bytes that follow
+    (a header may declare a terabyte), and the dtype must be plain data."""
+    stream = io.BytesIO(blob)
+    try:
+        version = np.lib.format.read_magic(stream)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream)
+        elif version in ((2, 0), (3, 0)):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
+        else:
+            raise ValueError(f"unknown .npy version {version}")
+    except (ValueError, OSError, EOFError, SyntaxError, TypeError) as err:
+        raise WireError(f"malformed array on the wire: {err}") from None
+    if not plain_dtype(dtype):
+        raise WireError(f"arrays of dtype {dtype} are not accepted, only plain numbers")
+    if not all(type(d) is int and d >= 0 for d in shape) or len(shape) > MAX_DEPTH:
+        raise WireError("malformed array shape on the wire")
+    count = math.prod(shape)
+    data = blob[stream.tell() :]
+    if count * dtype.itemsize != len(data):
+        raise WireError(
+            f"an array header declares shape {shape[:8]} of {dtype}, which does not match "
+            f"the {len(data)} bytes sent"
+        )
+    array = np.frombuffer(data, dtype=dtype, count=count)
+    return array.reshape(shape, order="F" if fortran else "C").copy()
 
 
 def _list(value: Any) -> list[Any]:
@@ -237,14 +284,21 @@ def _dims(value: Any) -> tuple[int | None, ...] | None:
     return tuple(dims)
 
 
-def send(sock: socket.socket, message: dict[str, Any], blobs: Sequence[bytes] = ()) -> None:
+def send(
+    sock: socket.socket,
+    message: dict[str, Any],
+    blobs: Sequence[bytes] = (),
+    *,
+    max_bytes: int = MAX_FRAME_BYTES,
+) -> None:
     """Send one frame: a JSON message and its blobs."""
     body = json.dumps({**message, "blobs": [len(b) for b in blobs]}, allow_nan=False).encode()
     total = len(body) + sum(len(b) for b in blobs)
-    if total > MAX_FRAME_BYTES:
+    if total > max_bytes or len(body) > MAX_JSON_BYTES:
         raise WireError(
-            f"the message is too large to send ({total / 2**20:.0f} MiB, "
-            f"limit {MAX_FRAME_BYTES // 2**20} MiB)"
+            f"the message is too large to send ({total / 2**20:.1f} MiB, "
+            f"limit {max_bytes // 2**20} MiB, of which {MAX_JSON_BYTES // 2**20} MiB "
+            "outside arrays)"
         )
     sock.sendall(b"".join([_HEADER.pack(total, len(body)), body, *blobs]))
 
@@ -259,17 +313,27 @@ def receive(
             f"the other side sent {total / 2**20:.0f} MiB in one message "
             f"(limit {max_bytes // 2**20} MiB)"
         )
+    if json_length > min(total, MAX_JSON_BYTES):
+        raise WireError(
+            f"the other side sent {json_length / 2**20:.1f} MiB of JSON in one message "
+            f"(limit {MAX_JSON_BYTES // 2**20} MiB)"
+        )
     payload = _read(sock, total, deadline)
-    if json_length > len(payload):
-        raise WireError("malformed frame")
+    text = payload[:json_length]
+    if text.count(b"[") + text.count(b"{") > 2 * MAX_ITEMS:
+        raise WireError(f"the other side sent a message of more than {MAX_ITEMS} items")
     try:
-        message = json.loads(payload[:json_length])
+        message = json.loads(text)
     except (ValueError, RecursionError) as err:
         raise WireError("malformed JSON in a frame") from err
     if not isinstance(message, dict):
         raise WireError("malformed frame")
     lengths = message.pop("blobs", [])
-    if not isinstance(lengths, list) or not all(type(n) is int and n >= 0 for n in lengths):
+    if (
+        not isinstance(lengths, list)
+        or len(lengths) > MAX_BLOBS
+        or not all(type(n) is int and n >= 0 for n in lengths)
+    ):
         raise WireError("malformed blob list in a frame")
     if json_length + sum(lengths) != len(payload):
         raise WireError("blob lengths do not add up in a frame")

@@ -89,6 +89,8 @@ class Sandbox:
         self.namespace: dict[str, Any] = {}
         self.sources: dict[int, list[str]] = {}
         self.objects: dict[int, Any] = {}
+        self.result_bytes = wire.MAX_FRAME_BYTES
+        """what the trusted side accepts in one answer (from the start message)"""
 
     # -- setup ----------------------------------------------------------
 
@@ -138,6 +140,7 @@ class Sandbox:
             confine.mount_proc()
             socket.sethostname("sandbox")
         _Output.limit = int(start["output_bytes"])
+        self.result_bytes = int(start.get("result_bytes", wire.MAX_FRAME_BYTES))
         cpu = int(start["cpu_seconds"])
         resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
         file_bytes = int(start["file_bytes"])
@@ -170,7 +173,7 @@ class Sandbox:
         try:
             value = self._dispatch(request, blobs)
             self._undo_builtins(None)
-            encoder = wire.Encoder(self._keep)
+            encoder = wire.Encoder(self._keep, self.result_bytes)
             reply = {"id": request_id, "ok": True, "value": encoder.encode(value)}
             reply_blobs = encoder.blobs
         except wire.WireError as exc:  # the result breaks the wire's rules
@@ -181,7 +184,7 @@ class Sandbox:
             sys.stdout, sys.stderr = saved
         reply["output"] = output.text()
         try:
-            wire.send(self.conn, reply, reply_blobs)
+            wire.send(self.conn, reply, reply_blobs, max_bytes=self.result_bytes)
         except wire.WireError as exc:
             wire.send(self.conn, {"id": request_id, "ok": False, "error": _refused(exc)})
 

@@ -1,0 +1,110 @@
+"""Where a grading run keeps what student code leaves behind, so that it
+is removed even when a process is killed.
+
+A run owns ``$TMPDIR/tfgrade-run-PID-*/``; each grading process gets a
+folder in it holding its sandboxes' scratch folders and a list of their
+pids. When a grading process ends, however it ends (killed over its
+budget included), the run kills the sandboxes it listed and removes the
+folder. A run that was itself killed is cleaned by the next one's sweep.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import re
+import shutil
+import signal
+import tempfile
+from pathlib import Path
+
+from grader.sandbox.limits import Cgroup
+
+_PREFIX = "tfgrade-run-"
+_OWNER = re.compile(rf"^{_PREFIX}(\d+)-")
+PIDS_FILE = "sandboxes"
+"""in a grading process's folder: one sandbox per line, its pid and start time"""
+
+
+class RunDir:
+    """The temporary folder of one ``grader grade`` run."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._numbers = itertools.count(1)
+
+    @classmethod
+    def create(cls) -> RunDir:
+        path = Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-"))
+        path.chmod(0o711)  # sandboxes that dropped to another uid must reach their scratch
+        return cls(path)
+
+    def child(self) -> Path:
+        """A fresh folder for one grading process."""
+        folder = self.path / f"g{next(self._numbers)}"
+        folder.mkdir(mode=0o711)
+        return folder
+
+    def remove(self) -> None:
+        for folder in self.path.glob("g*"):
+            self.clean_child(folder)
+        shutil.rmtree(self.path, ignore_errors=True)
+
+    @staticmethod
+    def clean_child(folder: Path) -> None:
+        """Kill the sandboxes a grading process listed, then remove its folder."""
+        with contextlib.suppress(OSError):
+            for line in (folder / PIDS_FILE).read_text().splitlines():
+                pid, _, started = line.partition(" ")
+                if pid.isdigit() and started != "gone" and _start_time(int(pid)) == started:
+                    _kill_sandbox(int(pid))
+        shutil.rmtree(folder, ignore_errors=True)
+
+    @staticmethod
+    def sweep() -> None:
+        """Remove what runs that were killed left behind (theirs only: folders
+        of this user whose run is no longer alive)."""
+        base = Path(tempfile.gettempdir())
+        with contextlib.suppress(OSError):
+            for folder in base.glob(f"{_PREFIX}*"):
+                match = _OWNER.match(folder.name)
+                if match is None or folder.is_symlink():
+                    continue
+                if folder.stat().st_uid != os.geteuid() or _alive(int(match.group(1))):
+                    continue
+                RunDir(folder).remove()
+
+
+def register_sandbox(folder: Path, pid: int) -> None:
+    """Note a sandbox's pid in its grading process's folder, before student
+    code runs in it."""
+    with (folder / PIDS_FILE).open("a") as handle:
+        handle.write(f"{pid} {_start_time(pid)}\n")
+
+
+def _kill_sandbox(pid: int) -> None:
+    """SIGKILL a sandbox, its process group, and its cgroup's processes."""
+    for kill in (os.killpg, os.kill):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            kill(pid, signal.SIGKILL)
+    Cgroup.remove_for(pid)
+
+
+def _start_time(pid: int) -> str:
+    """When a process started (clock ticks since boot): with its pid, a name
+    for it that a later process reusing the pid does not share."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return "gone"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
