@@ -17,10 +17,11 @@ COURSE = REPO / "tests" / "files" / "course"
 
 
 def run_grader(
-    *args: str, cwd: Path = REPO, timeout: float = 600
+    *args: str, cwd: Path = REPO, timeout: float = 600, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m grader ARGS`` as a user would, capturing its output."""
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    """Run ``python -m grader ARGS`` as a user would (with ``env`` added to
+    the environment), capturing its output."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "grader", *args],
         cwd=cwd,

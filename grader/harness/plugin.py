@@ -222,6 +222,13 @@ class GradingPlugin:
                 "none of your functions could be tested. Move long work out of top-level code.",
                 (),
             )
+        if isinstance(cause, SandboxRefused):
+            return (
+                Verdict.ERROR,
+                f"While your notebook's cells ran, the grader received something it refuses "
+                f"({cause}), so none of your functions could be tested.",
+                (),
+            )
         if isinstance(cause, SandboxDied) and cause.memory:
             return (
                 Verdict.MEMORY,
