@@ -110,8 +110,8 @@ def grade_assignment(
         echo(f"grading on {jobs} GPU(s): {', '.join(s.name for s in slots)}, one submission each")
         os.environ["CUDA_VISIBLE_DEVICES"] = ""  # reference solutions run on the CPU, here
     # each zygote starts importing TensorFlow now, alongside our own import below
-    zygotes = [Zygote(slot.env) for slot in slots]
     run_dir = RunDir.create()
+    zygotes = [Zygote(slot.env, parent=run_dir.path) for slot in slots]
     try:
         _preload_quietly()
         with _writing(out), Gradebook(out / "gradebook.db") as book:

@@ -174,6 +174,10 @@ def read_submission(found: Found, notebook_name: str) -> Submission:
     only a regular file is read, so a FIFO or a device cannot hang the batch."""
     path = file_of(found, notebook_name)
     name = shown(path.name)
+    if path.is_symlink():
+        raise SubmissionProblem(
+            "unreadable", f"{name} is a symbolic link; submit the notebook file itself."
+        )
     if not _suffix(path.name):
         raise SubmissionProblem(
             "unreadable", f"{name} is not a notebook (.ipynb) or Python (.py) file."

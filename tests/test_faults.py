@@ -108,7 +108,9 @@ def test_locked_gradebook_is_waited_for(clean: tuple[Path, Any], tmp_path: Path)
     assert_complete(out, expected)
 
 
-def test_crashed_grading_process_is_retried_in_the_same_run(clean: tuple[Path, Any], tmp_path: Path) -> None:
+def test_crashed_grading_process_is_retried_in_the_same_run(
+    clean: tuple[Path, Any], tmp_path: Path
+) -> None:
     submissions, expected = clean
     out = tmp_path / "out"
     grader = start(grade_args(submissions, out, "-j", "1"))

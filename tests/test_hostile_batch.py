@@ -13,55 +13,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import shutil
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import COURSE, REPO, run_grader
+from tests.conftest import COURSE, run_grader
+from tests.hostile_class import HONEST, build_class
 
 pytestmark = pytest.mark.slow
-
-ROUND2 = REPO / "tests" / "files" / "hostile" / "round2"
-GOOD = COURSE / "submissions" / "good.ipynb"
-HONEST = 30
-
-
-def _notebook_text(cell: str) -> str:
-    return f'{{"cells": [{cell}], "metadata": {{}}, "nbformat": 4, "nbformat_minor": 5}}'
-
-
-def build_class(folder: Path) -> None:
-    """Thirty honest students, then every hostile entry of round 2."""
-    folder.mkdir()
-    for i in range(HONEST):
-        shutil.copy(GOOD, folder / f"honest{i:02d}.ipynb")
-    for notebook in ROUND2.glob("*.ipynb"):
-        shutil.copy(notebook, folder)
-    # names: the assignment's own notebook name, class file names, bytes that
-    # are not UTF-8, a newline that forges a console line, a formula
-    shutil.copy(GOOD, folder / "00_smoke.ipynb")
-    shutil.copy(GOOD, folder / "index.html.ipynb")
-    shutil.copy(GOOD, folder / "grades.csv.ipynb")
-    shutil.copy(GOOD, os.fsdecode(bytes(folder) + b"/b\xffd.ipynb"))
-    shutil.copy(GOOD, folder / "evil\nhonest00      5 of 5  100.0%.ipynb")
-    shutil.copy(GOOD, folder / "=HYPERLINK(1);36;36\rpwn.ipynb")
-    # contents nbformat accepts but with the wrong types, or nested too deep
-    (folder / "numbers.ipynb").write_text(
-        _notebook_text('{"cell_type": "code", "source": 42, "metadata": {"tags": 7}}')
-    )
-    deep = '{"a": ' * 50_000 + "1" + "}" * 50_000
-    (folder / "deep.ipynb").write_text(
-        _notebook_text(f'{{"cell_type": "code", "source": "x = 1", "metadata": {deep}}}')
-    )
-    # special files named as submissions, and a notebook beside a .py of the same name
-    os.mkfifo(folder / "fifo.ipynb")
-    (folder / "dir.ipynb").mkdir()
-    shutil.copy(GOOD, folder / "twin.ipynb")
-    (folder / "twin.py").write_text("raise SystemExit('not this one')\n")
 
 
 @pytest.fixture(scope="module")

@@ -85,9 +85,10 @@ class Zygote:
     the trusted side, so it holds nothing secret in memory.
     """
 
-    def __init__(self, env: dict[str, str] | None = None) -> None:
-        """``env`` pins the zygote to a device (see ``grader.devices``)."""
-        self._dir = Path(tempfile.mkdtemp(prefix="tfgrade-zygote-"))
+    def __init__(self, env: dict[str, str] | None = None, parent: Path | None = None) -> None:
+        """``env`` pins the zygote to a device (see ``grader.devices``); its
+        folder goes in ``parent`` (a run's folder, swept if the run is killed)."""
+        self._dir = Path(tempfile.mkdtemp(prefix="tfgrade-zygote-", dir=parent))
         self.address = str(self._dir / "zygote.sock")
         self.root = self._dir / "root"
         """an empty folder each sandbox mounts its own new root on"""
