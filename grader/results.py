@@ -77,7 +77,10 @@ class Notice:
     a dropped magic, a file that could not be read."""
 
     kind: str
-    """syntax, error, exit, timeout, crash, magic, unreadable, duplicate"""
+    """from the sandbox while loading: syntax, error, exit, tamper (the only
+    kinds it may send); from the trusted side: timeout, crash, forged,
+    truncated, magic, large, malformed, ignored, unreadable, duplicate,
+    internal"""
     message: str
     cell: int | None = None
     line: int | None = None

@@ -21,9 +21,12 @@ What is flagged (the page says the same, under "Needs a look"):
     ``ctypes``, ``os.kill``, ``signal.``, ``/proc/``, ``sys.settrace``,
     ``os.environ``, ``setattr(np`` / ``setattr(tf``;
   - printed output that filled what the sandbox keeps (``output_kb``);
+  - frames the protocol does not expect, written to the grader's
+    connection by student code (notice of kind ``forged``);
 - **grader**: an internal error (our bug or the suite's; the student is not
   at fault, and a re-run retries it);
-- **file**: a submission that could not be read (unreadable or duplicate).
+- **file**: a submission that could not be read (unreadable or duplicate),
+  or was only partly read (a malformed cell, a second file of the same name).
 """
 
 from __future__ import annotations
@@ -317,8 +320,19 @@ def flags_for(result: SubmissionResult) -> list[Flag]:
             flags.append(
                 Flag(student, "possible tampering", "replaced Python builtins", notice.message)
             )
+        elif notice.kind == "forged":
+            flags.append(
+                Flag(
+                    student,
+                    "possible tampering",
+                    "wrote to the grader's connection",
+                    notice.message,
+                )
+            )
         elif notice.kind in ("unreadable", "duplicate"):
             flags.append(Flag(student, "file", "not graded", notice.message))
+        elif notice.kind in ("malformed", "ignored"):
+            flags.append(Flag(student, "file", "partly graded", notice.message))
     handles = collections.Counter(
         match.group(1)
         for test in result.tests
