@@ -33,12 +33,13 @@ def graded(db: Path) -> dict[str, str]:
     return dict(rows)
 
 
-def zygotes() -> set[str]:
-    """Pids of running sandbox zygotes (their socket path is in the command line)."""
+def zygotes(grader: int) -> set[str]:
+    """Pids of running sandbox zygotes of the grader ``grader`` (their socket
+    is in that run's folder, named in their command line)."""
     found = set()
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
-            if b"tfgrade-zygote-" in cmdline.read_bytes():
+            if f"tfgrade-run-{grader}-".encode() in cmdline.read_bytes():
                 found.add(cmdline.parent.name)
         except OSError:  # the process ended while we looked
             continue
@@ -63,7 +64,6 @@ def test_kill_minus_nine_then_rerun(tmp_path: Path) -> None:
         "-j",
         "1",
     ]
-    before_zygotes = zygotes()
     grader = subprocess.Popen(
         [sys.executable, "-m", "grader", *args],
         env={**os.environ, "PYTHONPATH": str(REPO)},
@@ -73,13 +73,14 @@ def test_kill_minus_nine_then_rerun(tmp_path: Path) -> None:
     deadline = time.monotonic() + 300
     while not graded(db) and time.monotonic() < deadline and grader.poll() is None:
         time.sleep(0.02)
+    assert zygotes(grader.pid), "the grader's zygote is not where this test looks for it"
     grader.send_signal(signal.SIGKILL)
     grader.wait()
     first = graded(db)
     assert 0 < len(first) < COPIES, "the kill should land mid-batch"
 
     time.sleep(1)  # the kernel delivers the parent-death signals
-    assert zygotes() <= before_zygotes, "the sandbox zygote outlived the grader"
+    assert zygotes(grader.pid) == set(), "the sandbox zygote outlived the grader"
 
     rerun = run_grader(*args)
     assert rerun.returncode == 0, rerun.stderr
