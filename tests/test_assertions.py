@@ -42,7 +42,7 @@ ODD_VALUES: dict[str, Any] = {
     "list with a string": [1.0, "2.0", 3.0],
     "list with None": [[1.0, None]],
     "ragged list": [[1.0], [2.0, 3.0]],
-    "huge int": 2**200,
+    "huge int": 2**2000,
     "structured array": np.zeros(3, dtype=[("a", "<f4"), ("b", "<i4")]),
     "complex array": np.ones(3, dtype=complex),
     "text array": np.array(["1", "2", "3"]),
@@ -116,7 +116,7 @@ def test_an_odd_expected_value_is_the_suites_bug() -> None:
 @pytest.mark.parametrize(
     ("helper", "good", "value"),
     [
-        (as_int, [3, np.int64(3).reshape(()), np.asarray(3)], 3),
+        (as_int, [3, np.asarray(3, np.int64), np.asarray(3, np.uint8)], 3),
         (as_float, [2.5, np.asarray(2.5, np.float32)], 2.5),
         (as_text, ["float32"], "float32"),
         (as_list, [[1, 2], (1, 2)], [1, 2]),
@@ -132,10 +132,12 @@ def test_converters_accept_what_the_wire_delivers(helper: Any, good: list[Any], 
 @pytest.mark.parametrize("name", sorted(ODD_VALUES))
 def test_converters_refuse_odd_values(helper: Any, name: str) -> None:
     value = ODD_VALUES[name]
-    if (helper is as_text and isinstance(value, str)) or (
-        helper is as_list and isinstance(value, list)
+    if (
+        (helper is as_text and isinstance(value, str))
+        or (helper is as_list and isinstance(value, list))
+        or (helper is as_int and type(value) is int)
     ):
-        return  # the right kind: the suite checks its items
+        return  # the right kind: the suite checks its items or its size
     with pytest.raises(Mismatch, match="^x should be"):
         helper(value, what="x")
 

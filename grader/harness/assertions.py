@@ -165,7 +165,10 @@ def as_float(value: Any, *, what: str) -> float:
     if isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind in "iuf":
         return float(value)
     if type(value) in (int, float):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:
+            raise Mismatch(f"{what} should be a number, but it is too large for a float.") from None
     raise Mismatch(f"{what} should be a number, but it is {_describe(value)}.")
 
 
