@@ -138,7 +138,7 @@ def test_converters_refuse_odd_values(helper: Any, name: str) -> None:
         or (helper is as_int and type(value) is int)
     ):
         return  # the right kind: the suite checks its items or its size
-    with pytest.raises(Mismatch, match="^x should be"):
+    with pytest.raises(Mismatch, match=r"^x should be"):
         helper(value, what="x")
 
 
@@ -164,7 +164,7 @@ def test_expect_spec_takes_only_a_real_tensor_spec() -> None:
     spec = TensorSpecData(shape=(None, None), dtype="float32", name=None)
     expect_spec(spec, shape=(None, None), dtype="float32", what="the spec")
     for fake in ("TensorSpec(shape=(None, None))", handle("TensorSpec"), (None, None)):
-        with pytest.raises(Mismatch, match="should be a tf.TensorSpec"):
+        with pytest.raises(Mismatch, match=r"should be a tf\.TensorSpec"):
             expect_spec(fake, shape=(None, None), dtype="float32", what="the spec")
     with pytest.raises(Mismatch, match="the shape of the spec"):
         expect_spec(spec, shape=(None, 3), dtype="float32", what="the spec")
