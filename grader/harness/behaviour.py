@@ -90,13 +90,15 @@ def expect_traced(function: Any, *args: Any, what: str) -> Remote:
     ``args`` (none if it has an input signature) whose graph computes with
     TensorFlow operations, and it counts its traces."""
     traced = as_object(function, kind="tf.function", what=what)
-    expect(
-        traced.type_name != "function",
-        f"{what} is a plain Python function: decorate it with @tf.function so that "
-        "TensorFlow traces it into a graph.",
-    )
+    try:
+        get_concrete = method(traced, "get_concrete_function", what=what)
+    except Mismatch:
+        raise Mismatch(
+            f"{what} is not a tf.function (it has no get_concrete_function method): decorate "
+            "it with @tf.function so that TensorFlow traces it into a graph."
+        ) from None
     concrete = as_object(
-        method(traced, "get_concrete_function", what=what)(*args),
+        get_concrete(*args),
         kind="concrete function",
         what=f"{what}.get_concrete_function()",
     )
