@@ -207,10 +207,13 @@ def as_object(value: Any, *, kind: str, what: str) -> Remote:
     return value
 
 
-def attribute(target: Remote, name: str, *, what: str) -> Any:
-    """``target.name``, or a Mismatch if the student's object has no such attribute."""
-    from grader.harness.proxy import StudentError
+def attribute(target: Any, name: str, *, what: str) -> Any:
+    """``target.name``, or a Mismatch if the student's object has no such
+    attribute, or is data rather than an object."""
+    from grader.harness.proxy import Remote, StudentError
 
+    if not isinstance(target, Remote):
+        raise Mismatch(f"{what} has no attribute `{name}`: it is {_describe(target)}.")
     try:
         return getattr(target, name)
     except StudentError as err:
@@ -219,7 +222,7 @@ def attribute(target: Remote, name: str, *, what: str) -> Any:
         raise Mismatch(f"{what} has no attribute `{name}`.", frames=err.frames) from None
 
 
-def method(target: Remote, name: str, *, what: str) -> Remote:
+def method(target: Any, name: str, *, what: str) -> Remote:
     """``target.name`` where a method is expected: a Mismatch if the object has
     no such attribute or holds data there, which calling would not survive."""
     from grader.harness.proxy import Remote
