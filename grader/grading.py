@@ -99,7 +99,9 @@ def grade_submission(
     started = time.monotonic()
     session = StudentSession(submission, zygote, assignment.limits, workdir)
     reference = assignment.reference_module()
-    plugin = GradingPlugin(session, reference, seed=assignment.name)
+    plugin = GradingPlugin(
+        session, reference, seed=assignment.name, submission_hash=submission.hash
+    )
     try:
         with contextlib.suppress(SandboxFailure):  # the first test reports it
             session.prestart()

@@ -15,10 +15,26 @@ def grade(
     exercise: str,
     hint: str,
     visibility: Visibility = "visible",
+    fixed_inputs: str | None = None,
 ) -> pytest.MarkDecorator:
     """Mark a hidden test: points it is worth, the exercise (the graded
     function's name), a hint that teaches without giving the answer away, and
-    who may see its result (Gradescope's visibility values)."""
+    who may see its result (Gradescope's visibility values).
+
+    ``fixed_inputs`` is the reason why this test's inputs are the same for
+    every submission (its ``rng`` then ignores the submission), e.g. a
+    reference that trains a network: too slow to run per submission, and a
+    lookup table cannot train a model. Without it, inputs vary per
+    submission, so the expected values one submission sees in its feedback
+    are of no use to another."""
     if points <= 0:
         raise ValueError(f"points must be positive, got {points}")
-    return pytest.mark.grade(points=points, exercise=exercise, hint=hint, visibility=visibility)
+    if fixed_inputs is not None and not fixed_inputs.strip():
+        raise ValueError("fixed_inputs must say why the inputs are fixed")
+    return pytest.mark.grade(
+        points=points,
+        exercise=exercise,
+        hint=hint,
+        visibility=visibility,
+        fixed_inputs=fixed_inputs,
+    )

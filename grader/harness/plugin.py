@@ -8,8 +8,8 @@ which would quote the hidden test's source.
 
 from __future__ import annotations
 
+import hashlib
 import types
-import zlib
 from collections.abc import Generator, Sequence
 from typing import Any
 
@@ -45,11 +45,18 @@ class GradingPlugin:
     """Collects one ``TestResult`` per hidden test of one submission."""
 
     def __init__(
-        self, session: StudentSession | None, reference: types.ModuleType, seed: str
+        self,
+        session: StudentSession | None,
+        reference: types.ModuleType,
+        seed: str,
+        submission_hash: str = "",
     ) -> None:
+        """``seed`` names the assignment; ``submission_hash`` (the file's
+        SHA-256) makes inputs differ per submission and repeat on a regrade."""
         self.session = session
         self.reference_module = reference
         self.seed = seed
+        self.submission_hash = submission_hash
         self.results: dict[str, TestResult] = {}
         self.suite_errors: list[str] = []
         self.order: list[str] = []
@@ -86,14 +93,31 @@ class GradingPlugin:
 
     @pytest.fixture
     def rng(self, request: pytest.FixtureRequest) -> np.random.Generator:
-        """Random numbers seeded per test, so a grade can be reproduced."""
-        return np.random.default_rng(zlib.crc32(f"{self.seed}:{request.node.nodeid}".encode()))
+        """Random inputs seeded by the assignment, the test and the submission:
+        a regrade of the same file gets the same inputs, another file other
+        ones, so the expected values shown in one submission's feedback do
+        not answer another's. A test marked ``fixed_inputs`` ignores the
+        submission."""
+        fixed = self.marks.get(request.node.nodeid, {}).get("fixed_inputs")
+        return self.generator(request.node.nodeid, per_submission=not fixed)
+
+    @pytest.fixture(scope="module")
+    def module_rng(self, request: pytest.FixtureRequest) -> np.random.Generator:
+        """Like ``rng``, for module-scoped fixtures that share student work."""
+        return self.generator(request.node.nodeid, per_submission=True)
+
+    def generator(self, name: str, *, per_submission: bool) -> np.random.Generator:
+        """A generator seeded by the assignment, ``name`` and (if
+        ``per_submission``) the submission's hash."""
+        parts = [self.seed, name, self.submission_hash if per_submission else ""]
+        digest = hashlib.sha256("\0".join(parts).encode()).digest()
+        return np.random.default_rng(int.from_bytes(digest[:16], "little"))
 
     # -- hooks ----------------------------------------------------------
 
     def pytest_configure(self, config: pytest.Config) -> None:
         config.addinivalue_line(
-            "markers", "grade(points, exercise, hint, visibility): a graded test"
+            "markers", "grade(points, exercise, hint, visibility, fixed_inputs): a graded test"
         )
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:

@@ -1,12 +1,16 @@
 """Hidden tests for assignment 01: tensors, variables, operations and graphs.
 
 Every test compares the student's function with the reference solution (or
-with an exact expected value) on fresh random inputs from ``rng``. Student
+with an exact expected value) on random inputs from ``rng``, which differ
+from one submission to the next (and repeat on a regrade). Student
 results cross the sandbox boundary as plain data: tensors as numpy arrays,
 dtypes as their names, shapes as tuples; anything else (a variable, a
 tf.function) stays in the sandbox and is inspected through a handle. So the
-tests never rely on the truthiness or ``==`` of a student object: they use
-``expect_close`` / ``expect_equal``, which check types on the trusted side.
+tests never rely on the truthiness, ``==`` or ``len()`` of a student value:
+they go through the harness's helpers (``expect_close``, ``as_int``,
+``attribute``, ...), which check types on the trusted side. Where an
+exercise teaches a TensorFlow type, ``expect_variable`` / ``expect_traced``
+/ ``expect_spec`` check that type by its behaviour, not by its name.
 
 Each test targets one exercise and, where it matters, one idea (values,
 dtype, an edge-case shape), so that a given mistake costs points only in the
@@ -16,7 +20,21 @@ tests about it.
 import numpy as np
 import tensorflow as tf
 
-from grader.harness import Remote, as_array, expect, expect_close, expect_equal, grade
+from grader.harness import (
+    as_array,
+    as_int,
+    as_list,
+    as_text,
+    attribute,
+    expect,
+    expect_close,
+    expect_equal,
+    expect_spec,
+    expect_traced,
+    expect_variable,
+    grade,
+    method,
+)
 
 
 def _dtype_text(dtype):
@@ -30,13 +48,6 @@ def _dtype_text(dtype):
 
 def _shape(rng, low, high, rank):
     return tuple(int(n) for n in rng.integers(low, high, size=rank))
-
-
-def _count(value):
-    """A count as an int: a NumPy integer (a 0-d array here) is accepted too."""
-    if isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind in "iu":
-        return int(value)
-    return value
 
 
 # --------------------------------------------------------------------------- filled
@@ -398,15 +409,15 @@ def test_softmax_large_logits(student, reference, rng):
 
 
 def _weights(student, shape):
-    """Call make_weights, failing clearly if the result is not a variable."""
+    """Call make_weights, failing clearly if the result is not a variable: data
+    (a tensor), or an object that does not behave as one when assigned."""
     weights = student.make_weights(shape)
     expect(
-        isinstance(weights, Remote),
-        f"make_weights({shape}) should return a tf.Variable, but it returned "
-        f"{'a tensor' if isinstance(weights, np.ndarray) else repr(type(weights).__name__)}: "
+        not isinstance(weights, np.ndarray),
+        f"make_weights({shape}) should return a tf.Variable, but it returned a tensor: "
         "a model's weights must be able to change, so they live in a variable.",
     )
-    return weights
+    return expect_variable(weights, what=f"make_weights({shape})")
 
 
 @grade(
@@ -418,7 +429,11 @@ def _weights(student, shape):
 def test_make_weights_trainable(student, rng):
     shape = _shape(rng, 1, 5, 2)
     weights = _weights(student, shape)
-    expect_equal(weights.trainable, True, what="the variable's trainable flag")
+    expect_equal(
+        attribute(weights, "trainable", what="the variable"),
+        True,
+        what="the variable's trainable flag",
+    )
 
 
 @grade(
@@ -430,10 +445,11 @@ def test_make_weights_trainable(student, rng):
 def test_make_weights_dtype_shape_zeros(student, rng):
     for shape in [_shape(rng, 1, 5, 2), _shape(rng, 1, 8, 1), (2, 3, 2)]:
         weights = _weights(student, shape)
-        expect_equal(weights.dtype, "float32", what=f"the dtype of make_weights({shape})")
-        expect_equal(weights.shape, shape, what=f"the shape of make_weights({shape})")
+        what = f"make_weights({shape})"
+        expect_equal(attribute(weights, "dtype", what=what), "float32", what=f"the dtype of {what}")
+        expect_equal(attribute(weights, "shape", what=what), shape, what=f"the shape of {what}")
         expect_close(
-            weights.numpy(),
+            method(weights, "numpy", what=what)(),
             np.zeros(shape, dtype=np.float32),
             what=f"the initial value of make_weights({shape})",
         )
@@ -446,8 +462,10 @@ def test_make_weights_dtype_shape_zeros(student, rng):
 )
 def test_make_weights_name(student, rng):
     shape = _shape(rng, 1, 5, 2)
-    name = _weights(student, shape).name
-    expect(isinstance(name, str), "the variable's name should be a string.")
+    name = as_text(
+        attribute(_weights(student, shape), "name", what="the variable"),
+        what="the variable's name",
+    )
     expect(
         name.startswith("weights"),
         f"the variable is named {name!r}, but its name should start with 'weights'.",
@@ -528,14 +546,19 @@ def test_row_norms_values(student, reference, rng):
     "argument, in which None marks a dimension that may vary.",
 )
 def test_row_norms_input_signature(student, rng):
-    signature = student.row_norms.input_signature
+    x = rng.normal(size=(3, 2)).astype(np.float32)
+    row_norms = expect_traced(student.row_norms, x, what="row_norms")
+    signature = attribute(row_norms, "input_signature", what="row_norms")
     expect(
         isinstance(signature, (tuple, list)) and len(signature) == 1,
         "row_norms should be a tf.function with an input_signature of exactly one tf.TensorSpec.",
     )
-    spec = signature[0]
-    expect_equal(spec.shape, (None, None), what="the shape of row_norms's TensorSpec")
-    expect_equal(spec.dtype, "float32", what="the dtype of row_norms's TensorSpec")
+    expect_spec(
+        as_list(signature, what="row_norms's input_signature")[0],
+        shape=(None, None),
+        dtype="float32",
+        what="row_norms's TensorSpec",
+    )
 
 
 @grade(
@@ -544,10 +567,13 @@ def test_row_norms_input_signature(student, rng):
     hint="Without an input signature, every new input shape makes tf.function trace a new graph.",
 )
 def test_row_norms_traces_once(student, rng):
+    first = rng.normal(size=(2, 3)).astype(np.float32)
+    row_norms = expect_traced(student.row_norms, first, what="row_norms")
     for shape in [(2, 3), (5, 3), (4, 6)]:
-        student.row_norms(rng.normal(size=shape).astype(np.float32))
+        row_norms(rng.normal(size=shape).astype(np.float32))
+    count = method(row_norms, "experimental_get_tracing_count", what="row_norms")()
     expect_equal(
-        _count(student.row_norms.experimental_get_tracing_count()),
+        as_int(count, what="row_norms's tracing count"),
         1,
         what="the number of times row_norms was traced after calls on three shapes",
     )
@@ -565,7 +591,7 @@ def test_row_norms_traces_once(student, rng):
 def test_count_traces_python_ints(student, rng):
     values = [int(v) for v in rng.integers(0, 5, size=8)]  # 8 > 5: some repeat
     expect_equal(
-        _count(student.count_traces(values, False)),
+        as_int(student.count_traces(values, False), what="count_traces's result"),
         len(set(values)),
         what=f"count_traces({values}, False)",
     )
@@ -579,7 +605,9 @@ def test_count_traces_python_ints(student, rng):
 def test_count_traces_tensors(student, rng):
     values = [int(v) for v in rng.integers(-50, 50, size=6)]
     expect_equal(
-        _count(student.count_traces(values, True)), 1, what=f"count_traces({values}, True)"
+        as_int(student.count_traces(values, True), what="count_traces's result"),
+        1,
+        what=f"count_traces({values}, True)",
     )
 
 
@@ -593,7 +621,7 @@ def test_count_traces_fresh_function(student, rng):
     values = [int(v) for v in rng.integers(0, 4, size=5)]
     for attempt in ("first", "second"):
         expect_equal(
-            _count(student.count_traces(values, False)),
+            as_int(student.count_traces(values, False), what="count_traces's result"),
             len(set(values)),
             what=f"count_traces({values}, False), called a {attempt} time",
         )

@@ -26,31 +26,38 @@ from grader.harness import (
     Remote,
     StudentError,
     as_array,
+    as_int,
+    as_list,
+    as_object,
+    as_shape,
+    attribute,
     expect,
     expect_close,
     expect_equal,
+    expect_variable,
     grade,
+    method,
 )
 
 
 def _object(value, what, kind):
     """Fail clearly when a function returned data where an object was expected."""
-    expect(
-        isinstance(value, Remote),
-        f"{what} should give a {kind}, but it gave "
-        f"{'an array' if isinstance(value, np.ndarray) else repr(value)[:60]}.",
-    )
-    return value
+    return as_object(value, kind=kind, what=what)
 
 
 def _attribute(target, name, what):
     """``target.name``, or a failure saying the attribute is missing."""
-    try:
-        return getattr(target, name)
-    except StudentError as err:
-        if err.not_implemented or err.type_name != "AttributeError":
-            raise
-        raise Mismatch(f"{what} has no attribute `{name}`.") from None
+    return attribute(target, name, what=what)
+
+
+def _shape(target, what):
+    """An object's ``shape``, checked to be a shape."""
+    return as_shape(attribute(target, "shape", what=what), what=f"the shape of {what}")
+
+
+def _list(target, name, what):
+    """A list attribute (``weights``, ``layers``, ...), checked to be a list."""
+    return as_list(attribute(target, name, what=what), what=f"{what}'s `{name}`")
 
 
 # ------------------------------------------------------------------------ relu
@@ -326,7 +333,8 @@ def _dense_weight(layer, name):
         if err.not_implemented or err.type_name != "AttributeError":
             raise
         rank = 2 if name == "kernel" else 1
-        same_rank = [w for w in layer.weights if len(tuple(w.shape)) == rank]
+        weights = _list(layer, "weights", "your layer")
+        same_rank = [w for w in weights if len(_shape(w, "a weight of your layer")) == rank]
         found = same_rank[0] if len(same_rank) == 1 else None
     return found if isinstance(found, Remote) else None
 
@@ -344,23 +352,20 @@ def _set_dense_weights(layer, in_features, units, rng):
         "after its first call your layer has no kernel: build should create it with "
         "self.add_weight and keep it as self.kernel.",
     )
-    shape = tuple(kernel.shape)
-    values = rng.normal(size=shape).astype(np.float32)
-    if shape == (in_features, units):
-        matrix = values
-    elif shape == (units, in_features):
-        matrix = values.T
-    else:
+    shape = _shape(kernel, "your layer's kernel")
+    if shape not in ((in_features, units), (units, in_features)):
         raise Mismatch(
             f"your layer's kernel has shape {shape}, but a layer from {in_features} inputs "
             f"to {units} units needs a ({in_features}, {units}) kernel."
         )
-    kernel.assign(values)
+    values = rng.normal(size=shape).astype(np.float32)
+    matrix = values if shape == (in_features, units) else values.T
+    method(kernel, "assign", what="your layer's kernel")(values)
     bias = np.zeros(units, dtype=np.float32)
     handle = _dense_weight(layer, "bias")
-    if handle is not None and tuple(handle.shape) == (units,):
+    if handle is not None and _shape(handle, "your layer's bias") == (units,):
         bias = rng.normal(size=units).astype(np.float32)
-        handle.assign(bias)
+        method(handle, "assign", what="your layer's bias")(bias)
     return matrix, bias
 
 
@@ -397,31 +402,31 @@ def test_dense_layer_weights(student, rng):
         in_features += 1
     layer = _dense(student, units)
     layer(rng.normal(size=(4, in_features)).astype(np.float32))
-    weights = layer.trainable_weights
+    weights = _list(layer, "trainable_weights", "your layer")
     expect(
-        isinstance(weights, list) and len(weights) > 0,
+        len(weights) > 0,
         "after its first call your layer has no trainable weights: Keras cannot see the "
         "variables it uses, so an optimizer would never train them.",
     )
-    shapes = [tuple(w.shape) for w in weights]
+    shapes = [_shape(w, "a weight of your layer") for w in weights]
     expect(
         len(weights) == 2,
         f"after its first call your layer has {len(weights)} trainable weight(s), of shapes "
         f"{shapes}, but a dense layer has two: a kernel and a bias.",
     )
-    kernel = tuple(_attribute(layer, "kernel", "Your layer, after its first call,").shape)
+    kernel = _shape(_attribute(layer, "kernel", "Your layer, after its first call,"), "the kernel")
     expect(
         kernel == (in_features, units),
         f"the kernel of DenseLayer({units}) on {in_features} input features has shape "
         f"{kernel}, but ({in_features}, {units}) was expected.",
     )
-    bias = tuple(_attribute(layer, "bias", "Your layer, after its first call,").shape)
+    bias = _shape(_attribute(layer, "bias", "Your layer, after its first call,"), "the bias")
     expect(
         bias == (units,),
         f"the bias of DenseLayer({units}) has shape {bias}, but ({units},) was expected.",
     )
     expect_equal(
-        layer.count_params(),
+        method(layer, "count_params", what="your layer")(),
         in_features * units + units,
         what=f"the number of parameters of DenseLayer({units}) on {in_features} input features",
     )
@@ -445,7 +450,7 @@ def test_dense_layer_builds_once(student, rng):
             (3, units),
             what=f"the shape of DenseLayer({units})'s output on a (3, {in_features}) batch",
         )
-        count = len(layer.weights)
+        count = len(_list(layer, "weights", "your layer"))
         for attempt in ("second", "third"):
             expect_close(
                 layer(x),
@@ -453,7 +458,7 @@ def test_dense_layer_builds_once(student, rng):
                 what=f"DenseLayer({units})'s output on the same batch, called a {attempt} time",
             )
         expect_equal(
-            len(layer.weights),
+            len(_list(layer, "weights", "your layer")),
             count,
             what=f"the number of weights of DenseLayer({units}) after three calls (it had "
             f"{count} after the first)",
@@ -472,9 +477,11 @@ def test_dense_layer_initialisers(student, rng):
     layer(rng.normal(size=(2, in_features)).astype(np.float32))
     kernel = _dense_weight(layer, "kernel")
     expect(kernel is not None, "after its first call your layer has no kernel.")
-    kernel = as_array(kernel.numpy(), what="the kernel's value")
+    kernel = as_array(method(kernel, "numpy", what="the kernel")(), what="the kernel's value")
     bias = _dense_weight(layer, "bias")  # a missing bias costs a point elsewhere
-    bias = np.zeros(1) if bias is None else as_array(bias.numpy(), what="the bias's value")
+    if bias is not None:
+        bias = as_array(method(bias, "numpy", what="the bias")(), what="the bias's value")
+    bias = np.zeros(1) if bias is None else bias
     expect(
         bias.size > 0 and np.all(bias == 0),
         "the bias should start at zero: the random kernel already makes the units differ.",
@@ -545,8 +552,9 @@ def _affine(student, in_features, out_features):
 
 
 def _variable(module, name):
-    return _object(
-        _attribute(module, name, "Your Affine module"), f"the module's `{name}`", "tf.Variable"
+    """The module's variable `name`, checked to behave as a tf.Variable."""
+    return expect_variable(
+        _attribute(module, name, "Your Affine module"), what=f"the module's `{name}`"
     )
 
 
@@ -560,8 +568,8 @@ def test_affine_output(student, rng):
     module = _affine(student, in_features, out_features)
     w = rng.normal(size=(in_features, out_features)).astype(np.float32)
     b = rng.normal(size=out_features).astype(np.float32)
-    _variable(module, "w").assign(w)
-    _variable(module, "b").assign(b)
+    method(_variable(module, "w"), "assign", what="the module's `w`")(w)
+    method(_variable(module, "b"), "assign", what="the module's `b`")(b)
     x = rng.normal(size=(out_features + 2, in_features)).astype(np.float32)
     expect_close(
         module(x),
@@ -581,10 +589,15 @@ def test_affine_trainable_variables(student, rng):
     if in_features == out_features:
         in_features += 1
     module = _affine(student, in_features, out_features)
-    trainable = list(module.trainable_variables)
-    shapes = sorted(tuple(v.shape) for v in trainable)
+    trainable = _list(module, "trainable_variables", "your Affine module")
+    shapes = sorted(
+        (_shape(v, "a trainable variable") for v in trainable), key=lambda s: (len(s), str(s))
+    )
+    expected = sorted(
+        [(in_features, out_features), (out_features,)], key=lambda s: (len(s), str(s))
+    )
     expect(
-        shapes == sorted([(in_features, out_features), (out_features,)]),
+        shapes == expected,
         f"Affine({in_features}, {out_features}) has {len(shapes)} trainable variable(s), of "
         f"shapes {', '.join(map(str, shapes)) or 'none'}, but it should have two: w of shape "
         f"{(in_features, out_features)} and b of shape {(out_features,)}.",
@@ -602,15 +615,19 @@ def test_affine_seen_is_state(student, rng):
     module = _affine(student, in_features, out_features)
     seen = _variable(module, "seen")
     expect(
-        seen.trainable is False,
+        attribute(seen, "trainable", what="`seen`") is False,
         "`seen` is trainable, so an optimizer would try to change the counter by gradient "
         "descent, and it would be counted among the model's parameters.",
     )
-    expect_equal(seen.dtype, "int64", what="the dtype of `seen`")
-    expect_equal(tuple(seen.shape), (), what="the shape of `seen`")
-    expect_close(seen.numpy(), np.int64(0), what="the value of `seen` before any call")
+    expect_equal(attribute(seen, "dtype", what="`seen`"), "int64", what="the dtype of `seen`")
+    expect_equal(attribute(seen, "shape", what="`seen`"), (), what="the shape of `seen`")
+    expect_close(
+        method(seen, "numpy", what="`seen`")(),
+        np.int64(0),
+        what="the value of `seen` before any call",
+    )
     expect_equal(
-        len(module.variables),
+        len(_list(module, "variables", "your Affine module")),
         3,
         what=f"the number of variables of Affine({in_features}, {out_features}) (trainable or not)",
     )
@@ -631,7 +648,7 @@ def test_affine_counts_examples(student, rng):
         module(rng.normal(size=(batch, in_features)).astype(np.float32))
         total += batch
         expect_close(
-            seen.numpy(),
+            method(seen, "numpy", what="`seen`")(),
             np.int64(total),
             check_dtype=False,  # the dtype is tested on its own
             what=f"`seen` after calls on batches of {batches[:count]} examples",
@@ -647,8 +664,8 @@ def test_affine_counts_examples(student, rng):
 def test_affine_initial_values(student, rng):
     in_features, out_features = int(rng.integers(48, 96)), int(rng.integers(32, 48))
     module = _affine(student, in_features, out_features)
-    w = as_array(_variable(module, "w").numpy(), what="w's value")
-    b = as_array(_variable(module, "b").numpy(), what="b's value")
+    w = as_array(method(_variable(module, "w"), "numpy", what="w")(), what="w's value")
+    b = as_array(method(_variable(module, "b"), "numpy", what="b")(), what="b's value")
     expect(b.size > 0 and np.all(b == 0), "b should start at zero.")
     scale = 1.0 / math.sqrt(in_features)
     mean, spread = float(w.mean()), float(w.std())
@@ -693,34 +710,65 @@ def _activation(kind, config):
     return value if isinstance(value, str) else None
 
 
-def _layers(model, kind_of):
-    """A model's layers as _Layer records, each activation layer folded into the layer
-    before it (Conv2D then ReLU reads as one Conv2D with ReLU)."""
-    records = []
-    for layer in model.layers:
-        kind = kind_of(layer)
-        if kind == "InputLayer":
+def _fold(records):
+    """Each activation layer folded into the layer before it (Conv2D then ReLU reads
+    as one Conv2D with ReLU); input layers left out."""
+    folded = []
+    for record in records:
+        if record.kind == "InputLayer":
             continue
-        config = layer.get_config() if kind in _WEIGHTED | _ACTIVATION_LAYERS else {}
-        record = _Layer(
-            kind, tuple(layer.output.shape), int(layer.count_params()), _activation(kind, config)
-        )
-        previous = records[-1] if records else None
+        previous = folded[-1] if folded else None
         if (
-            kind in _ACTIVATION_LAYERS
+            record.kind in _ACTIVATION_LAYERS
             and previous is not None
             and previous.kind in _WEIGHTED
             and previous.activation in (None, "linear")
         ):
-            records[-1] = replace(previous, activation=record.activation)
+            folded[-1] = replace(previous, activation=record.activation)
         else:
-            records.append(record)
-    return records
+            folded.append(record)
+    return folded
+
+
+def _student_layer(layer):
+    """One layer of a student's model as a _Layer record. Reading ``output`` raises
+    (AttributeError or ValueError) while the model is not built."""
+    kind = _kind_of(layer)
+    what = f"your model's {kind} layer"
+    config = {}
+    if kind in _WEIGHTED | _ACTIVATION_LAYERS:
+        config = method(layer, "get_config", what=what)()
+    return _Layer(
+        kind,
+        () if kind == "InputLayer" else _shape(layer.output, f"the output of {what}"),
+        as_int(method(layer, "count_params", what=what)(), what=f"{what}'s parameter count"),
+        _activation(kind, config if isinstance(config, dict) else {}),
+    )
+
+
+def _layers(model):
+    """A student's model's layers as _Layer records."""
+    return _fold([_student_layer(layer) for layer in _list(model, "layers", "your model")])
 
 
 @functools.cache
 def _reference_cnn(reference):
-    return _layers(reference.build_cnn(), lambda layer: type(layer).__name__)
+    return _fold(
+        [
+            _Layer(
+                type(layer).__name__,
+                tuple(layer.output.shape),
+                layer.count_params(),
+                _activation(type(layer).__name__, layer.get_config()),
+            )
+            for layer in reference.build_cnn().layers
+        ]
+    )
+
+
+def _kind_of(layer):
+    """A student's layer's class name (a layer left in the sandbox)."""
+    return as_object(layer, kind="Keras layer", what="a layer of your model").type_name
 
 
 def _student_cnn(student):
@@ -728,13 +776,13 @@ def _student_cnn(student):
     here for 32x32x3 images first: the input shape is tested on its own."""
     model = _object(student.build_cnn(), "build_cnn()", "Keras model")
     try:
-        return _layers(model, lambda layer: layer.type_name)
+        return _layers(model)
     except StudentError as err:
         if err.not_implemented or err.type_name not in ("AttributeError", "ValueError"):
             raise
     try:
-        model.build((None, 32, 32, 3))
-        return _layers(model, lambda layer: layer.type_name)
+        method(model, "build", what="your model")((None, 32, 32, 3))
+        return _layers(model)
     except StudentError as err:
         if err.not_implemented:
             raise
@@ -963,7 +1011,7 @@ def _names(layers):
 
 def _config(model, what):
     try:
-        config = model.get_config()
+        config = method(model, "get_config", what=f"the model {what} returns")()
     except StudentError as err:
         if err.not_implemented:
             raise
@@ -1024,7 +1072,9 @@ def _paths(config):
             if layer is None or layer.get("class_name") == "InputLayer":
                 break
             parents = []
-            _history((layer.get("inbound_nodes") or [{}])[0].get("args", []), parents)
+            nodes = layer.get("inbound_nodes")
+            first = nodes[0] if isinstance(nodes, list) and nodes else None
+            _history(first.get("args", []) if isinstance(first, dict) else [], parents)
             steps.append(_describe(layer, parents))
             if len(parents) != 1:
                 break
@@ -1121,7 +1171,7 @@ def test_product_parameter_count(student, reference, rng):
     model = _product(student, case)
     _, expected = _reference_product(reference, case)
     expect_equal(
-        model.count_params(),
+        method(model, "count_params", what="your model")(),
         expected,
         what=f"the number of parameters of the model {_call_text(case)} returns",
     )
@@ -1200,24 +1250,34 @@ def test_product_training_mode(student, rng):
 def test_product_batchnorm_statistics(student, rng):
     case = _case(rng)
     model = _product(student, case)
-    norms = [layer for layer in model.layers if layer.type_name == "BatchNormalization"]
+    norms = [
+        layer
+        for layer in _list(model, "layers", "your model")
+        if _kind_of(layer) == "BatchNormalization"
+    ]
     expect(
         len(norms) == 1,
         f"the model {_call_text(case)} returns has {len(norms)} BatchNormalization layers, "
         "but it should have one.",
     )
-    moving_mean = norms[0].moving_mean
-    before = as_array(moving_mean.numpy(), what="the moving mean")
+    moving_mean = attribute(norms[0], "moving_mean", what="your BatchNormalization layer")
+    before = as_array(
+        method(moving_mean, "numpy", what="the moving mean")(), what="the moving mean"
+    )
     inputs = _product_inputs(rng, case, 8)
     model(inputs)
-    after_inference = as_array(moving_mean.numpy(), what="the moving mean")
+    after_inference = as_array(
+        method(moving_mean, "numpy", what="the moving mean")(), what="the moving mean"
+    )
     expect(
         np.array_equal(after_inference, before),
         "an inference call changed BatchNormalization's moving mean: in inference it should "
         "use its moving averages, not the batch's statistics.",
     )
     model(inputs, training=True)
-    after_training = as_array(moving_mean.numpy(), what="the moving mean")
+    after_training = as_array(
+        method(moving_mean, "numpy", what="the moving mean")(), what="the moving mean"
+    )
     expect(
         not np.allclose(after_training, before, rtol=0.0, atol=1e-7),
         "a training call left BatchNormalization's moving mean unchanged: in training it should "

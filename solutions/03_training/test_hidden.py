@@ -23,9 +23,26 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from grader.harness import Mismatch, Remote, StudentError, as_array, expect, expect_close, grade
+from grader.harness import (
+    Mismatch,
+    StudentError,
+    as_array,
+    as_float,
+    as_int,
+    as_object,
+    attribute,
+    expect,
+    expect_close,
+    grade,
+    method,
+)
 
 # The data sets of Part C (fixed seeds: every submission trains on the same data).
+TRAINING_DATA = (
+    "trains networks on fixed two-moons data: the reference's own run is too slow to repeat "
+    "for every submission, and the expected values are thresholds and the submission's own "
+    "model's outputs, never numbers a lookup table could copy from feedback"
+)
 TRAIN_SEED, TEST_SEED, VAL_SEED = 11, 12, 13
 N_TRAIN, N_TEST, N_VAL = 256, 400, 128  # N_TRAIN and N_VAL are multiples of BATCH
 BATCH = 32
@@ -42,12 +59,7 @@ def _kind(value):
 
 def _model(value, what):
     """A model left in the sandbox (a handle), or a message naming what came back."""
-    expect(
-        isinstance(value, Remote),
-        f"{what} should be a Keras model, but it is "
-        + ("None: is a return missing?" if value is None else f"a {_kind(value)}."),
-    )
-    return value
+    return as_object(value, kind="Keras model", what=what)
 
 
 def _parts(value, names, what):
@@ -125,7 +137,7 @@ def _fit_history(value, what):
         not isinstance(value, (list, tuple, np.ndarray, str, int, float, type(None))),
         f"{what} should be the History object that fit returned, but it is a {_kind(value)}.",
     )
-    history = value.history
+    history = attribute(value, "history", what=what)
     expect(isinstance(history, dict), f"{what}.history should be a dict of per-epoch lists.")
     return history
 
@@ -915,10 +927,10 @@ def test_adam_tiny_gradients(student, rng):
 def test_build_model_architecture(student, rng):
     model = _model(student.build_model(int(rng.integers(0, 1000))), "build_model's result")
     expected = (2 * 16 + 16) + (16 * 16 + 16) + (16 + 1)
+    count = as_int(method(model, "count_params", what="the model")(), what="the parameter count")
     expect(
-        model.count_params() == expected,
-        f"the model has {model.count_params()} parameters, but 2 → 16 → 16 → 1 dense layers "
-        f"have {expected}.",
+        count == expected,
+        f"the model has {count} parameters, but 2 → 16 → 16 → 1 dense layers have {expected}.",
     )
     x = rng.normal(size=(5, 2)).astype(np.float32)
     out = as_array(model(x, training=False), what="the model's output")
@@ -954,7 +966,11 @@ def test_build_model_outputs_logits(student, rng):
 def test_build_model_seeded(student, rng):
     seed = int(rng.integers(0, 1000))
     first, second, other = (
-        _model(student.build_model(each), "build_model's result").get_weights()
+        method(
+            _model(student.build_model(each), "build_model's result"),
+            "get_weights",
+            what="the model",
+        )()
         for each in (seed, seed, seed + 1)
     )
     expect(
@@ -964,7 +980,7 @@ def test_build_model_seeded(student, rng):
     for index, (a, b) in enumerate(zip(first, second, strict=True)):
         expect_close(
             b,
-            a,
+            as_array(a, what=f"weight array {index} of a model built with seed {seed}"),
             rtol=0.0,
             atol=0.0,
             what=f"weight array {index} of a second model built with seed {seed}",
@@ -1001,6 +1017,7 @@ def custom_run(student, reference):
 
 
 @grade(
+    fixed_inputs=TRAINING_DATA,
     points=1,
     exercise="train_custom",
     hint="After every step, the optimizer must change the model's weights: "
@@ -1016,6 +1033,7 @@ def test_train_custom_loss_goes_down(student, reference, custom_run, feedback):
 
 
 @grade(
+    fixed_inputs=TRAINING_DATA,
     points=2,
     exercise="train_custom",
     hint="Shuffle, then go through every mini-batch in every epoch, updating the weights after "
@@ -1026,6 +1044,7 @@ def test_train_custom_accuracy(student, custom_run):
 
 
 @grade(
+    fixed_inputs=TRAINING_DATA,
     points=1,
     exercise="train_custom",
     hint="Each epoch reports the mean of its batch losses and the fraction of its examples "
@@ -1055,6 +1074,7 @@ def test_train_custom_epoch_metrics(student, reference):
 
 
 @grade(
+    fixed_inputs=TRAINING_DATA,
     points=1,
     exercise="train_custom",
     hint="Seed everything from the seed argument at the start of each run: the initial "
@@ -1105,13 +1125,15 @@ def stopped_run(student, reference):
     model, history = _fit(student, x, y, x_val, flipped, 30, LEARNING_RATE, RUN_SEED, 2)
     run = {"history": history}
     try:  # the returned model's validation loss, by its own compiled loss
-        run["final_val_loss"] = model.evaluate(x_val, flipped, verbose=0, return_dict=True)
-    except StudentError as error:
+        evaluate = method(model, "evaluate", what="the model train_fit returned")
+        run["final_val_loss"] = evaluate(x_val, flipped, verbose=0, return_dict=True)
+    except (Mismatch, StudentError) as error:
         run["final_val_loss"] = error
     return run
 
 
 @grade(
+    fixed_inputs=TRAINING_DATA,
     points=1,
     exercise="train_fit",
     hint='Pass validation_data=(x_val, y_val) to fit, and name the metric "accuracy": '
@@ -1125,6 +1147,7 @@ def test_train_fit_history(student, fit_run):
 
 
 @grade(
+    fixed_inputs=TRAINING_DATA,
     points=1,
     exercise="train_fit",
     hint="compile with the optimizer, the loss from logits and the metric, then fit for the "
@@ -1142,6 +1165,7 @@ def test_train_fit_loss_goes_down(student, reference, fit_run, feedback):
 
 
 @grade(
+    fixed_inputs=TRAINING_DATA,
     points=2,
     exercise="train_fit",
     hint="The model outputs logits: the loss needs from_logits=True, or its gradients "
@@ -1152,6 +1176,7 @@ def test_train_fit_accuracy(student, fit_run):
 
 
 @grade(
+    fixed_inputs=TRAINING_DATA,
     points=1,
     exercise="train_fit",
     hint='keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, ...) in fit\'s '
@@ -1173,6 +1198,7 @@ def test_train_fit_early_stopping(student, stopped_run):
 
 
 @grade(
+    fixed_inputs=TRAINING_DATA,
     points=1,
     exercise="train_fit",
     hint="EarlyStopping can put back the weights of the best epoch when it stops: "
@@ -1186,7 +1212,7 @@ def test_train_fit_restores_best(student, stopped_run):
         "the returned model's evaluate reports no 'loss': is it the compiled model?",
     )
     expect_close(
-        np.float64(scores["loss"]),
+        np.float64(as_float(scores["loss"], what="the loss evaluate reports")),
         np.float64(np.min(val_loss)),
         check_dtype=False,
         rtol=1e-4,
@@ -1217,17 +1243,23 @@ def still_run(student, reference):
         except (Mismatch, StudentError) as error:  # train_fit's problem, for its own test
             run["history"] = error
     for key, call in [
-        ("scores", lambda: model.evaluate(x_test, y_test, verbose=0, return_dict=True)),
+        (
+            "scores",
+            lambda: method(model, "evaluate", what="the model train_fit returned")(
+                x_test, y_test, verbose=0, return_dict=True
+            ),
+        ),
         ("result", lambda: student.evaluate_and_predict(model, x_test, y_test)),
     ]:
         try:
             run[key] = call()
-        except StudentError as error:
+        except (Mismatch, StudentError) as error:
             run[key] = error
     return run
 
 
 @grade(
+    fixed_inputs=TRAINING_DATA,
     points=1,
     exercise="train_fit",
     hint="The model outputs logits: the loss must be computed from logits, and the accuracy "
@@ -1257,6 +1289,7 @@ def test_train_fit_epoch_metrics(student, reference, still_run):
 
 
 @grade(
+    fixed_inputs=TRAINING_DATA,
     points=1,
     exercise="train_fit",
     hint="fit shuffles the data every epoch: seed everything from the seed argument "
@@ -1289,6 +1322,7 @@ def _evaluated(run):
 
 
 @grade(
+    fixed_inputs=TRAINING_DATA,
     points=2,
     exercise="evaluate_and_predict",
     hint="model.evaluate(x, y, verbose=0, return_dict=True) returns the compiled loss and "
@@ -1305,7 +1339,7 @@ def test_evaluate_loss_and_accuracy(student, still_run):
         )
         expect_close(
             _scalar(result[key], f"evaluate_and_predict's {key!r}"),
-            np.float64(scores[key]),
+            np.float64(as_float(scores[key], what=f"the {key} evaluate reports")),
             check_dtype=False,
             rtol=1e-5,
             atol=1e-6,
@@ -1314,6 +1348,7 @@ def test_evaluate_loss_and_accuracy(student, still_run):
 
 
 @grade(
+    fixed_inputs=TRAINING_DATA,
     points=1,
     exercise="evaluate_and_predict",
     hint="predict returns logits of shape (n, 1): the probability of class 1 is their "

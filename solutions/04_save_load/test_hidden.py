@@ -31,10 +31,16 @@ from grader.harness import (
     Remote,
     StudentError,
     as_array,
+    as_int,
+    as_list,
+    as_object,
+    as_text,
+    attribute,
     expect,
     expect_close,
     expect_equal,
     grade,
+    method,
 )
 
 # What Keras 3 says when given a Keras 2 saving call, and what to use instead.
@@ -104,7 +110,7 @@ def _train(student, model, x, y, steps):
     """Train a compiled model in the sandbox for a few steps, with the notebook's
     train_step and the model's own optimizer (eagerly: no graph to trace);
     the loss of each step."""
-    optimizer = model.optimizer
+    optimizer = attribute(model, "optimizer", what="the compiled model")
     return [student.train_step(model, optimizer, x, y) for _ in range(steps)]
 
 
@@ -121,18 +127,23 @@ def _predict(model, x):
     return as_array(model(x), what="the model's predictions")
 
 
-def _count(value):
-    """A count as an int: a NumPy integer (a 0-d array here) is accepted too."""
-    if isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind in "iu":
-        return int(value)
-    return value
+def _count(counter, what):
+    """A counter variable's value (a step counter, an optimizer's iterations) as an int."""
+    return as_int(method(counter, "numpy", what=what)(), what=f"the value of {what}")
+
+
+def _iterations(optimizer):
+    """An optimizer's iteration count as an int."""
+    return _count(attribute(optimizer, "iterations", what="the optimizer"), "its iterations")
+
+
+def _keras(target, name):
+    """A method of a model or checkpoint object (Keras's or TensorFlow's own call)."""
+    return method(target, name, what=f"the object whose `{name}` the test calls")
 
 
 def _expect_object(value, function, kind):
-    expect(
-        isinstance(value, Remote),
-        f"{function} should return {kind}, but it returned {_describe(value)}.",
-    )
+    as_object(value, kind=kind, what=f"what {function} returned")
 
 
 def _expect_path(path, expected, function):
@@ -164,7 +175,7 @@ def _read_back(model, path, function):
         f"{_describe(path)}.",
     )
     try:
-        model.load_weights(path)
+        _keras(model, "load_weights")(path)
     except StudentError as err:
         raise Mismatch(
             f"The file {function} wrote ({path!r}) could not be read back in a fresh process: "
@@ -233,14 +244,16 @@ def _training(student, seed):
         isinstance(parts, tuple) and len(parts) == 3,
         "new_training should return (model, optimizer, step): keep the given helpers as they are.",
     )
-    return parts
+    model, optimizer, step = parts
+    as_object(step, kind="tf.Variable", what="the step counter new_training returned")
+    return model, optimizer, step
 
 
 def _steps(student, model, optimizer, step, x, y, count):
     """count training steps in the sandbox, counted on the step counter."""
     for _ in range(count):
         student.train_step(model, optimizer, x, y)
-        step.assign_add(1)
+        method(step, "assign_add", what="the step counter")(1)
 
 
 def _checkpoint(student, model, optimizer, step):
@@ -330,7 +343,7 @@ def test_load_full_model_predicts_like_the_saved_model(student, sandbox, rng):
     model, x, _ = _trained(student, rng)
     wide = (3.0 * rng.normal(size=(7, 4))).astype(np.float32)
     expected, expected_wide = _predict(model, x), _predict(model, wide)
-    model.save("full_c.keras")  # Keras's own call, in the sandbox
+    _keras(model, "save")("full_c.keras")  # Keras's own call, in the sandbox
     sandbox.restart()
     loaded = student.load_full_model("full_c.keras")
     _expect_object(loaded, "load_full_model", "the loaded Keras model")
@@ -352,21 +365,21 @@ def test_load_full_model_predicts_like_the_saved_model(student, sandbox, rng):
 )
 def test_load_full_model_continues_training(student, sandbox, rng):
     model, x, y = _trained(student, rng, steps=3)
-    model.save("full_d.keras")
+    _keras(model, "save")("full_d.keras")
     more = _train(student, model, x, y, 2)  # what the saved model does next
     sandbox.restart()
     loaded = student.load_full_model("full_d.keras")
     _expect_object(loaded, "load_full_model", "the loaded Keras model")
     optimizer = _optimizer_of(loaded)
     expect_equal(
-        _count(optimizer.iterations.numpy()),
+        _iterations(optimizer),
         3,
         what="the loaded optimizer's iteration count (the model had been trained for 3 steps)",
     )
     resumed = [student.train_step(loaded, optimizer, x, y) for _ in range(2)]
     expect_close(
-        np.asarray(resumed),
-        np.asarray(more),
+        resumed,
+        as_array(more, what="the losses of the saved model trained on"),
         rtol=1e-4,
         what="the losses of 2 more training steps of the loaded model (compared with the "
         "saved model trained on)",
@@ -429,7 +442,7 @@ def test_load_weights_only_predicts_like_the_saved_model(student, sandbox, rng):
     model, x, _ = _trained(student, rng)
     wide = (3.0 * rng.normal(size=(9, 4))).astype(np.float32)
     expected, expected_wide = _predict(model, x), _predict(model, wide)
-    model.save_weights("weights_c.weights.h5")
+    _keras(model, "save_weights")("weights_c.weights.h5")
     sandbox.restart()
     loaded = student.load_weights_only("weights_c.weights.h5")
     _expect_object(loaded, "load_weights_only", "the rebuilt Keras model")
@@ -455,8 +468,8 @@ def test_load_weights_only_loads_the_file_it_is_given(student, sandbox, rng):
     second = student.compile_model(student.build_model(_seed(rng) + 10_000))
     _train(student, second, x, y, 5)
     expected_first, expected_second = _predict(first, x), _predict(second, x)
-    first.save_weights("weights_d_first.weights.h5")
-    second.save_weights("weights_d_second.weights.h5")
+    _keras(first, "save_weights")("weights_d_first.weights.h5")
+    _keras(second, "save_weights")("weights_d_second.weights.h5")
     sandbox.restart()
     loaded_second = student.load_weights_only("weights_d_second.weights.h5")
     loaded_first = student.load_weights_only("weights_d_first.weights.h5")
@@ -516,12 +529,11 @@ def test_export_for_serving_serves_the_trained_model(student, sandbox, rng):
 
 
 @pytest.fixture(scope="module")
-def exported(student):
+def exported(student, module_rng):
     """A trained model exported with Keras's own call in the sandbox, shared by the
     tests of serve: the folder, inputs, and what the model predicted for them."""
-    rng = np.random.default_rng(2026)
-    model, x, _ = _trained(student, rng)
-    model.export("served_c", verbose=False)
+    model, x, _ = _trained(student, module_rng)
+    _keras(model, "export")("served_c", verbose=False)
     return "served_c", x, _predict(model, x)
 
 
@@ -580,16 +592,15 @@ def test_serve_any_batch(student, exported):
 
 
 @pytest.fixture(scope="module")
-def saved_checkpoint(student, sandbox):
+def saved_checkpoint(student, sandbox, module_rng):
     """A checkpoint saved after 3 training steps, what the model predicted then and
     after one more step; the sandbox is restarted after saving."""
-    rng = np.random.default_rng(4004)
-    x, y = _data(rng)
-    seed = _seed(rng)
+    x, y = _data(module_rng)
+    seed = _seed(module_rng)
     model, optimizer, step = _training(student, seed)
     checkpoint = _checkpoint(student, model, optimizer, step)
     _steps(student, model, optimizer, step, x, y, 3)
-    path = checkpoint.save("ckpt_a/ckpt")
+    path = _keras(checkpoint, "save")("ckpt_a/ckpt")
     at_save = _predict(model, x)
     student.train_step(model, optimizer, x, y)
     one_more = _predict(model, x)
@@ -601,7 +612,7 @@ def _restored(student, saved):
     """Fresh objects (other initial weights) restored from the saved checkpoint."""
     model, optimizer, step = _training(student, saved["seed"] + 1)
     checkpoint = _checkpoint(student, model, optimizer, step)
-    checkpoint.restore(saved["path"])
+    _keras(checkpoint, "restore")(saved["path"])
     return model, optimizer, step
 
 
@@ -629,7 +640,7 @@ def test_make_checkpoint_restores_weights(student, saved_checkpoint):
 def test_make_checkpoint_restores_step(student, saved_checkpoint):
     _, _, step = _restored(student, saved_checkpoint)
     expect_equal(
-        _count(step.numpy()),
+        _count(step, "the step counter"),
         3,
         what="the step counter after restoring a checkpoint saved at step 3",
     )
@@ -645,7 +656,7 @@ def test_make_checkpoint_restores_step(student, saved_checkpoint):
 def test_make_checkpoint_restores_optimizer(student, saved_checkpoint):
     model, optimizer, _ = _restored(student, saved_checkpoint)
     expect_equal(
-        _count(optimizer.iterations.numpy()),
+        _iterations(optimizer),
         3,
         what="the optimizer's iteration count after restoring a checkpoint saved after 3 steps",
     )
@@ -673,7 +684,7 @@ def test_make_manager_saves_in_folder(student, sandbox, rng):
     checkpoint = _checkpoint(student, model, optimizer, step)
     folder = "saved/manager_a"
     manager = _manager(student, checkpoint, folder)
-    path = manager.save()
+    path = _keras(manager, "save")()
     expect(
         isinstance(path, str) and os.path.normpath(path).startswith(folder + "/"),
         f"the manager saved its checkpoint as {path!r}, not in the folder {folder!r}.",
@@ -700,8 +711,10 @@ def test_make_manager_keeps_the_three_latest(student, sandbox, rng):
     saved = []
     for _ in range(5):
         _steps(student, model, optimizer, step, x, y, 1)
-        saved.append(manager.save())
-    kept = list(manager.checkpoints)
+        saved.append(_keras(manager, "save")())
+    kept = as_list(
+        attribute(manager, "checkpoints", what="the manager"), what="the manager's checkpoints"
+    )
     expect_equal(len(kept), 3, what="the number of checkpoints the manager keeps after 5 saves")
     expect_equal(kept, saved[-3:], what="the checkpoints the manager keeps after 5 saves")
     on_disk = sorted(
@@ -709,7 +722,7 @@ def test_make_manager_keeps_the_three_latest(student, sandbox, rng):
     )
     expect_equal(
         on_disk,
-        sorted(os.path.basename(p) for p in saved[-3:]),
+        sorted(os.path.basename(as_text(p, what="a checkpoint's path")) for p in saved[-3:]),
         what=f"the checkpoints left in {folder!r} after 5 saves",
     )
 
@@ -734,7 +747,7 @@ def test_restore_latest_without_checkpoints(student, rng):
         f"with no checkpoint in the folder yet, restore_latest should return None, but it "
         f"returned {_describe(result)}.",
     )
-    expect_equal(_count(step.numpy()), 0, what="the step counter after a fresh start")
+    expect_equal(_count(step, "the step counter"), 0, what="the step counter after a fresh start")
     expect_close(_predict(model, x), before, what="the model's predictions after a fresh start")
 
 
@@ -753,7 +766,7 @@ def test_restore_latest_restores_the_most_recent(student, sandbox, rng):
     saved = []
     for _ in range(3):
         _steps(student, model, optimizer, step, x, y, 2)
-        saved.append(manager.save())
+        saved.append(_keras(manager, "save")())
     expected = _predict(model, x)
     sandbox.restart()
     model, optimizer, step = _training(student, seed + 1)

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from grader.harness import expect_close, expect_equal, grade
+from grader.harness import attribute, expect_close, expect_equal, expect_variable, grade, method
 
 
 @grade(points=2, exercise="relu", hint="Negative inputs become zero.")
@@ -19,11 +19,13 @@ def test_relu_keeps_shape(student, reference, rng):
 
 @grade(points=1, exercise="make_var", hint="Look at the `trainable` argument.")
 def test_make_var_trainable(student):
-    expect_equal(student.make_var(3).trainable, True, what="`trainable`")
+    v = expect_variable(student.make_var(3), what="make_var(3)")
+    expect_equal(attribute(v, "trainable", what="make_var(3)"), True, what="`trainable`")
 
 
 @grade(points=1, exercise="make_var", hint="Zeros of the given length, float32.")
 def test_make_var_value(student):
-    v = student.make_var(4)
-    expect_equal(v.dtype, "float32", what="the variable's dtype")
-    expect_close(v.numpy(), np.zeros(4, np.float32), what="the variable's value")
+    v = expect_variable(student.make_var(4), what="make_var(4)")
+    expect_equal(attribute(v, "dtype", what="make_var(4)"), "float32", what="the variable's dtype")
+    value = method(v, "numpy", what="make_var(4)")()
+    expect_close(value, np.zeros(4, np.float32), what="the variable's value")
