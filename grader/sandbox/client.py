@@ -172,6 +172,7 @@ class Sandbox:
                     "cpu_seconds": limits.cpu_seconds,
                     "file_bytes": limits.file_mb * 2**20,
                     "output_bytes": limits.output_kb * 1024,
+                    "data": limits.data,
                 },
             )
             self.alive = True
