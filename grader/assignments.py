@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import tomllib
 import types
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.errors import ConfigError, UsageError
+from grader import config
+from grader.errors import UsageError
 from grader.sandbox.limits import Limits
 from grader.sandbox.worker import compile_cell
 from grader.submissions import notebook_cells
@@ -85,33 +85,17 @@ def names(root: Path) -> list[str]:
 
 
 def load(root: Path, name: str) -> Assignment:
-    """Read ``solutions/NAME/assignment.toml``; errors name the file and the key."""
+    """Read ``solutions/NAME/assignment.toml``, every key checked (``grader.config``)."""
     path = root / "solutions" / name / CONFIG_NAME
     if not path.is_file():
         known = ", ".join(names(root)) or "none"
         raise UsageError(f"unknown assignment {name!r} (assignments here: {known})")
-    try:
-        config = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{path}: {err}") from err
-    try:
-        limits = Limits(**config.get("limits", {}))
-    except TypeError as err:
-        raise ConfigError(f"{path}: [limits] has an unknown key ({err})") from err
-    due = config.get("due")
-    if due is not None and not isinstance(due, dt.datetime):
-        raise ConfigError(f"{path}: due must be a date and time like 2026-12-01T23:59:00Z")
-    try:
-        assignment = Assignment(
-            name=name,
-            title=str(config["title"]),
-            notebook=str(config["notebook"]),
-            root=root,
-            limits=limits,
-            due=due,
-        )
-    except KeyError as err:
-        raise ConfigError(f"{path}: missing key {err}") from err
-    if not assignment.solution_notebook.is_file():
-        raise ConfigError(f"{path}: notebook {assignment.notebook} not found beside it")
-    return assignment
+    settings = config.load(path, root)
+    return Assignment(
+        name=name,
+        title=settings.title,
+        notebook=settings.notebook,
+        root=root,
+        limits=settings.limits,
+        due=settings.due,
+    )

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 import grader
+from grader import config
 from grader.assignments import Assignment
 from grader.errors import GraderError
 from grader.harness.plugin import GradingPlugin
@@ -57,9 +58,11 @@ def _run(args: list[str], plugin: GradingPlugin) -> None:
 
 
 def suite_tests(assignment: Assignment) -> tuple[TestResult, ...]:
-    """Every test of the hidden suite with its points, none of them run."""
+    """Every test of the hidden suite with its points, none of them run; a
+    wrong ``@grade`` mark is a ``ConfigError`` naming the test."""
     plugin = GradingPlugin(None, assignment.reference_module(), seed=assignment.name)
     _run(_pytest_args(assignment, "--collect-only"), plugin)
+    config.check_marks(assignment.solution_dir, plugin.marks, plugin.reference_module)
     return tuple(_placeholder(plugin, nodeid) for nodeid in plugin.order)
 
 

@@ -36,7 +36,7 @@ def test_broken_config_names_the_file(tmp_path: Path) -> None:
     (folder / "assignment.toml").write_text('title = "x"\n[limits]\nwall = 3\n')
     result = CliRunner().invoke(main, ["--root", str(tmp_path), "grade", "01_x"])
     assert result.exit_code == 2
-    assert "assignment.toml: [limits] has an unknown key" in result.output
+    assert "assignment.toml: unknown key [limits] wall; the keys are" in result.output
 
 
 def test_a_suite_bug_is_an_internal_error_that_is_retried(tmp_path: Path) -> None:

@@ -194,6 +194,7 @@ class Sandbox:
                     "file_bytes": limits.file_mb * 2**20,
                     "output_bytes": limits.output_kb * 1024,
                     "result_bytes": limits.result_bytes,
+                    "data": limits.data,
                 },
             )
             self.alive = True

@@ -75,9 +75,10 @@ def readonly_paths() -> list[str]:
     return paths
 
 
-def build_root(root: str, scratch: str) -> None:
+def build_root(root: str, scratch: str, data: str | None = None) -> None:
     """Mount a new root at ``root``: read-only binds, devices, a writable
-    scratch folder at its own path, then switch to it."""
+    scratch folder at its own path, the course's ``data`` folder read-only
+    at its own path, then switch to it."""
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     _mount("tfgrade", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=755")
     for path in readonly_paths():
@@ -98,6 +99,10 @@ def build_root(root: str, scratch: str) -> None:
     _mount("shm", f"{root}/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=1777")
     os.makedirs(root + scratch, exist_ok=True)
     _mount(scratch, root + scratch, None, MS_BIND)
+    if data:
+        os.makedirs(root + data, exist_ok=True)
+        _mount(data, root + data, None, MS_BIND | MS_REC)
+        _mount(None, root + data, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
     os.makedirs(f"{root}/proc")
     os.makedirs(f"{root}/sys")
     _mount("/sys", f"{root}/sys", None, MS_BIND)  # not recursive: no cgroups inside

@@ -44,6 +44,8 @@ class Limits:
     """CPU seconds one sandbox process may use (an rlimit); by default twice
     ``total_timeout``, a backstop behind the wall-clock deadlines (TensorFlow
     uses several cores at once)"""
+    data: str | None = None
+    """the course's data folder (absolute), which the sandbox may read"""
 
     @property
     def result_bytes(self) -> int:

@@ -33,7 +33,7 @@ from typing import Any
 from grader.sandbox import confine, wire
 
 KEPT_ENVIRONMENT = ("LANG", "LC_ALL", "CUDA_VISIBLE_DEVICES", "TF_FORCE_GPU_ALLOW_GROWTH")
-"""the only variables student code sees besides HOME, TMPDIR and PATH"""
+"""the only variables student code sees besides those ``_scratch_environment`` sets"""
 MESSAGE_LIMIT = 2000
 _CELL_FILE = re.compile(r"^<cell (\d+)>$")
 _PR_SET_PDEATHSIG = 1
@@ -136,7 +136,7 @@ class Sandbox:
                         os.waitpid(inner, 0)
                         os._exit(0)
             die_with_parent()
-            confine.build_root(str(start["root"]), scratch)
+            confine.build_root(str(start["root"]), scratch, start.get("data"))
             confine.mount_proc()
             socket.sethostname("sandbox")
         _Output.limit = int(start["output_bytes"])
@@ -147,19 +147,12 @@ class Sandbox:
         resource.setrlimit(resource.RLIMIT_FSIZE, (file_bytes, file_bytes))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         os.chdir(scratch)
-        kept = {k: os.environ[k] for k in KEPT_ENVIRONMENT if k in os.environ}
-        os.environ.clear()
-        os.environ.update(
-            kept,
-            HOME=scratch,
-            TMPDIR=scratch,
-            KERAS_HOME=scratch,
-            PATH="/usr/local/bin:/usr/bin:/bin",
-            TF_CPP_MIN_LOG_LEVEL="3",
-        )
-        tempfile.tempdir = scratch  # the zygote's imports cached "/tmp", read-only in here
+        _scratch_environment(scratch)
+        data = start.get("data")
+        available = sorted(os.listdir(data)) if data else []  # before dropping privileges
         if start.get("isolate"):
             confine.drop_privileges()
+        _course_data(data, available, os.path.join(os.environ["KERAS_HOME"], "datasets"))
 
     # -- requests -------------------------------------------------------
 
@@ -302,6 +295,60 @@ class Sandbox:
             "missing": missing,
             "memory": isinstance(exc, MemoryError),
         }
+
+
+def _scratch_environment(scratch: str) -> None:
+    """Point every home, temporary and cache folder that Python, TensorFlow,
+    Keras and matplotlib use into the scratch folder, the only writable
+    place: course notebooks write ``~/.keras``, ``/tmp`` files and caches."""
+    kept = {k: os.environ[k] for k in KEPT_ENVIRONMENT if k in os.environ}
+    keras_home = os.path.join(scratch, ".keras")
+    os.environ.clear()
+    os.environ.update(
+        kept,
+        HOME=scratch,
+        TMPDIR=scratch,
+        KERAS_HOME=keras_home,
+        XDG_CACHE_HOME=os.path.join(scratch, ".cache"),
+        MPLCONFIGDIR=os.path.join(scratch, ".config", "matplotlib"),
+        MPLBACKEND="Agg",  # plots render to files; there is no display
+        PATH="/usr/local/bin:/usr/bin:/bin",
+        TF_CPP_MIN_LOG_LEVEL="3",
+    )
+    tempfile.tempdir = scratch  # the zygote's imports cached "/tmp", read-only in here
+    from keras.src.backend import config as keras_config
+
+    # Keras reads KERAS_HOME once, at import (in the zygote, whose home is not
+    # in here), and falls back to /tmp/.keras, read-only; no public setter.
+    keras_config._KERAS_DIR = keras_home
+
+
+def _course_data(data: str | None, available: list[str], datasets: str) -> None:
+    """Show each entry of the course's read-only data folder in Keras's
+    dataset cache as a symbolic link, so ``keras.datasets.*.load_data()`` and
+    ``get_file`` find it; archives they extract land beside it, in scratch.
+    Any download is refused with a message naming that folder."""
+    if data:
+        os.makedirs(datasets, exist_ok=True)
+        for name in available:
+            link = os.path.join(datasets, name)
+            if not os.path.lexists(link):  # made by an earlier sandbox of this submission
+                os.symlink(os.path.join(data, name), link)
+    listed = ", ".join(available[:10]) + (" ..." if len(available) > 10 else "")
+    offer = f"the course provides {listed} there" if available else "the course provides none"
+
+    def refuse(event: str, args: tuple[Any, ...]) -> None:
+        if event == "urllib.Request":
+            raise DownloadRefused(
+                f"{args[0]} is not downloaded during grading (the grader has no network). Data "
+                f"files must already be in ~/.keras/datasets, the course's data folder: {offer}."
+            )
+
+    sys.addaudithook(refuse)
+
+
+class DownloadRefused(OSError):
+    """Student code tried to download something while being graded."""
 
 
 def _refused(exc: wire.WireError) -> dict[str, Any]:

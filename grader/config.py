@@ -1,0 +1,374 @@
+"""``assignment.toml`` read with every key typed and checked, and the hidden
+suite's ``@grade`` marks checked at collection, so that a course mistake
+stops the grader before any submission is graded, with one line naming
+the file, the key and what was expected (``ConfigError``, exit status 2).
+
+Why a table of keys here and not jsonschema (installed with nbformat):
+memory sizes and durations may carry units ("768M", "90s"), which have to be
+parsed into numbers anyway, and a schema's messages ("'768M' is not valid
+under any of the given schemas") do not say which unit or range was
+expected. One table checks, converts and documents each key; README's
+table of keys is tested against it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import json
+import re
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from grader.errors import ConfigError
+from grader.harness.marks import Visibility
+from grader.sandbox.limits import Limits
+
+LIMITS = "limits"
+"""the table of sandbox limits; its keys are ``Limits``'s fields"""
+DAY = 86400.0
+_BINARY = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
+_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
+_QUANTITY = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([a-zA-Z]*)\s*")
+
+
+class _Wrong(Exception):
+    """A value is not what its key takes (the key's description says what is)."""
+
+
+class Kind(Protocol):
+    """What a key takes: checks and converts a TOML value."""
+
+    def describe(self) -> str: ...
+
+    def parse(self, value: object) -> object: ...
+
+
+def _number(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _Wrong
+    return float(value)
+
+
+@dataclass(frozen=True)
+class Text:
+    def describe(self) -> str:
+        return "text, not empty"
+
+    def parse(self, value: object) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise _Wrong
+        return value
+
+
+@dataclass(frozen=True)
+class NotebookName:
+    def describe(self) -> str:
+        return 'a file name ending in `.ipynb`, beside `assignment.toml` ("01_tensors.ipynb")'
+
+    def parse(self, value: object) -> str:
+        if not isinstance(value, str) or not value.endswith(".ipynb") or Path(value).name != value:
+            raise _Wrong
+        return value
+
+
+@dataclass(frozen=True)
+class Moment:
+    def describe(self) -> str:
+        return "a TOML date and time (2026-12-01T23:59:00Z; without an offset it is UTC)"
+
+    def parse(self, value: object) -> dt.datetime:
+        if not isinstance(value, dt.datetime):
+            raise _Wrong
+        return value
+
+
+@dataclass(frozen=True)
+class Folder:
+    def describe(self) -> str:
+        return "a folder, relative to the course folder (`--root`) or absolute"
+
+    def parse(self, value: object) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise _Wrong
+        return value
+
+
+@dataclass(frozen=True)
+class Count:
+    low: int
+    high: int
+
+    def describe(self) -> str:
+        return f"a whole number from {self.low} to {self.high}"
+
+    def parse(self, value: object) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _Wrong
+        if not self.low <= value <= self.high:
+            raise _Wrong
+        return value
+
+
+@dataclass(frozen=True)
+class Duration:
+    """Seconds, as a number or as text with a unit."""
+
+    low: float
+    high: float
+
+    def describe(self) -> str:
+        return (
+            f'seconds: a number (5, 2.5) or text with a unit ("500ms", "90s", "2m", "1h"); '
+            f"from {self.low:g} s to {self.high:g} s"
+        )
+
+    def parse(self, value: object) -> float:
+        if isinstance(value, str):
+            match = _QUANTITY.fullmatch(value)
+            unit = match.group(2).lower() if match else ""
+            if match is None or unit not in _SECONDS:  # a bare "3" is refused: say the unit
+                raise _Wrong
+            seconds = float(match.group(1)) * _SECONDS[unit]
+        else:
+            seconds = _number(value)
+        if not self.low <= seconds <= self.high:
+            raise _Wrong
+        return seconds
+
+
+@dataclass(frozen=True)
+class Size:
+    """A size in ``unit`` (KiB or MiB), as a whole number or as text with a unit."""
+
+    unit: str
+    low: int
+    high: int
+
+    def describe(self) -> str:
+        example = '"64K", "1M"' if self.unit == "K" else '"768M", "2G"'
+        return (
+            f"{self.unit}iB: a whole number or text with a unit ({example}; K, M, G, T count "
+            f"in 1024s); from {self.low} to {self.high}"
+        )
+
+    def parse(self, value: object) -> int:
+        if isinstance(value, str):
+            match = _QUANTITY.fullmatch(value)
+            unit = match.group(2).lower().removesuffix("b").removesuffix("i") if match else ""
+            if match is None or not unit or unit not in _BINARY:
+                raise _Wrong
+            amount = float(match.group(1)) * _BINARY[unit] / _BINARY[self.unit.lower()]
+        elif isinstance(value, int) and not isinstance(value, bool):
+            amount = float(value)
+        else:
+            raise _Wrong
+        if not amount.is_integer() or not self.low <= amount <= self.high:
+            raise _Wrong
+        return int(amount)
+
+
+@dataclass(frozen=True)
+class Key:
+    """One key of ``assignment.toml``."""
+
+    name: str
+    """as written in the file: ``title``, or ``limits.memory_mb`` for the table"""
+    kind: Kind
+    doc: str
+    required: bool = False
+
+    @property
+    def table(self) -> str:
+        return self.name.rpartition(".")[0]
+
+    @property
+    def short(self) -> str:
+        return self.name.rpartition(".")[2]
+
+    @property
+    def shown(self) -> str:
+        """How a message names it: ``title`` or ``[limits] memory_mb``."""
+        return f"[{self.table}] {self.short}" if self.table else self.short
+
+
+KEYS: tuple[Key, ...] = (
+    Key("title", Text(), "the assignment's title, shown in reports", required=True),
+    Key("notebook", NotebookName(), "the notebook students submit", required=True),
+    Key("due", Moment(), "the due date; tests with `after_due_date` visibility wait for it"),
+    Key(
+        "data",
+        Folder(),
+        "course data the sandbox may read: each entry appears in `~/.keras/datasets` "
+        "(read-only), so Keras's dataset loaders find it; nothing is downloaded during grading",
+    ),
+    Key(
+        "limits.call_timeout",
+        Duration(0.1, DAY),
+        "one call into student code (loading the cells counts as one call)",
+    ),
+    Key("limits.load_timeout", Duration(0.1, DAY), "running the notebook's cells"),
+    Key(
+        "limits.total_timeout",
+        Duration(0.1, DAY),
+        "all of a submission's calls together; at least `call_timeout`",
+    ),
+    Key(
+        "limits.cpu_time",
+        Duration(1.0, 7 * DAY),
+        "CPU time of one sandbox process (default: twice `total_timeout`, plus 10 s)",
+    ),
+    Key(
+        "limits.memory_mb",
+        Size("M", 256, 2**20),
+        "memory of the sandbox and every process it starts (a cgroup)",
+    ),
+    Key(
+        "limits.max_processes",
+        Count(16, 65536),
+        "processes and threads at once (TensorFlow starts a few per core)",
+    ),
+    Key("limits.file_mb", Size("M", 1, 2**20), "the largest file the sandbox may write"),
+    Key(
+        "limits.output_kb",
+        Size("K", 1, 2**16),
+        "what is kept of the text student code prints, per call",
+    ),
+    Key(
+        "limits.result_mb",
+        Size("M", 1, 1024),
+        "the largest answer one call into student code may send back, arrays included",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class AssignmentConfig:
+    """What ``assignment.toml`` says, checked."""
+
+    title: str
+    notebook: str
+    due: dt.datetime | None
+    limits: Limits
+    """with ``data`` resolved to an absolute folder, when given"""
+
+
+def load(path: Path, root: Path) -> AssignmentConfig:
+    """Read and check ``path``; ``root`` is the course folder ``data`` is relative to."""
+    try:
+        raw = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: not valid TOML: {err}") from err
+    limits = raw.get(LIMITS, {})
+    if not isinstance(limits, dict):
+        raise ConfigError(f"{path}: {LIMITS} must be a table: write [{LIMITS}] on its own line")
+    given = {k: v for k, v in raw.items() if k != LIMITS}
+    given.update({f"{LIMITS}.{k}": v for k, v in limits.items()})
+    _refuse_unknown(path, given)
+    values: dict[str, Any] = {}
+    for key in KEYS:
+        if key.name not in given:
+            if key.required:
+                raise ConfigError(f"{path}: missing {key.shown}: {key.kind.describe()}")
+            continue
+        value = given[key.name]
+        try:
+            values[key.name] = key.kind.parse(value)
+        except _Wrong:
+            raise ConfigError(
+                f"{path}: {key.shown} = {_toml(value)}: expected {key.kind.describe()}"
+            ) from None
+    data = _data_folder(path, root, values.get("data"))
+    settings = {k.short: values[k.name] for k in KEYS if k.table == LIMITS and k.name in values}
+    checked = Limits(**settings, data=data)
+    if checked.call_timeout > checked.total_timeout:
+        raise ConfigError(
+            f"{path}: [limits] call_timeout ({checked.call_timeout:g} s) is longer than "
+            f"total_timeout ({checked.total_timeout:g} s), which bounds every call"
+        )
+    if not (path.parent / values["notebook"]).is_file():
+        raise ConfigError(f"{path}: notebook = {_toml(values['notebook'])}: no such file beside it")
+    return AssignmentConfig(values["title"], values["notebook"], values.get("due"), checked)
+
+
+def _refuse_unknown(path: Path, given: Mapping[str, object]) -> None:
+    known = {key.name for key in KEYS}
+    for name in given:
+        if name not in known:
+            table, _, short = name.rpartition(".")
+            where = f"[{table}] {short}" if table else short
+            raise ConfigError(f"{path}: unknown key {where}; {_suggestion(table, short)}")
+
+
+def _suggestion(table: str, short: str) -> str:
+    """The key that was probably meant: the same one in another table, or a
+    close spelling; otherwise the keys the table has."""
+    for key in KEYS:
+        if key.short == short:
+            return f"it belongs {f'under [{key.table}]' if key.table else 'before any [table]'}"
+    close = difflib.get_close_matches(short, [k.short for k in KEYS], n=1)
+    if close:
+        [key] = [k for k in KEYS if k.short == close[0]]
+        return f"did you mean {key.shown}?"
+    return "the keys are " + ", ".join(k.shown for k in KEYS if k.table == table)
+
+
+def _data_folder(path: Path, root: Path, value: str | None) -> str | None:
+    if value is None:
+        return None
+    folder = (root / value).resolve()
+    if not folder.is_dir():
+        raise ConfigError(f"{path}: data = {_toml(value)}: no such folder ({folder})")
+    return str(folder)
+
+
+def _toml(value: object) -> str:
+    """A value as it could be written in the file, for messages."""
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return "a table"
+    return repr(value)
+
+
+VISIBILITIES: tuple[str, ...] = typing.get_args(Visibility)
+_MARK_ARGUMENTS = ("points", "exercise", "hint", "visibility")
+
+
+def check_marks(
+    suite_dir: Path, marks: Mapping[str, Mapping[str, Any]], reference: types.ModuleType
+) -> None:
+    """Check every test's ``@grade`` mark: known arguments, positive points,
+    an exercise the solution notebook defines, a known visibility."""
+    for nodeid, mark in marks.items():
+        where = f"{suite_dir / nodeid}: @grade"
+        for name in mark:
+            if name not in _MARK_ARGUMENTS:
+                close = difflib.get_close_matches(name, _MARK_ARGUMENTS, n=1)
+                hint = f"; did you mean {close[0]}?" if close else ""
+                raise ConfigError(f"{where} has an unknown argument {name}{hint}")
+        points = mark.get("points")
+        if isinstance(points, bool) or not isinstance(points, int | float) or not points > 0:
+            raise ConfigError(f"{where}(points={points!r}): expected a number above 0")
+        exercise = mark.get("exercise")
+        if not isinstance(exercise, str) or not hasattr(reference, exercise):
+            raise ConfigError(
+                f"{where}(exercise={exercise!r}): expected the name of a function the solution "
+                "notebook defines"
+            )
+        visibility = mark.get("visibility", VISIBILITIES[0])
+        if visibility not in VISIBILITIES:
+            raise ConfigError(
+                f"{where}(visibility={visibility!r}): expected one of {', '.join(VISIBILITIES)}"
+            )
+        if not isinstance(mark.get("hint", ""), str):
+            raise ConfigError(f"{where}(hint={mark['hint']!r}): expected text")
