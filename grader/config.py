@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import inspect
 import json
 import re
 import tomllib
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from grader.errors import ConfigError
-from grader.harness.marks import Visibility
+from grader.harness.marks import Visibility, grade
 from grader.sandbox.limits import Limits
 
 LIMITS = "limits"
@@ -341,7 +342,8 @@ def _toml(value: object) -> str:
 
 
 VISIBILITIES: tuple[str, ...] = typing.get_args(Visibility)
-_MARK_ARGUMENTS = ("points", "exercise", "hint", "visibility")
+_MARK_ARGUMENTS = tuple(inspect.signature(grade).parameters)
+"""what ``@grade`` takes, read off its signature so the two cannot differ"""
 
 
 def check_marks(
