@@ -45,14 +45,19 @@ EXPECTED_03: dict[str, tuple[float, dict[str, str]]] = {
     # cross-entropy from logits through sigmoid / softmax: NaN on logits of ±1000
     "bo": (51, {"test_bce_logits_large": "failed", "test_scce_logits_large": "failed"}),
     # sums where the losses should average: mse sums each example's outputs, the
-    # categorical cross-entropy sums over the batch; mse also never casts its inputs
+    # categorical cross-entropy sums over the batch; mse also never casts its inputs.
+    # gradient_descent_step minimises that mse, so its loss and step are wrong too:
+    # the linear problems have several outputs for every submission (they used to
+    # draw one output, where a sum equals the mean, for this file's fixed inputs)
     "cai": (
-        43,
+        40,
         {
             "test_mse_random": "failed",
             "test_mse_exact_values": "failed",
             "test_mse_integer_targets_and_lists": "failed",
             **only("failed", SCCE),
+            "test_gd_step_random": "failed",
+            "test_gd_step_loss": "failed",
         },
     ),
     # momentum: moves the weights with the old velocity, then updates it

@@ -567,7 +567,9 @@ def test_scce_lists(student, rng):
 
 
 def _linear_problem(rng):
-    n, d, k = int(rng.integers(4, 9)), int(rng.integers(2, 5)), int(rng.integers(1, 4))
+    # k >= 2 outputs: with one, a loss summed over the outputs equals their mean, and
+    # whether a mistake showed would depend on the submission's inputs.
+    n, d, k = int(rng.integers(4, 9)), int(rng.integers(2, 5)), int(rng.integers(2, 4))
     x = rng.normal(size=(n, d)).astype(np.float32)
     y = rng.normal(size=(n, k)).astype(np.float32)
     w = rng.normal(size=(d, k)).astype(np.float32)
@@ -817,7 +819,9 @@ def _compare_path(got, want, what):
             expected,
             check_dtype=False,
             rtol=1e-5,
-            atol=1e-6,
+            # atol 1e-5: Keras adds epsilon before the bias correction, the textbook after;
+            # over 8 steps of small gradients that alone moves weights by up to ~3e-6.
+            atol=1e-5,
             what=f"the weights after step {step} {what}",
         )
 
