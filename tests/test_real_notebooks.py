@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from grader import assignments
+from grader.sandbox.client import Sandbox, Zygote, ZygoteInfo
 from tests.conftest import REPO, read_results, run_grader
 
 COURSE = REPO / "tests" / "files" / "guide_course"
@@ -121,3 +123,32 @@ def test_no_path_of_the_graders_environment_is_shown(graded: dict[str, Any]) -> 
     for student, text in graded["text"].items():
         assert [p for p in install if p in text] == [], student
         assert "site-packages" not in text and str(REPO) not in text, student
+
+
+def test_without_namespaces_the_data_folder_is_linked_the_same_way(tmp_path: Path) -> None:
+    """A machine without namespaces: the sandbox reads the data folder at
+    its real path, through the same links, and extracts into scratch only."""
+    limits = assignments.load(COURSE, "00_guide").limits
+    assert limits.data is not None
+    before = sorted(p.relative_to(limits.data) for p in Path(limits.data).rglob("*"))
+    cells = [
+        "import keras\n(x, y), _ = keras.datasets.fashion_mnist.load_data()\n"
+        "print(x.shape, keras.utils.get_file('flower_photos', 'https://x.invalid/f.tgz', "
+        "extract=True))"
+    ]
+    with Zygote() as zygote:
+        zygote.wait_ready()
+        info = ZygoteInfo(zygote.address, str(zygote.root), isolate=False)
+        sandbox = Sandbox(info, limits, tmp_path)
+        try:
+            reply, _ = sandbox.request(
+                {"op": "load", "cells": [{"cell": 1, "source": cells[0]}]}, [], timeout=60
+            )
+        finally:
+            sandbox.close()
+    datasets = tmp_path / ".keras" / "datasets"
+    assert sandbox.problems == []
+    assert reply["output"] == f"(24, 28, 28) {datasets}/flower_photos\n"
+    assert (datasets / "fashion-mnist").readlink() == Path(limits.data, "fashion-mnist")
+    assert (datasets / "flower_photos" / "flower_photos" / "LICENSE.txt").is_file()
+    assert sorted(p.relative_to(limits.data) for p in Path(limits.data).rglob("*")) == before
