@@ -89,7 +89,7 @@ def test_textbook_extracts_archives_and_is_told_downloads_are_refused(
     [download] = failed_cells(result)  # the book's own urlretrieve of housing.tgz
     assert download.startswith(
         "DownloadRefused: https://github.com/ageron/data/raw/main/housing.tgz is not downloaded "
-        "during grading (the grader has no network). Data files must already be in "
+        "during grading: grading runs without a network. Data files must already be in "
         "~/.keras/datasets, the course's data folder: the course provides fashion-mnist, "
         "flower_photos_archive, heart.csv there."
     ), download
