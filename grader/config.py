@@ -222,7 +222,7 @@ KEYS: tuple[Key, ...] = (
     Key(
         "limits.cpu_time",
         Duration(1.0, 7 * DAY),
-        "CPU time of one sandbox process (default: twice `total_timeout`, plus 10 s)",
+        "CPU time of one sandbox process (when not set: twice `total_timeout`, plus 10 s)",
     ),
     Key(
         "limits.memory_mb",
@@ -275,7 +275,7 @@ def load(path: Path, root: Path) -> AssignmentConfig:
     for key in KEYS:
         if key.name not in given:
             if key.required:
-                raise ConfigError(f"{path}: missing {key.shown}: {key.kind.describe()}")
+                raise ConfigError(f"{path}: missing {key.shown}: expected {key.kind.describe()}")
             continue
         value = given[key.name]
         try:
@@ -325,6 +325,12 @@ def _data_folder(path: Path, root: Path, value: str | None) -> str | None:
     folder = (root / value).resolve()
     if not folder.is_dir():
         raise ConfigError(f"{path}: data = {_toml(value)}: no such folder ({folder})")
+    solutions = (root / "solutions").resolve()
+    if folder.is_relative_to(solutions) or solutions.is_relative_to(folder):
+        raise ConfigError(
+            f"{path}: data = {_toml(value)}: students' code may read it, so it must be a "
+            "folder of its own, neither in solutions/ nor holding it"
+        )
     return str(folder)
 
 

@@ -3,7 +3,7 @@ per connection, and the loop each sandbox runs (load the student's code,
 answer calls, keep non-data results as handles).
 
 Self-contained on purpose: it imports the standard library, numpy,
-TensorFlow and ``grader.sandbox.wire`` only. It never imports the trusted
+TensorFlow (with Keras) and ``grader.sandbox.wire`` only. It never imports the trusted
 side, the solutions or the hidden suites, so a fork of it carries nothing
 secret. Run it as ``python -m grader.sandbox.worker SOCKET_PATH``.
 """
@@ -340,8 +340,9 @@ def _course_data(data: str | None, available: list[str], datasets: str) -> None:
     def refuse(event: str, args: tuple[Any, ...]) -> None:
         if event == "urllib.Request":
             raise DownloadRefused(
-                f"{args[0]} is not downloaded during grading (the grader has no network). Data "
-                f"files must already be in ~/.keras/datasets, the course's data folder: {offer}."
+                f"{args[0]} is not downloaded during grading: grading runs without a network. "
+                f"Data files must already be in ~/.keras/datasets, the course's data folder: "
+                f"{offer}."
             )
 
     sys.addaudithook(refuse)
