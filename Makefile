@@ -1,5 +1,8 @@
 # Two commands on a fresh machine: `make grade` and `make test`.
-# Each creates .venv from requirements.lock on first use.
+# Each creates .venv from requirements.lock on first use, with python3:
+# CPython 3.11 (from 3.11.2), 3.12 or 3.13, the range the lock is resolved
+# for. Another one, in its own venv, one assignment (what .ci/run does):
+#   make grade PYTHON=python3.13 VENV=.venv-3.13 ASSIGNMENTS=01_tensors
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -22,8 +25,15 @@ $(NODE_STAMP): package.json package-lock.json
 		echo "npm not found: the browser tests will skip (CI=true makes them fail)"; \
 	fi
 
+# The venv is made with a supported $(PYTHON) (else a message, not pip's
+# "no matching distribution"), and made again when it has no pip, as after
+# `python3 -m venv` failed half-way on a Debian without python3-venv.
+SUPPORTED := import sys; v = sys.version_info[:2]; sys.exit(None if (3, 11) <= v <= (3, 13) \
+	else "tfgrade needs CPython 3.11 to 3.13 and $(PYTHON) is %d.%d: run make with PYTHON=python3.13, say" % v)
+
 $(STAMP): requirements.lock pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(BIN)/pip || $(PYTHON) -c '$(SUPPORTED)'
+	test -x $(BIN)/pip || $(PYTHON) -m venv --clear $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
