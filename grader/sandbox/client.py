@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import shutil
 import socket
 import subprocess
@@ -27,7 +28,7 @@ from typing import Any
 from grader.errors import GraderError
 from grader.sandbox import wire
 from grader.sandbox.confine import SANDBOX_UID
-from grader.sandbox.limits import Cgroup, Limits
+from grader.sandbox.limits import Cgroup, Limits, ProcessTree, Watchdog
 from grader.sandbox.worker import KEPT_ENVIRONMENT
 
 ZYGOTE_START_TIMEOUT = 120.0
@@ -149,6 +150,9 @@ class Sandbox:
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self._next_id = 0
         self._cgroup: Cgroup | None = None
+        self._tree: ProcessTree | None = None
+        self._watchdog: Watchdog | None = None
+        self._process_cap = False
         self.pid = 0
         self.alive = False
         self.problems: list[dict[str, Any]] = []
@@ -159,21 +163,26 @@ class Sandbox:
             self._sock.connect(zygote.address)
             hello, _ = wire.receive(self._sock, deadline=time.monotonic() + 30)
             self.pid = int(hello["pid"])
+            self._tree = ProcessTree(self.pid)
             self._cgroup = Cgroup.create(f"sandbox-{self.pid}", limits)
+            start: dict[str, Any] = {
+                "op": "start",
+                "scratch": str(self.scratch),
+                "isolate": zygote.isolate,
+                "root": zygote.root,
+                "cpu_seconds": limits.cpu_seconds,
+                "file_bytes": limits.file_mb * 2**20,
+                "output_bytes": limits.output_kb * 1024,
+            }
             if self._cgroup is not None:
                 self._cgroup.add(self.pid)
-            wire.send(
-                self._sock,
-                {
-                    "op": "start",
-                    "scratch": str(self.scratch),
-                    "isolate": zygote.isolate,
-                    "root": zygote.root,
-                    "cpu_seconds": limits.cpu_seconds,
-                    "file_bytes": limits.file_mb * 2**20,
-                    "output_bytes": limits.output_kb * 1024,
-                },
-            )
+            else:
+                self._watchdog = Watchdog(self._tree, limits.memory_mb * 2**20)
+                # a normal user's sandbox counts its processes in its own user namespace
+                self._process_cap = zygote.isolate and os.geteuid() != 0
+                if self._process_cap:
+                    start["max_processes"] = limits.max_processes
+            wire.send(self._sock, start)
             self.alive = True
         except (OSError, wire.WireError, KeyError, ValueError) as err:
             self.close()
@@ -182,10 +191,30 @@ class Sandbox:
     @property
     def isolation(self) -> str:
         """How this sandbox is confined, recorded with every result."""
-        parts = ["namespaces, uid nobody" if self.isolated else "process"]
+        if not self.isolated:
+            parts = ["process"]
+        elif os.geteuid() == 0:
+            parts = ["namespaces, uid nobody"]
+        else:
+            parts = ["namespaces, user namespace"]
         if self._cgroup is not None:
             parts.append("cgroup")
+            if self._cgroup.cpu is not None:
+                parts.append("cpu cap")
+        else:
+            parts.append("memory watchdog")
+            if self._process_cap:
+                parts.append("process cap")
         return ", ".join(parts)
+
+    def cpu_used(self) -> float:
+        """CPU seconds the sandbox and every process it started have used."""
+        used = self._cgroup.cpu_used() if self._cgroup is not None else None
+        if used is None and self._watchdog is not None:
+            used = self._watchdog.cpu_used
+        if used is None and self._tree is not None:  # a cgroup without CPU accounting
+            used = self._tree.cpu_used(self._tree.scan())
+        return used or 0.0
 
     def request(
         self, message: dict[str, Any], blobs: list[bytes], *, timeout: float
@@ -206,11 +235,12 @@ class Sandbox:
 
     def wait(self, request_id: int, *, timeout: float) -> tuple[dict[str, Any], list[bytes]]:
         """The reply to ``request_id``, noting load progress and problems on the way."""
-        deadline = time.monotonic() + timeout
+        deadline = _Deadline(self, timeout)
         cell: int | None = None
         try:
             while True:
-                reply, reply_blobs = wire.receive(self._sock, deadline=deadline)
+                deadline.wait_readable(self._sock)
+                reply, reply_blobs = wire.receive(self._sock, deadline=deadline.backstop)
                 if reply.get("op") == "progress":
                     cell = int(reply["cell"])
                     continue
@@ -225,7 +255,9 @@ class Sandbox:
 
     def _failure(self, err: Exception, timeout: float, cell: int | None) -> SandboxFailure:
         """Kill the sandbox and say why it could not answer."""
-        memory = self._cgroup is not None and self._cgroup.oom_killed()
+        memory = (self._cgroup is not None and self._cgroup.oom_killed()) or (
+            self._watchdog is not None and self._watchdog.exceeded
+        )
         self.close()
         if isinstance(err, wire.FrameTimeout):
             return SandboxTimeout(timeout, cell)
@@ -238,8 +270,47 @@ class Sandbox:
         self.alive = False
         with contextlib.suppress(OSError):
             self._sock.close()
+        if self._watchdog is not None:
+            self._watchdog.stop()
         if self._cgroup is not None:
             self._cgroup.remove()
         elif self.pid:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.pid, 9)
+            if self._tree is not None:
+                self._tree.kill()
+
+
+BACKSTOP = 3.0
+"""a call may take this many times its timeout in wall time while waiting
+for its share of the CPU; past that it times out whatever it used"""
+
+
+class _Deadline:
+    """When a request times out: once it has had ``timeout`` seconds both of
+    wall time and of the sandbox's own CPU time, so that a neighbour's load
+    (which slows the sandbox's CPU clock) does not cost the student a
+    timeout; a sandbox that sleeps or waits uses no CPU and meets the wall
+    backstop at ``BACKSTOP`` times the timeout."""
+
+    def __init__(self, sandbox: Sandbox, timeout: float) -> None:
+        self.sandbox = sandbox
+        self.timeout = timeout
+        self.start = time.monotonic()
+        self.backstop = self.start + timeout * BACKSTOP
+        self.cpu_start: float | None = None
+        """the sandbox's CPU time when the request was sent, read only if needed"""
+
+    def wait_readable(self, sock: socket.socket) -> None:
+        """Return once ``sock`` has data; raise ``FrameTimeout`` past the deadline."""
+        self.cpu_start = self.sandbox.cpu_used() if self.cpu_start is None else self.cpu_start
+        while True:
+            now = time.monotonic()
+            if now >= self.backstop:
+                raise wire.FrameTimeout("no answer before the deadline")
+            wall_left = self.start + self.timeout - now
+            if wall_left <= 0 and self.sandbox.cpu_used() - self.cpu_start >= self.timeout:
+                raise wire.FrameTimeout("no answer before the deadline")
+            wait = wall_left if wall_left > 0 else min(0.1, self.backstop - now)
+            if select.select([sock], [], [], wait)[0]:
+                return
