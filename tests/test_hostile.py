@@ -155,9 +155,9 @@ def verdicts(result: dict[str, Any]) -> list[str]:
 
 
 FULL_ISOLATION = (
-    "namespaces, uid nobody, cgroup, cpu cap"
+    "namespaces, uid nobody, cgroup, cpu cap, scratch quota"
     if os.geteuid() == 0
-    else "namespaces, user namespace, memory watchdog, process cap"
+    else "namespaces, user namespace, memory watchdog, process cap, scratch quota"
 )
 """what each result records here: as root, or as a normal user on a machine
 (like CI's) that delegates no cgroup"""

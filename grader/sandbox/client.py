@@ -27,7 +27,7 @@ from typing import Any
 
 from grader.errors import GraderError
 from grader.sandbox import wire
-from grader.sandbox.confine import SANDBOX_UID
+from grader.sandbox.confine import SANDBOX_UID, is_host_root
 from grader.sandbox.limits import Cgroup, Limits, ProcessTree, Watchdog
 from grader.sandbox.worker import KEPT_ENVIRONMENT
 
@@ -52,9 +52,17 @@ class SandboxTimeout(SandboxFailure):
 class SandboxDied(SandboxFailure):
     """The sandbox process ended while it was serving a request."""
 
-    def __init__(self, *, memory: bool, cell: int | None) -> None:
-        super().__init__("the sandbox went over its memory limit" if memory else "the sandbox died")
+    def __init__(self, *, memory: bool, cell: int | None, scratch: bool = False) -> None:
+        super().__init__(
+            "the sandbox went over its memory limit"
+            if memory
+            else "the sandbox went over its scratch folder's quota"
+            if scratch
+            else "the sandbox died"
+        )
         self.memory = memory
+        self.scratch = scratch
+        """killed for filling its scratch folder past ``scratch_mb`` or ``scratch_files``"""
         self.cell = cell
 
 
@@ -158,7 +166,7 @@ class Sandbox:
         self.problems: list[dict[str, Any]] = []
         """problems the sandbox reported while loading cells (kept if it dies later)"""
         try:
-            if zygote.isolate and os.geteuid() == 0:
+            if zygote.isolate and is_host_root():
                 os.chown(scratch, SANDBOX_UID, SANDBOX_UID)
             self._sock.connect(zygote.address)
             hello, _ = wire.receive(self._sock, deadline=time.monotonic() + 30)
@@ -176,12 +184,11 @@ class Sandbox:
             }
             if self._cgroup is not None:
                 self._cgroup.add(self.pid)
-            else:
-                self._watchdog = Watchdog(self._tree, limits.memory_mb * 2**20)
-                # a normal user's sandbox counts its processes in its own user namespace
-                self._process_cap = zygote.isolate and os.geteuid() != 0
+            else:  # a normal user's sandbox counts its processes in its own user namespace
+                self._process_cap = zygote.isolate and not is_host_root()
                 if self._process_cap:
                     start["max_processes"] = limits.max_processes
+            self._watchdog = Watchdog(self._tree, limits, self.scratch, memory=self._cgroup is None)
             wire.send(self._sock, start)
             self.alive = True
         except (OSError, wire.WireError, KeyError, ValueError) as err:
@@ -193,7 +200,7 @@ class Sandbox:
         """How this sandbox is confined, recorded with every result."""
         if not self.isolated:
             parts = ["process"]
-        elif os.geteuid() == 0:
+        elif is_host_root():
             parts = ["namespaces, uid nobody"]
         else:
             parts = ["namespaces, user namespace"]
@@ -205,12 +212,13 @@ class Sandbox:
             parts.append("memory watchdog")
             if self._process_cap:
                 parts.append("process cap")
+        parts.append("scratch quota")
         return ", ".join(parts)
 
     def cpu_used(self) -> float:
         """CPU seconds the sandbox and every process it started have used."""
         used = self._cgroup.cpu_used() if self._cgroup is not None else None
-        if used is None and self._watchdog is not None:
+        if used is None and self._watchdog is not None and self._watchdog.memory:
             used = self._watchdog.cpu_used
         if used is None and self._tree is not None:  # a cgroup without CPU accounting
             used = self._tree.cpu_used(self._tree.scan())
@@ -256,13 +264,14 @@ class Sandbox:
     def _failure(self, err: Exception, timeout: float, cell: int | None) -> SandboxFailure:
         """Kill the sandbox and say why it could not answer."""
         memory = (self._cgroup is not None and self._cgroup.oom_killed()) or (
-            self._watchdog is not None and self._watchdog.exceeded
+            self._watchdog is not None and self._watchdog.exceeded == "memory"
         )
+        scratch = self._watchdog is not None and self._watchdog.exceeded == "scratch"
         self.close()
         if isinstance(err, wire.FrameTimeout):
             return SandboxTimeout(timeout, cell)
         if isinstance(err, (wire.PeerClosed, OSError)):  # OSError: sent into a dead sandbox
-            return SandboxDied(memory=memory, cell=cell)
+            return SandboxDied(memory=memory, cell=cell, scratch=scratch)
         return SandboxRefused(str(err))
 
     def close(self) -> None:

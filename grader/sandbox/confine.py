@@ -158,7 +158,7 @@ def build_root(root: str, scratch: str, devices: list[str]) -> None:
     # as the kernel requires of a user namespace
     _mount("proc", f"{root}/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     os.makedirs(f"{root}/sys")
-    if os.geteuid() == 0 and _in_initial_user_namespace():
+    if is_host_root():
         _mount("/sys", f"{root}/sys", None, MS_BIND)  # not recursive: no cgroups inside
         _mount(None, f"{root}/sys", None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID)
     else:  # in a user namespace /sys's cgroup mounts are locked to it: a fresh sysfs has none
@@ -203,9 +203,10 @@ def nvidia_minors(driver: str = NVIDIA_DRIVER) -> list[int]:
     return minors
 
 
-def _in_initial_user_namespace() -> bool:
+def is_host_root() -> bool:
+    """Whether this process is root of the machine (not only of a user namespace)."""
     with open("/proc/self/uid_map") as file:
-        return file.read().split() == ["0", "0", "4294967295"]
+        return os.geteuid() == 0 and file.read().split() == ["0", "0", "4294967295"]
 
 
 def _pivot(new: str, old: str) -> None:
@@ -220,7 +221,7 @@ def drop_privileges() -> None:
     with a session keyring of its own: no capabilities, no setuid gains, and
     no keyring shared with another sandbox (user keyrings belong to the user
     namespace, the session keyring was the zygote's)."""
-    if os.geteuid() == 0 and _in_initial_user_namespace():
+    if is_host_root():
         os.setgroups([])
         os.setgid(SANDBOX_UID)
         os.setuid(SANDBOX_UID)
@@ -274,7 +275,7 @@ def probe(sysctl: str = "/proc/sys") -> str:
         os.waitpid(pid, 0)
     if not failed:
         return ""
-    if os.geteuid() != 0:
+    if not is_host_root():
         return _user_namespace_blocker(sysctl) or (
             f"this kernel or container does not let a normal user confine a sandbox "
             f"({failed}): in a container, allow user namespaces (Docker's default seccomp "
@@ -286,7 +287,7 @@ def probe(sysctl: str = "/proc/sys") -> str:
 def _try_confining(root: str, scratch: str, report: int) -> int:
     """In a throwaway child: what a sandbox does, writing the failed step to ``report``."""
     try:
-        if os.geteuid() != 0:
+        if not is_host_root():
             enter_user_namespace(0)
         unshare()
         inner = os.fork()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import shutil
 import signal
 import threading
 import time
@@ -48,6 +49,10 @@ class Limits:
     ``total_timeout``, a backstop behind the wall-clock deadlines (TensorFlow
     uses several cores at once)"""
 
+    scratch_mb: int = 256
+    """disk the files in the scratch folder may take together"""
+    scratch_files: int = 10_000
+    """files and folders the scratch folder may hold"""
     cpus: float = 1.0
     """cores the sandbox and every process it starts may use at once (a
     cgroup CPU quota, where the machine has one)"""
@@ -321,21 +326,55 @@ def _proportional(pid: int) -> int:
     return 0
 
 
+def scratch_over(folder: Path, max_bytes: int, max_entries: int) -> bool:
+    """Whether ``folder`` holds more than ``max_bytes`` of disk blocks or more
+    than ``max_entries`` files and folders; stops reading as soon as it does."""
+    used, entries, pending = 0, 0, [str(folder)]
+    while pending:
+        with contextlib.suppress(OSError), os.scandir(pending.pop()) as listing:
+            for entry in listing:
+                entries += 1
+                with contextlib.suppress(OSError):
+                    used += entry.stat(follow_symlinks=False).st_blocks * 512
+                    if entry.is_dir(follow_symlinks=False):
+                        pending.append(entry.path)
+                if entries > max_entries or used > max_bytes:
+                    return True
+    return False
+
+
 class Watchdog:
-    """Does a cgroup's accounting where no cgroup can be had: a thread on
-    the trusted side that polls the sandbox's process tree, keeps its CPU
-    time, and kills it past the memory cap.
+    """What no kernel mechanism enforces for a normal user: a thread on the
+    trusted side that polls the sandbox and kills it past a cap.
 
-    Resident sizes are cheap to read and never less than PSS, so PSS (which
-    walks page tables) is read only when they add up to more than the cap.
-    Between polls a sandbox can go over by what it allocates in ``interval``."""
+    - The scratch folder's size and file count (always: it is an ordinary
+      folder, kept between a submission's sandboxes and read after them).
+    - Without a cgroup, the memory of the sandbox's process tree, and its
+      CPU time. Resident sizes are cheap to read and never less than PSS,
+      so PSS (which walks page tables) is read only when they add up to more
+      than the cap.
 
-    def __init__(self, tree: ProcessTree, limit_bytes: int, interval: float = 0.2) -> None:
+    Between polls a sandbox can go over by what it allocates or writes in
+    ``interval``. A scratch folder over its quota is emptied after the kill,
+    so that the submission's next sandbox can run."""
+
+    def __init__(
+        self,
+        tree: ProcessTree,
+        limits: Limits,
+        scratch: Path,
+        *,
+        memory: bool,
+        interval: float = 0.2,
+    ) -> None:
         self.tree = tree
-        self.limit = limit_bytes
+        self.limits = limits
+        self.scratch = scratch
+        self.memory = memory
+        """whether this watchdog caps memory (no cgroup does)"""
         self.interval = interval
-        self.exceeded = False
-        """whether the watchdog killed the sandbox for its memory"""
+        self.exceeded = ""
+        """what the watchdog killed the sandbox for: "memory", "scratch" or "" """
         self.cpu_used = 0.0
         """CPU seconds the tree had used at the last poll (reaped children included)"""
         self._stop = threading.Event()
@@ -343,16 +382,30 @@ class Watchdog:
         self._thread.start()
 
     def _watch(self) -> None:
+        limit = self.limits.memory_mb * 2**20
         while not self._stop.wait(self.interval):
-            found = self.tree.scan()
-            if not found:
+            if self.memory:
+                found = self.tree.scan()
+                self.cpu_used = max(self.cpu_used, self.tree.cpu_used(found))
+                resident = sum(int(fields[21]) for fields in found.values()) * PAGE
+                if resident > limit and self.tree.memory(found) > limit:
+                    self._kill("memory")
+                    return
+            if scratch_over(
+                self.scratch, self.limits.scratch_mb * 2**20, self.limits.scratch_files
+            ):
+                self._kill("scratch")
+                for entry in os.scandir(self.scratch):
+                    if entry.is_dir(follow_symlinks=False):
+                        shutil.rmtree(entry.path, ignore_errors=True)
+                    else:
+                        with contextlib.suppress(OSError):
+                            os.unlink(entry.path)
                 return
-            self.cpu_used = max(self.cpu_used, self.tree.cpu_used(found))
-            resident = sum(int(fields[21]) for fields in found.values()) * PAGE
-            if resident > self.limit and self.tree.memory(found) > self.limit:
-                self.exceeded = True
-                self.tree.kill()
-                return
+
+    def _kill(self, reason: str) -> None:
+        self.exceeded = reason
+        self.tree.kill()
 
     def stop(self) -> None:
         self._stop.set()

@@ -128,7 +128,7 @@ class Sandbox:
             devices = confine.gpu_devices(
                 os.listdir("/dev"), os.environ.get("CUDA_VISIBLE_DEVICES"), confine.nvidia_minors()
             )
-            if os.geteuid() != 0:  # a normal user: the mounts need a user namespace
+            if not confine.is_host_root():  # a normal user: the mounts need a user namespace
                 confine.enter_user_namespace(0)
             if "max_processes" in start:  # no cgroup: counted per user namespace from here
                 count = int(start["max_processes"])
