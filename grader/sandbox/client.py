@@ -148,6 +148,28 @@ _BOOT = (
 )
 
 
+def isolation_level(*, isolated: bool, cgroup: Cgroup | None) -> str:
+    """How a sandbox is confined, in words: namespaces (as root, or as a
+    normal user through a user namespace) or a plain process; a cgroup or
+    the memory watchdog plus a per-namespace process cap; the scratch quota."""
+    if not isolated:
+        parts = ["process"]
+    elif is_host_root():
+        parts = ["namespaces, uid nobody"]
+    else:
+        parts = ["namespaces, user namespace"]
+    if cgroup is not None:
+        parts.append("cgroup")
+        if cgroup.cpu is not None:
+            parts.append("cpu cap")
+    else:
+        parts.append("memory watchdog")
+        if isolated and not is_host_root():
+            parts.append("process cap")
+    parts.append("scratch quota")
+    return ", ".join(parts)
+
+
 class Sandbox:
     """One sandbox process, forked from the zygote, confined and limited."""
 
@@ -160,7 +182,6 @@ class Sandbox:
         self._cgroup: Cgroup | None = None
         self._tree: ProcessTree | None = None
         self._watchdog: Watchdog | None = None
-        self._process_cap = False
         self.pid = 0
         self.alive = False
         self.problems: list[dict[str, Any]] = []
@@ -185,8 +206,7 @@ class Sandbox:
             if self._cgroup is not None:
                 self._cgroup.add(self.pid)
             else:  # a normal user's sandbox counts its processes in its own user namespace
-                self._process_cap = zygote.isolate and not is_host_root()
-                if self._process_cap:
+                if zygote.isolate and not is_host_root():
                     start["max_processes"] = limits.max_processes
             self._watchdog = Watchdog(self._tree, limits, self.scratch, memory=self._cgroup is None)
             wire.send(self._sock, start)
@@ -198,22 +218,7 @@ class Sandbox:
     @property
     def isolation(self) -> str:
         """How this sandbox is confined, recorded with every result."""
-        if not self.isolated:
-            parts = ["process"]
-        elif is_host_root():
-            parts = ["namespaces, uid nobody"]
-        else:
-            parts = ["namespaces, user namespace"]
-        if self._cgroup is not None:
-            parts.append("cgroup")
-            if self._cgroup.cpu is not None:
-                parts.append("cpu cap")
-        else:
-            parts.append("memory watchdog")
-            if self._process_cap:
-                parts.append("process cap")
-        parts.append("scratch quota")
-        return ", ".join(parts)
+        return isolation_level(isolated=self.isolated, cgroup=self._cgroup)
 
     def cpu_used(self) -> float:
         """CPU seconds the sandbox and every process it started have used."""

@@ -383,7 +383,9 @@ class Watchdog:
 
     def _watch(self) -> None:
         limit = self.limits.memory_mb * 2**20
-        while not self._stop.wait(self.interval):
+        took = 0.0
+        while not self._stop.wait(max(self.interval, took)):  # at most half a core
+            began = time.monotonic()
             if self.memory:
                 found = self.tree.scan()
                 self.cpu_used = max(self.cpu_used, self.tree.cpu_used(found))
@@ -402,6 +404,7 @@ class Watchdog:
                         with contextlib.suppress(OSError):
                             os.unlink(entry.path)
                 return
+            took = time.monotonic() - began
 
     def _kill(self, reason: str) -> None:
         self.exceeded = reason
