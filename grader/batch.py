@@ -164,13 +164,23 @@ def _preload_quietly() -> None:
 
 
 def _check_isolation(zygote: Zygote, assignment: Assignment, *, require: bool, echo: Echo) -> None:
-    """Say once what confinement is missing here; refuse if it is required."""
+    """Say once what confinement is missing here; refuse if it is required.
+
+    Without a writable cgroup (a normal user where no subtree is delegated)
+    sandboxes in namespaces still get every cap: memory from the trusted
+    side's watchdog, processes from a per-namespace rlimit. Only the CPU
+    quota is missing, which the CPU-time deadlines make up for."""
     problems = [zygote.isolation_problem] if zygote.isolation_problem else []
     Cgroup.sweep()
     probe = Cgroup.create(f"probe-{os.getpid()}", assignment.limits)
-    if probe is None:
-        problems.append("no writable cgroup, so memory and process limits are not enforced")
-    else:
+    if probe is None and zygote.isolation_problem:
+        problems.append("no writable cgroup, so the number of processes is not capped")
+    elif probe is None:
+        echo(
+            "note: no writable cgroup here, so a watchdog caps each sandbox's memory and CPU is "
+            "not capped (`grader doctor` says how to get one)"
+        )
+    if probe is not None:
         probe.remove()
     if problems and require:
         raise GraderError("--require-isolation: not grading, because " + "; ".join(problems))

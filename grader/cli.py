@@ -55,6 +55,14 @@ def release_command(root: Path, assignment: str) -> None:
         click.echo(f"assignments/{assignment}/ is up to date")
 
 
+@main.command("doctor")
+def doctor_command() -> None:
+    """Show what this machine gives the sandbox and what to do about what is missing."""
+    from grader import doctor
+
+    click.echo(doctor.report())
+
+
 @main.command("grade")
 @click.argument("assignment")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))

@@ -117,6 +117,23 @@ class Count:
 
 
 @dataclass(frozen=True)
+class Fraction:
+    """A number (not a whole one necessarily) in a range, such as cores."""
+
+    low: float
+    high: float
+
+    def describe(self) -> str:
+        return f"a number from {self.low:g} to {self.high:g}"
+
+    def parse(self, value: object) -> float:
+        number = _number(value)
+        if not self.low <= number <= self.high:
+            raise _Wrong
+        return number
+
+
+@dataclass(frozen=True)
 class Duration:
     """Seconds, as a number or as text with a unit."""
 
@@ -240,6 +257,17 @@ KEYS: tuple[Key, ...] = (
         Size("K", 1, 2**16),
         "what is kept of the text student code prints, per call",
     ),
+    Key(
+        "limits.scratch_mb",
+        Size("M", 1, 2**20),
+        "what the scratch folder may hold (past it the sandbox is stopped)",
+    ),
+    Key(
+        "limits.scratch_files",
+        Count(10, 10_000_000),
+        "files and folders the scratch folder may hold",
+    ),
+    Key("limits.cpus", Fraction(0.1, 1024), "cores one sandbox may use (a cgroup CPU quota)"),
     Key(
         "limits.result_mb",
         Size("M", 1, 1024),

@@ -3,8 +3,10 @@ earns only what its honest work earns, gets a clear message, cannot see,
 change or reach anything outside its scratch folder, and leaves no process
 behind; the rest of the batch is graded normally.
 
-These run only with full isolation (namespaces and cgroups: root on Linux);
-where that is missing they skip, except in CI, where they must run.
+These run only with full isolation (namespaces, and cgroups or the memory
+watchdog: root, or a normal user with user namespaces, on Linux); where that
+is missing they skip, except in CI, where they must run.
+tests/test_rootless.py runs them again as a normal user.
 """
 
 from __future__ import annotations
@@ -152,6 +154,14 @@ def verdicts(result: dict[str, Any]) -> list[str]:
     return [t["verdict"] for t in result["tests"]]
 
 
+FULL_ISOLATION = (
+    "namespaces, uid nobody, cgroup, cpu cap, scratch quota"
+    if os.geteuid() == 0
+    else "namespaces, user namespace, memory watchdog, process cap, scratch quota"
+)
+"""what each result records here: as root, or as a normal user on a machine
+(like CI's) that delegates no cgroup"""
+
 # student -> (score out of 5, verdicts in suite order)
 EXPECTED = {
     "bystander": (5, ["passed"] * 4),
@@ -178,7 +188,7 @@ def test_honest_score(hostile: dict[str, Any], student: str) -> None:
     result = hostile["results"][student]
     assert verdicts(result) == expected
     assert result["score"] == score
-    assert result["isolation"] in ("namespaces, uid nobody, cgroup", "")
+    assert result["isolation"] in (FULL_ISOLATION, "")
 
 
 def test_every_submission_is_graded(hostile: dict[str, Any]) -> None:

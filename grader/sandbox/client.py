@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import shutil
 import socket
 import subprocess
@@ -27,8 +28,8 @@ from typing import Any
 
 from grader.errors import GraderError
 from grader.sandbox import wire
-from grader.sandbox.confine import SANDBOX_UID
-from grader.sandbox.limits import Cgroup, Limits
+from grader.sandbox.confine import SANDBOX_UID, is_host_root
+from grader.sandbox.limits import Cgroup, Limits, ProcessTree, Watchdog
 from grader.sandbox.worker import KEPT_ENVIRONMENT
 
 ZYGOTE_START_TIMEOUT = 120.0
@@ -58,9 +59,17 @@ class SandboxTimeout(SandboxFailure):
 class SandboxDied(SandboxFailure):
     """The sandbox process ended while it was serving a request."""
 
-    def __init__(self, *, memory: bool, cell: int | None) -> None:
-        super().__init__("the sandbox went over its memory limit" if memory else "the sandbox died")
+    def __init__(self, *, memory: bool, cell: int | None, scratch: bool = False) -> None:
+        super().__init__(
+            "the sandbox went over its memory limit"
+            if memory
+            else "the sandbox went over its scratch folder's quota"
+            if scratch
+            else "the sandbox died"
+        )
         self.memory = memory
+        self.scratch = scratch
+        """killed for filling its scratch folder past ``scratch_mb`` or ``scratch_files``"""
         self.cell = cell
 
 
@@ -157,6 +166,28 @@ _BOOT = (
 )
 
 
+def isolation_level(*, isolated: bool, cgroup: Cgroup | None) -> str:
+    """How a sandbox is confined, in words: namespaces (as root, or as a
+    normal user through a user namespace) or a plain process; a cgroup or
+    the memory watchdog plus a per-namespace process cap; the scratch quota."""
+    if not isolated:
+        parts = ["process"]
+    elif is_host_root():
+        parts = ["namespaces, uid nobody"]
+    else:
+        parts = ["namespaces, user namespace"]
+    if cgroup is not None:
+        parts.append("cgroup")
+        if cgroup.cpu is not None:
+            parts.append("cpu cap")
+    else:
+        parts.append("memory watchdog")
+        if isolated and not is_host_root():
+            parts.append("process cap")
+    parts.append("scratch quota")
+    return ", ".join(parts)
+
+
 class Sandbox:
     """One sandbox process, forked from the zygote, confined and limited."""
 
@@ -167,6 +198,8 @@ class Sandbox:
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self._next_id = 0
         self._cgroup: Cgroup | None = None
+        self._tree: ProcessTree | None = None
+        self._watchdog: Watchdog | None = None
         self.pid = 0
         self.alive = False
         self.problems: list[dict[str, Any]] = []
@@ -175,28 +208,31 @@ class Sandbox:
         self._loads: set[int] = set()
         """ids of load requests: only they may be answered with progress"""
         try:
-            if zygote.isolate and os.geteuid() == 0:
+            if zygote.isolate and is_host_root():
                 os.chown(scratch, SANDBOX_UID, SANDBOX_UID)
             self._sock.connect(zygote.address)
             hello, _ = wire.receive(self._sock, deadline=time.monotonic() + 30)
             self.pid = int(hello["pid"])
+            self._tree = ProcessTree(self.pid)
             self._cgroup = Cgroup.create(f"sandbox-{self.pid}", limits)
+            start: dict[str, Any] = {
+                "op": "start",
+                "scratch": str(self.scratch),
+                "isolate": zygote.isolate,
+                "root": zygote.root,
+                "cpu_seconds": limits.cpu_seconds,
+                "file_bytes": limits.file_mb * 2**20,
+                "output_bytes": limits.output_kb * 1024,
+                "result_bytes": limits.result_bytes,
+                "data": limits.data,
+            }
             if self._cgroup is not None:
                 self._cgroup.add(self.pid)
-            wire.send(
-                self._sock,
-                {
-                    "op": "start",
-                    "scratch": str(self.scratch),
-                    "isolate": zygote.isolate,
-                    "root": zygote.root,
-                    "cpu_seconds": limits.cpu_seconds,
-                    "file_bytes": limits.file_mb * 2**20,
-                    "output_bytes": limits.output_kb * 1024,
-                    "result_bytes": limits.result_bytes,
-                    "data": limits.data,
-                },
-            )
+            else:  # a normal user's sandbox counts its processes in its own user namespace
+                if zygote.isolate and not is_host_root():
+                    start["max_processes"] = limits.max_processes
+            self._watchdog = Watchdog(self._tree, limits, self.scratch, memory=self._cgroup is None)
+            wire.send(self._sock, start)
             self.alive = True
         except (OSError, wire.WireError, KeyError, ValueError) as err:
             self.close()
@@ -205,10 +241,16 @@ class Sandbox:
     @property
     def isolation(self) -> str:
         """How this sandbox is confined, recorded with every result."""
-        parts = ["namespaces, uid nobody" if self.isolated else "process"]
-        if self._cgroup is not None:
-            parts.append("cgroup")
-        return ", ".join(parts)
+        return isolation_level(isolated=self.isolated, cgroup=self._cgroup)
+
+    def cpu_used(self) -> float:
+        """CPU seconds the sandbox and every process it started have used."""
+        used = self._cgroup.cpu_used() if self._cgroup is not None else None
+        if used is None and self._watchdog is not None and self._watchdog.memory:
+            used = self._watchdog.cpu_used
+        if used is None and self._tree is not None:  # a cgroup without CPU accounting
+            used = self._tree.cpu_used(self._tree.scan())
+        return used or 0.0
 
     def send(self, message: dict[str, Any], blobs: list[bytes]) -> int:
         """Send a request without waiting; returns its id for ``wait``."""
@@ -225,14 +267,17 @@ class Sandbox:
 
     def wait(self, request_id: int, *, timeout: float) -> tuple[dict[str, Any], list[bytes]]:
         """The reply to ``request_id``, noting load progress and problems on the
-        way. Only the frames the protocol expects for that request are taken."""
-        deadline = time.monotonic() + timeout
+        way. Only the frames the protocol expects for that request are taken.
+        The deadline counts the sandbox's own CPU time, with wall time as a
+        generous backstop (see ``_Deadline``)."""
+        deadline = _Deadline(self, timeout)
         loading = request_id in self._loads
         cell: int | None = None
         try:
             while True:
+                deadline.wait_readable(self._sock)
                 reply, reply_blobs = wire.receive(
-                    self._sock, deadline=deadline, max_bytes=self.limits.result_bytes
+                    self._sock, deadline=deadline.backstop, max_bytes=self.limits.result_bytes
                 )
                 op = reply.get("op")
                 if op == "progress" and loading and type(reply.get("cell")) is int:
@@ -258,12 +303,15 @@ class Sandbox:
 
     def _failure(self, err: Exception, timeout: float, cell: int | None) -> SandboxFailure:
         """Kill the sandbox and say why it could not answer."""
-        memory = self._cgroup is not None and self._cgroup.oom_killed()
+        memory = (self._cgroup is not None and self._cgroup.oom_killed()) or (
+            self._watchdog is not None and self._watchdog.exceeded == "memory"
+        )
+        scratch = self._watchdog is not None and self._watchdog.exceeded == "scratch"
         self.close()
         if isinstance(err, wire.FrameTimeout):
             return SandboxTimeout(timeout, cell)
         if isinstance(err, (wire.PeerClosed, OSError)):  # OSError: sent into a dead sandbox
-            return SandboxDied(memory=memory, cell=cell)
+            return SandboxDied(memory=memory, cell=cell, scratch=scratch)
         if isinstance(err, _Forged):
             return SandboxForged(str(err))
         return SandboxRefused(str(err))
@@ -273,8 +321,47 @@ class Sandbox:
         self.alive = False
         with contextlib.suppress(OSError):
             self._sock.close()
+        if self._watchdog is not None:
+            self._watchdog.stop()
         if self._cgroup is not None:
             self._cgroup.remove()
         elif self.pid:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.pid, 9)
+            if self._tree is not None:
+                self._tree.kill()
+
+
+BACKSTOP = 3.0
+"""a call may take this many times its timeout in wall time while waiting
+for its share of the CPU; past that it times out whatever it used"""
+
+
+class _Deadline:
+    """When a request times out: once it has had ``timeout`` seconds both of
+    wall time and of the sandbox's own CPU time, so that a neighbour's load
+    (which slows the sandbox's CPU clock) does not cost the student a
+    timeout; a sandbox that sleeps or waits uses no CPU and meets the wall
+    backstop at ``BACKSTOP`` times the timeout."""
+
+    def __init__(self, sandbox: Sandbox, timeout: float) -> None:
+        self.sandbox = sandbox
+        self.timeout = timeout
+        self.start = time.monotonic()
+        self.backstop = self.start + timeout * BACKSTOP
+        self.cpu_start: float | None = None
+        """the sandbox's CPU time when the request was sent, read only if needed"""
+
+    def wait_readable(self, sock: socket.socket) -> None:
+        """Return once ``sock`` has data; raise ``FrameTimeout`` past the deadline."""
+        self.cpu_start = self.sandbox.cpu_used() if self.cpu_start is None else self.cpu_start
+        while True:
+            now = time.monotonic()
+            if now >= self.backstop:
+                raise wire.FrameTimeout("no answer before the deadline")
+            wall_left = self.start + self.timeout - now
+            if wall_left <= 0 and self.sandbox.cpu_used() - self.cpu_start >= self.timeout:
+                raise wire.FrameTimeout("no answer before the deadline")
+            wait = wall_left if wall_left > 0 else min(0.1, self.backstop - now)
+            if select.select([sock], [], [], wait)[0]:
+                return

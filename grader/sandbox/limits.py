@@ -1,18 +1,24 @@
-"""Limits on a sandbox: per-assignment settings and the cgroup that enforces
-memory and lets the trusted side kill every process a submission started.
+"""Limits on a sandbox: per-assignment settings, and what enforces them.
 
 Address-space rlimits break TensorFlow (it reserves far more than it uses),
-so memory is capped with a cgroup: v2 (unified) or v1 (``memory`` and
-``pids`` hierarchies), whichever the machine has. Without write access to
-either, sandboxes run without a memory cap and the isolation level says so.
+so memory is capped with a cgroup: v2 (unified; as root, or as a normal
+user in a subtree systemd delegates) or v1 (``memory``, ``pids``, ``cpu``
+and ``cpuacct`` hierarchies), whichever the machine lets us write. Without
+one, a ``Watchdog`` thread on the trusted side sums the memory of every
+process in the sandbox and kills them all past the cap; the process cap is
+then an ``RLIMIT_NPROC``, which the kernel counts per user namespace.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import shutil
 import signal
+import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +57,14 @@ class Limits:
     def result_bytes(self) -> int:
         return self.result_mb * 2**20
 
+    scratch_mb: int = 256
+    """disk the files in the scratch folder may take together"""
+    scratch_files: int = 10_000
+    """files and folders the scratch folder may hold"""
+    cpus: float = 1.0
+    """cores the sandbox and every process it starts may use at once (a
+    cgroup CPU quota, where the machine has one)"""
+
     @property
     def cpu_seconds(self) -> int:
         return int(self.cpu_time if self.cpu_time is not None else self.total_timeout * 2 + 10)
@@ -65,49 +79,78 @@ def _own_path(controller: str) -> str:
     return ""
 
 
-class Cgroup:
-    """One sandbox's cgroup: memory cap, process cap, kill-all, OOM check."""
+CPU_PERIOD_US = 100_000
+PAGE = os.sysconf("SC_PAGE_SIZE")
+TICKS = os.sysconf("SC_CLK_TCK")
 
-    def __init__(self, dirs: list[Path], version: int) -> None:
+
+class Cgroup:
+    """One sandbox's cgroup: memory, process and CPU caps, kill-all, OOM
+    check, CPU time used."""
+
+    def __init__(self, dirs: list[Path], version: int, cpu: Path | None = None) -> None:
         self.dirs = dirs
         self.version = version
+        self.cpu = cpu
+        """where the CPU time used is counted, when the machine has a CPU controller"""
 
     @classmethod
     def create(cls, name: str, limits: Limits) -> Cgroup | None:
         """Make the cgroup, or return None when this machine does not let us."""
         try:
             if (CGROUP_ROOT / "cgroup.controllers").exists():
-                own = CGROUP_ROOT / _own_path("")
-                group = own / "tfgrade" / name
-                group.mkdir(parents=True, exist_ok=True)
-                for parent in (own, own / "tfgrade"):  # v2: controllers are enabled top-down
-                    with contextlib.suppress(OSError):
-                        (parent / "cgroup.subtree_control").write_text("+memory +pids")
-                (group / "memory.max").write_text(str(limits.memory_mb * 2**20))
-                (group / "memory.swap.max").write_text("0")
-                (group / "pids.max").write_text(str(limits.max_processes))
-                return cls([group], 2)
-            memory = CGROUP_ROOT / "memory" / _own_path("memory") / "tfgrade" / name
-            pids = CGROUP_ROOT / "pids" / _own_path("pids") / "tfgrade" / name
-            memory.mkdir(parents=True, exist_ok=True)
-            (memory / "memory.limit_in_bytes").write_text(str(limits.memory_mb * 2**20))
-            with contextlib.suppress(OSError):  # only where swap accounting is on
-                (memory / "memory.memsw.limit_in_bytes").write_text(str(limits.memory_mb * 2**20))
-            dirs = [memory]
-            with contextlib.suppress(OSError):
-                pids.mkdir(parents=True, exist_ok=True)
-                (pids / "pids.max").write_text(str(limits.max_processes))
-                dirs.append(pids)
-            return cls(dirs, 1)
+                return cls._create_v2(name, limits)
+            return cls._create_v1(name, limits)
         except OSError:
             return None
+
+    @classmethod
+    def _create_v2(cls, name: str, limits: Limits) -> Cgroup:
+        own = CGROUP_ROOT / _own_path("")
+        group = own / "tfgrade" / name
+        group.mkdir(parents=True, exist_ok=True)
+        _enable_v2_controllers(own)
+        (group / "memory.max").write_text(str(limits.memory_mb * 2**20))
+        (group / "memory.swap.max").write_text("0")
+        (group / "pids.max").write_text(str(limits.max_processes))
+        cpu = None
+        with contextlib.suppress(OSError):
+            quota = int(limits.cpus * CPU_PERIOD_US)
+            (group / "cpu.max").write_text(f"{quota} {CPU_PERIOD_US}")
+            cpu = group
+        return cls([group], 2, cpu)
+
+    @classmethod
+    def _create_v1(cls, name: str, limits: Limits) -> Cgroup:
+        memory = CGROUP_ROOT / "memory" / _own_path("memory") / "tfgrade" / name
+        memory.mkdir(parents=True, exist_ok=True)
+        (memory / "memory.limit_in_bytes").write_text(str(limits.memory_mb * 2**20))
+        with contextlib.suppress(OSError):  # only where swap accounting is on
+            (memory / "memory.memsw.limit_in_bytes").write_text(str(limits.memory_mb * 2**20))
+        dirs = [memory]
+        with contextlib.suppress(OSError):
+            pids = CGROUP_ROOT / "pids" / _own_path("pids") / "tfgrade" / name
+            pids.mkdir(parents=True, exist_ok=True)
+            (pids / "pids.max").write_text(str(limits.max_processes))
+            dirs.append(pids)
+        cpu = None
+        with contextlib.suppress(OSError):  # "cpu" and "cpuacct" may be one hierarchy
+            quota = CGROUP_ROOT / "cpu" / _own_path("cpu") / "tfgrade" / name
+            usage = CGROUP_ROOT / "cpuacct" / _own_path("cpuacct") / "tfgrade" / name
+            for group in dict.fromkeys((quota.resolve(), usage.resolve())):
+                group.mkdir(parents=True, exist_ok=True)
+                dirs.append(group)
+            (quota / "cpu.cfs_period_us").write_text(str(CPU_PERIOD_US))
+            (quota / "cpu.cfs_quota_us").write_text(str(int(limits.cpus * CPU_PERIOD_US)))
+            cpu = usage
+        return cls(dirs, 1, cpu)
 
     @staticmethod
     def sweep(max_age: float = 3600.0) -> None:
         """Remove sandbox cgroups left by a grader that was killed: only empty
         ones (the kernel refuses others) not touched for ``max_age`` seconds."""
         now = time.time()
-        for controller in ("", "memory", "pids"):
+        for controller in ("", "memory", "pids", "cpu", "cpuacct"):
             base = CGROUP_ROOT / controller / _own_path(controller) / "tfgrade"
             with contextlib.suppress(OSError):
                 for group in base.glob("sandbox-*"):
@@ -140,6 +183,19 @@ class Cgroup:
             with contextlib.suppress(OSError):
                 found.update(int(p) for p in (group / "cgroup.procs").read_text().split())
         return found
+
+    def cpu_used(self) -> float | None:
+        """CPU seconds every process in the group used so far (None: not counted)."""
+        if self.cpu is None:
+            return None
+        with contextlib.suppress(OSError, ValueError):
+            if self.version == 1:
+                return int((self.cpu / "cpuacct.usage").read_text()) / 1e9
+            for line in (self.cpu / "cpu.stat").read_text().splitlines():
+                key, _, value = line.partition(" ")
+                if key == "usage_usec":
+                    return int(value) / 1e6
+        return None
 
     def kill(self) -> None:
         """SIGKILL every process in the group, including ones that escaped the session."""
@@ -177,3 +233,213 @@ class Cgroup:
                     break
                 except OSError:  # processes still exiting
                     time.sleep(0.02)
+
+
+def _enable_v2_controllers(own: Path) -> None:
+    """Turn on the memory, pids and cpu controllers for our sandboxes' groups.
+
+    v2 enables controllers top-down, and only in a group with no processes
+    of its own (the root excepted): in a subtree systemd delegated to us
+    (``systemd-run --user --scope -p Delegate=yes``) the grader itself sits
+    in ``own``, so it first moves every process there into a leaf."""
+    for parent in (own, own / "tfgrade"):
+        for controller in ("memory", "pids", "cpu"):
+            try:
+                (parent / "cgroup.subtree_control").write_text(f"+{controller}")
+            except OSError as err:
+                if err.errno != errno.EBUSY or parent != own or own == CGROUP_ROOT:
+                    continue
+                leaf = own / "tfgrade-grader"
+                leaf.mkdir(exist_ok=True)
+                for pid in (own / "cgroup.procs").read_text().split():
+                    with contextlib.suppress(OSError):  # a process that just ended
+                        (leaf / "cgroup.procs").write_text(pid)
+                with contextlib.suppress(OSError):
+                    (parent / "cgroup.subtree_control").write_text(f"+{controller}")
+
+
+def delegated_v2() -> Path | None:
+    """Our own cgroup v2 group when we may create groups in it with memory
+    and pids controllers (root, or a subtree delegated to this user)."""
+    if not (CGROUP_ROOT / "cgroup.controllers").exists():
+        return None
+    own = CGROUP_ROOT / _own_path("")
+    with contextlib.suppress(OSError):
+        available = (own / "cgroup.controllers").read_text().split()
+        if {"memory", "pids"} <= set(available) and os.access(own, os.W_OK):
+            return own
+    return None
+
+
+class ProcessTree:
+    """Every process descended from one pid, found through ``/proc``.
+
+    A sandbox's PID namespace has the sandbox's own child as its init, which
+    adopts every orphan, so the tree is the whole namespace: double forks
+    and ``setsid`` do not leave it."""
+
+    def __init__(self, root: int) -> None:
+        self.root = root
+
+    def scan(self) -> dict[int, list[str]]:
+        """The tree's processes, parents first, each with its ``/proc/PID/stat``
+        fields from the state on (index 1: parent, 11-14: CPU ticks, 21: resident pages)."""
+        stats: dict[int, list[str]] = {}
+        children: dict[int, list[int]] = {}
+        for entry in os.scandir("/proc"):
+            if entry.name.isdigit():
+                with contextlib.suppress(OSError, ValueError, IndexError):
+                    pid = int(entry.name)
+                    stats[pid] = _stat_fields(pid)
+                    children.setdefault(int(stats[pid][1]), []).append(pid)
+        found: dict[int, list[str]] = {}
+        queue = [self.root]
+        while queue:
+            pid = queue.pop(0)
+            if pid in stats:
+                found[pid] = stats[pid]
+                queue.extend(children.get(pid, []))
+        return found
+
+    def kill(self) -> None:
+        """SIGKILL the tree; killing the namespace's init ends the rest."""
+        for _ in range(50):
+            alive = [pid for pid, fields in self.scan().items() if fields[0] != "Z"]
+            if not alive:
+                return
+            for pid in alive:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
+            time.sleep(0.01)
+
+    @staticmethod
+    def cpu_used(found: dict[int, list[str]]) -> float:
+        """CPU seconds of scanned processes and of the children they reaped."""
+        return sum(int(t) for fields in found.values() for t in fields[11:15]) / TICKS
+
+    @staticmethod
+    def memory(pids: Iterable[int]) -> int:
+        """Bytes of memory ``pids`` use: resident pages, with pages shared
+        between processes split among them (PSS, so that sharing pages
+        between the sandbox's own processes cannot hide them). A process
+        that made itself unreadable counts its whole resident size."""
+        total = 0
+        for pid in pids:
+            try:
+                total += _proportional(pid)
+            except PermissionError:
+                with contextlib.suppress(OSError, ValueError, IndexError):
+                    total += int(_stat_fields(pid)[21]) * PAGE
+            except (OSError, ValueError):  # ended meanwhile
+                continue
+        return total
+
+
+def _stat_fields(pid: int) -> list[str]:
+    """/proc/PID/stat after the command name (field 3 onwards)."""
+    text = Path(f"/proc/{pid}/stat").read_text()
+    return text[text.rindex(")") + 2 :].split()
+
+
+def _proportional(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key == "Pss":
+            return int(value.split()[0]) * 1024
+    return 0
+
+
+def scratch_over(folder: Path, max_bytes: int, max_entries: int) -> bool:
+    """Whether ``folder`` holds more than ``max_bytes`` of disk blocks or more
+    than ``max_entries`` files and folders; stops reading as soon as it does."""
+    used, entries, pending = 0, 0, [str(folder)]
+    while pending:
+        with contextlib.suppress(OSError), os.scandir(pending.pop()) as listing:
+            for entry in listing:
+                entries += 1
+                with contextlib.suppress(OSError):
+                    used += entry.stat(follow_symlinks=False).st_blocks * 512
+                    if entry.is_dir(follow_symlinks=False):
+                        pending.append(entry.path)
+                if entries > max_entries or used > max_bytes:
+                    return True
+    return False
+
+
+class Watchdog:
+    """What no kernel mechanism enforces for a normal user: a thread on the
+    trusted side that polls the sandbox and kills it past a cap.
+
+    - The scratch folder's size and file count (always: it is an ordinary
+      folder, kept between a submission's sandboxes and read after them).
+    - Without a cgroup, the memory of the sandbox's process tree, and its
+      CPU time. Resident sizes are cheap to read and never less than PSS,
+      so PSS (which walks page tables) is read only when they add up to more
+      than the cap.
+
+    Between polls a sandbox can go over by what it allocates or writes in
+    ``interval``. A scratch folder over its quota is emptied after the kill,
+    so that the submission's next sandbox can run."""
+
+    PSS_EVERY = 1.0
+    """seconds between PSS readings, which walk every process's page tables"""
+
+    def __init__(
+        self,
+        tree: ProcessTree,
+        limits: Limits,
+        scratch: Path,
+        *,
+        memory: bool,
+        interval: float = 0.2,
+    ) -> None:
+        self.tree = tree
+        self.limits = limits
+        self.scratch = scratch
+        self.memory = memory
+        """whether this watchdog caps memory (no cgroup does)"""
+        self.interval = interval
+        self.exceeded = ""
+        """what the watchdog killed the sandbox for: "memory", "scratch" or "" """
+        self.cpu_used = 0.0
+        """CPU seconds the tree had used at the last poll (reaped children included)"""
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True, name="tfgrade-watchdog")
+        self._thread.start()
+
+    def _watch(self) -> None:
+        limit = self.limits.memory_mb * 2**20
+        took, measured = 0.0, 0.0
+        while not self._stop.wait(max(self.interval, took)):  # at most half a core
+            began = time.monotonic()
+            if self.memory:
+                found = self.tree.scan()
+                self.cpu_used = max(self.cpu_used, self.tree.cpu_used(found))
+                resident = sum(int(fields[21]) for fields in found.values()) * PAGE
+                # PSS of hundreds of processes takes a while: once a second at most
+                if resident > limit and began - measured >= self.PSS_EVERY:
+                    measured = began
+                    if self.tree.memory(found) > limit:
+                        self._kill("memory")
+                        return
+            if scratch_over(
+                self.scratch, self.limits.scratch_mb * 2**20, self.limits.scratch_files
+            ):
+                self._kill("scratch")
+                for entry in os.scandir(self.scratch):
+                    if entry.is_dir(follow_symlinks=False):
+                        shutil.rmtree(entry.path, ignore_errors=True)
+                    else:
+                        with contextlib.suppress(OSError):
+                            os.unlink(entry.path)
+                return
+            took = time.monotonic() - began
+
+    def _kill(self, reason: str) -> None:
+        self.exceeded = reason
+        self.tree.kill()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join()

@@ -127,6 +127,14 @@ class Sandbox:
         os.closerange(3, self.conn.fileno())  # nothing inherited but the connection
         os.closerange(self.conn.fileno() + 1, 1 << 16)
         if start.get("isolate"):
+            devices = confine.gpu_devices(
+                os.listdir("/dev"), os.environ.get("CUDA_VISIBLE_DEVICES"), confine.nvidia_minors()
+            )
+            if not confine.is_host_root():  # a normal user: the mounts need a user namespace
+                confine.enter_user_namespace(0)
+            if "max_processes" in start:  # no cgroup: counted per user namespace from here
+                count = int(start["max_processes"])
+                resource.setrlimit(resource.RLIMIT_NPROC, (count, count))
             confine.unshare()
             inner = os.fork()
             if inner:
@@ -136,8 +144,7 @@ class Sandbox:
                         os.waitpid(inner, 0)
                         os._exit(0)
             die_with_parent()
-            confine.build_root(str(start["root"]), scratch, start.get("data"))
-            confine.mount_proc()
+            confine.build_root(str(start["root"]), scratch, devices, start.get("data"))
             socket.sethostname("sandbox")
         _Output.limit = int(start["output_bytes"])
         self.result_bytes = int(start.get("result_bytes", wire.MAX_FRAME_BYTES))
