@@ -216,6 +216,13 @@ class GradingPlugin:
                 (),
             )
         if isinstance(exc, SandboxDied):
+            if exc.scratch and limits is not None:
+                return (
+                    Verdict.CRASH,
+                    f"Your code filled its scratch folder past {limits.scratch_mb} MB or "
+                    f"{limits.scratch_files} files and was stopped; the folder was emptied.",
+                    (),
+                )
             if exc.memory and limits is not None:
                 return (
                     Verdict.MEMORY,
