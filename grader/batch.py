@@ -296,7 +296,7 @@ class _Batch:
             return read_submission(item, self.assignment.notebook)
         except SubmissionProblem:
             raise
-        except (Exception, RecursionError):  # noqa: BLE001 - our bug; the batch goes on
+        except Exception:  # noqa: BLE001 - our bug (RecursionError included); the batch goes on
             self.summary.internal_errors[item.student] = traceback.format_exc()
             raise SubmissionProblem(
                 "unreadable",

@@ -278,7 +278,7 @@ def notebook_cells(text: str, name: str) -> tuple[tuple[Cell, ...], tuple[Notice
     try:
         notebook = nbformat.reads(text, as_version=4)
         raw_cells = notebook.get("cells", [])
-    except (Exception, RecursionError) as err:  # noqa: BLE001 - nbformat raises many kinds
+    except Exception as err:  # noqa: BLE001 - nbformat raises many kinds, RecursionError too
         reason = "nested too deeply" if isinstance(err, RecursionError) else shown(str(err))[:300]
         raise SubmissionProblem(
             "unreadable", f"{name} is not a well-formed notebook: {reason}"

@@ -19,7 +19,7 @@ import signal
 import tempfile
 from pathlib import Path
 
-from grader.sandbox.limits import Cgroup
+from grader.sandbox.limits import Cgroup, stat_fields
 
 _PREFIX = "tfgrade-run-"
 _OWNER = re.compile(rf"^{_PREFIX}(\d+)-")
@@ -95,8 +95,8 @@ def _start_time(pid: int) -> str:
     """When a process started (clock ticks since boot): with its pid, a name
     for it that a later process reusing the pid does not share."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
+        return stat_fields(pid)[19]
+    except (OSError, ValueError, IndexError):
         return "gone"
 
 

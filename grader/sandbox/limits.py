@@ -290,7 +290,7 @@ class ProcessTree:
             if entry.name.isdigit():
                 with contextlib.suppress(OSError, ValueError, IndexError):
                     pid = int(entry.name)
-                    stats[pid] = _stat_fields(pid)
+                    stats[pid] = stat_fields(pid)
                     children.setdefault(int(stats[pid][1]), []).append(pid)
         found: dict[int, list[str]] = {}
         queue = [self.root]
@@ -329,13 +329,13 @@ class ProcessTree:
                 total += _proportional(pid)
             except PermissionError:
                 with contextlib.suppress(OSError, ValueError, IndexError):
-                    total += int(_stat_fields(pid)[21]) * PAGE
+                    total += int(stat_fields(pid)[21]) * PAGE
             except (OSError, ValueError):  # ended meanwhile
                 continue
         return total
 
 
-def _stat_fields(pid: int) -> list[str]:
+def stat_fields(pid: int) -> list[str]:
     """/proc/PID/stat after the command name (field 3 onwards)."""
     text = Path(f"/proc/{pid}/stat").read_text()
     return text[text.rindex(")") + 2 :].split()
