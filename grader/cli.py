@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from grader import __version__, assignments, devices, release
+from grader import __version__, assignments, devices, exporters, release
 from grader.batch import grade_assignment, summary_lines
 from grader.errors import GraderError
 
@@ -61,6 +61,55 @@ def doctor_command() -> None:
     from grader import doctor
 
     click.echo(doctor.report())
+
+
+@main.command("export")
+@click.argument("format_name", metavar="FORMAT", type=click.Choice(exporters.names()))
+@click.argument("assignment_names", metavar="ASSIGNMENT...", nargs=-1, required=True)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("reports"),
+    show_default=True,
+    help="The folder holding gradebook.db, as given to grade.",
+)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File to write."
+)
+@click.option(
+    "--roster",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="roster.csv mapping student ids to LMS identities.",
+)
+@click.pass_obj
+def export_command(
+    root: Path,
+    format_name: str,
+    assignment_names: tuple[str, ...],
+    out: Path,
+    output: Path | None,
+    roster: Path | None,
+) -> None:
+    """Write grades (or an autograder) for another system, in FORMAT.
+
+    \b
+    Formats:
+    """
+    with _reported():
+        request = exporters.ExportRequest(
+            assignments=tuple(assignments.load(root, name) for name in assignment_names),
+            out=out,
+            output=output,
+            roster=roster,
+        )
+        written = exporters.exporter(format_name)(request)
+    for path in written:
+        click.echo(f"wrote {path}")
+
+
+export_command.help = (export_command.help or "") + "\n".join(
+    f"  {name:<12} {exporters.summary(name)}" for name in exporters.names()
+)
 
 
 @main.command("grade")
