@@ -1,10 +1,9 @@
-"""Grade a class: find submissions, skip the ones already graded, run each
-remaining one in a process forked from this one, record every result in
+"""Grade a class: find submissions, skip the ones already graded, have a
+runner backend (``grader.runners``) grade the rest, record every result in
 the gradebook as it arrives, and write the reports.
 
-This process imports TensorFlow (the reference solutions need it) but runs
-no TensorFlow op, so forking it per submission costs milliseconds; the
-forked child runs pytest and sends back its result as JSON on a pipe.
+This is the driver: it alone writes the gradebook and the reports,
+whichever backend runs the grading processes.
 """
 
 from __future__ import annotations
@@ -13,17 +12,13 @@ import collections
 import contextlib
 import gc
 import hashlib
-import json
 import os
-import selectors
-import signal
 import sqlite3
 import time
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 import tqdm
 
@@ -32,9 +27,9 @@ from grader.assignments import Assignment
 from grader.errors import GraderError, UsageError
 from grader.gradebook import Gradebook
 from grader.results import Notice, SubmissionResult, TestResult, Verdict
-from grader.sandbox.client import Zygote, ZygoteInfo
+from grader.runners import Outcome, Runner, SlotStats
+from grader.runners.local import LocalRunner, preload_tensorflow
 from grader.sandbox.limits import Cgroup
-from grader.sandbox.worker import die_with_parent
 from grader.students import shown
 from grader.submissions import (
     Discovery,
@@ -46,12 +41,6 @@ from grader.submissions import (
 )
 from grader.texts import one_line
 from grader.workdir import RunDir
-
-MAX_TRIES = 2
-"""grading processes started for one submission in one run before it is
-recorded with an internal error (a crash of ours is retried once)"""
-MAX_PAYLOAD_BYTES = 64 * 2**20
-"""what a grading process may send back; its result is bounded far below"""
 
 Echo = Callable[[str], None]
 
@@ -74,6 +63,8 @@ class BatchSummary:
     """student -> what went wrong on our side (for staff, never in a report)"""
     staff_log: Path | None = None
     """where the details of internal errors were written"""
+    slots: list[SlotStats] = field(default_factory=list)
+    """what each runner slot did"""
 
 
 def grade_assignment(
@@ -85,6 +76,9 @@ def grade_assignment(
     force: bool = False,
     require_isolation: bool = False,
     gpus: list[str] | None = None,
+    backend: str = "local",
+    address: str | None = None,
+    gpu_share: int = 1,
     progress: bool = True,
     echo: Echo = print,
 ) -> BatchSummary:
@@ -93,9 +87,14 @@ def grade_assignment(
     ``require_isolation`` refuses to run student code without namespaces and
     cgroups (what CI autograding and GPU runners should use). ``gpus`` lists
     the CUDA device ids to grade on, one submission per device at a time
-    (None: the ones this machine has; []: CPU only, whatever it has)."""
+    (None: the ones this machine has; []: CPU only, whatever it has).
+    ``backend`` "ray" grades on a Ray cluster (``address``, or a local Ray
+    instance) instead of in processes forked here; there the cluster's
+    GPUs decide, ``gpu_share`` sandboxes to a GPU."""
     if jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {jobs}")
+    if gpu_share < 1:
+        raise UsageError(f"--gpu-share must be at least 1, got {gpu_share}")
     where = paths or [assignment.examples_dir]
     try:
         found = discover(where, assignment.notebook)
@@ -104,33 +103,69 @@ def grade_assignment(
     if not found.found:
         raise UsageError(f"no submissions found in {', '.join(map(str, where))}")
     RunDir.sweep()
-    slots = devices.plan(devices.detect_gpus() if gpus is None else gpus)
-    if slots[0].gpu:
-        jobs = len(slots)
-        echo(f"grading on {jobs} GPU(s): {', '.join(s.name for s in slots)}, one submission each")
-        os.environ["CUDA_VISIBLE_DEVICES"] = ""  # reference solutions run on the CPU, here
-    # each zygote starts importing TensorFlow now, alongside our own import below
+    suite_version = assignment.suite_version()
     run_dir = RunDir.create()
-    zygotes = [Zygote(slot.env, parent=run_dir.path) for slot in slots]
     try:
-        _preload_quietly()
+        # slots start importing TensorFlow now, alongside our own import below
+        runner = _runner(
+            backend, assignment, suite_version, run_dir, jobs, gpus, address, gpu_share, echo
+        )
+    except BaseException:
+        run_dir.remove()
+        raise
+    try:
+        preload_tensorflow()
         with _writing(out), Gradebook(out / "gradebook.db") as book:
             batch = _Batch(assignment, book, out, echo)
             gc.freeze()  # children skip what is imported by now when they collect garbage
             todo = batch.triage(found, force=force)
             if todo:
-                for zygote in zygotes:
-                    zygote.wait_ready()
-                _check_isolation(zygotes[0], assignment, require=require_isolation, echo=echo)
-                batch.run(todo, [z.info for z in zygotes], run_dir, jobs=jobs, progress=progress)
+                problem = runner.wait_ready()
+                _check_isolation(problem, assignment, require=require_isolation, echo=echo)
+                batch.run(runner, todo, progress=progress)
+                batch.summary.slots = runner.stats()
             everyone = book.results(assignment.name)
             exports.write_class(assignment, everyone, out / assignment.name)
             batch.write_staff_log()
         return batch.summary
     finally:
-        for zygote in zygotes:
-            zygote.close()
+        runner.close()
         run_dir.remove()
+
+
+def _runner(
+    backend: str,
+    assignment: Assignment,
+    suite_version: str,
+    run_dir: RunDir,
+    jobs: int,
+    gpus: list[str] | None,
+    address: str | None,
+    gpu_share: int,
+    echo: Echo,
+) -> Runner:
+    """The backend asked for, started."""
+    if address and backend != "ray":
+        raise UsageError("--address is for --backend ray")
+    if backend == "ray":
+        try:
+            from grader.runners.ray import RayRunner  # an optional extra: imported when asked
+        except ImportError as err:
+            raise UsageError(
+                f"--backend ray needs Ray ({err}): pip install 'tfgrade[ray]' in the grader's venv"
+            ) from err
+
+        return RayRunner(
+            assignment, suite_version, jobs=jobs, address=address, gpu_share=gpu_share, echo=echo
+        )
+    if backend != "local":
+        raise UsageError(f"unknown backend {backend!r} (there are: local, ray)")
+    slots = devices.plan(devices.detect_gpus() if gpus is None else gpus, share=gpu_share)
+    if slots[0].gpu:
+        jobs = len(slots)
+        echo(f"grading on {jobs} GPU(s): {', '.join(s.name for s in slots)}, one submission each")
+        os.environ["CUDA_VISIBLE_DEVICES"] = ""  # reference solutions run on the CPU, here
+    return LocalRunner(assignment, suite_version, slots, run_dir, jobs=jobs, echo=echo)
 
 
 @contextlib.contextmanager
@@ -148,32 +183,17 @@ def _writing(out: Path) -> Iterator[None]:
         ) from err
 
 
-def _preload_quietly() -> None:
-    """Import TensorFlow before forking (it runs no op), without the C++
-    log lines it prints on import whatever TF_CPP_MIN_LOG_LEVEL says."""
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
-        import keras  # noqa: F401
-        import tensorflow  # noqa: F401
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
-def _check_isolation(zygote: Zygote, assignment: Assignment, *, require: bool, echo: Echo) -> None:
+def _check_isolation(problem: str, assignment: Assignment, *, require: bool, echo: Echo) -> None:
     """Say once what confinement is missing here; refuse if it is required.
 
     Without a writable cgroup (a normal user where no subtree is delegated)
     sandboxes in namespaces still get every cap: memory from the trusted
     side's watchdog, processes from a per-namespace rlimit. Only the CPU
     quota is missing, which the CPU-time deadlines make up for."""
-    problems = [zygote.isolation_problem] if zygote.isolation_problem else []
+    problems = [problem] if problem else []
     Cgroup.sweep()
     probe = Cgroup.create(f"probe-{os.getpid()}", assignment.limits)
-    if probe is None and zygote.isolation_problem:
+    if probe is None and problem:
         problems.append("no writable cgroup, so the number of processes is not capped")
     elif probe is None:
         echo(
@@ -225,21 +245,6 @@ def summary_lines(assignment: str, summary: BatchSummary, out: Path) -> list[str
     return [one_line(line) for line in lines]
 
 
-@dataclass
-class _Child:
-    """A forked grading process and the bytes it has sent so far."""
-
-    pid: int
-    fd: int
-    submission: Submission
-    started: float
-    slot: int
-    """index of the runner slot (zygote) its sandboxes come from"""
-    workdir: Path
-    """its scratch folders and the pids of its sandboxes, cleaned up when it ends"""
-    data: bytearray = field(default_factory=bytearray)
-
-
 class _Batch:
     """One assignment's run: the gradebook, the output folder, the summary."""
 
@@ -251,7 +256,6 @@ class _Batch:
         self.summary = BatchSummary()
         self.suite_version = assignment.suite_version()
         self.tests: tuple[TestResult, ...] = grading.suite_tests(assignment)
-        self.tries: collections.Counter[str] = collections.Counter()
 
     # -- before grading -------------------------------------------------
 
@@ -325,95 +329,29 @@ class _Batch:
 
     # -- grading --------------------------------------------------------
 
-    def run(
-        self,
-        todo: list[Submission],
-        slots: list[ZygoteInfo],
-        run_dir: RunDir,
-        *,
-        jobs: int,
-        progress: bool,
-    ) -> None:
-        """Grade ``todo``, ``jobs`` at a time, each in a forked child that
-        takes its sandboxes from the least busy slot. A child that dies or
-        overruns is cleaned up after (its sandboxes killed, its scratch
-        removed) and its submission tried again, at most ``MAX_TRIES`` times."""
-        limits = self.assignment.limits
-        budget = limits.load_timeout + limits.total_timeout + 120
-        queue = collections.deque(todo)
-        running: dict[int, _Child] = {}
-        selector = selectors.DefaultSelector()
+    def run(self, runner: Runner, todo: list[Submission], *, progress: bool) -> None:
+        """Grade ``todo`` with ``runner``, recording each outcome as it arrives."""
         bar = tqdm.tqdm(total=len(todo), disable=not progress, unit="submission", leave=False)
         echo = tqdm.tqdm.write if progress else self.echo
+        pace = _Pace(len(todo))
         try:
-            while queue or running:
-                while queue and len(running) < jobs:
-                    busy = collections.Counter(c.slot for c in running.values())
-                    slot = min(range(len(slots)), key=lambda i: busy[i])
-                    child = self._fork(queue.popleft(), slots, slot, run_dir)
-                    running[child.fd] = child
-                    selector.register(child.fd, selectors.EVENT_READ)
-                for key, _ in selector.select(timeout=1.0):
-                    child = running[key.fd]
-                    chunk = os.read(key.fd, 1 << 20)
-                    if chunk and len(child.data) + len(chunk) <= MAX_PAYLOAD_BYTES:
-                        child.data += chunk
-                        continue
-                    if chunk:  # far more than any bounded result: not a result
-                        os.kill(child.pid, signal.SIGKILL)
-                        child.data = bytearray()
-                    selector.unregister(key.fd)
-                    del running[key.fd]
-                    if self._collect(child, echo):
-                        bar.update()
-                    else:
-                        queue.append(child.submission)
-                for child in running.values():
-                    if time.monotonic() - child.started > budget:
-                        os.kill(child.pid, signal.SIGKILL)  # its pipe closes: collected next
+            for outcome in runner.grade(todo):
+                self._record(outcome, echo)
+                bar.update()
+                if not progress and (line := pace.step()):
+                    echo(line)
         finally:
-            for child in running.values():
-                os.kill(child.pid, signal.SIGKILL)
-                os.waitpid(child.pid, 0)
-                os.close(child.fd)
-                RunDir.clean_child(child.workdir)
             bar.close()
 
-    def _fork(
-        self, submission: Submission, slots: list[ZygoteInfo], slot: int, run_dir: RunDir
-    ) -> _Child:
-        self.tries[submission.student] += 1
-        workdir = run_dir.child()
-        read_fd, write_fd = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            os.close(read_fd)
-            _child_main(
-                self.assignment, submission, self.suite_version, slots[slot], workdir, write_fd
-            )
-        os.close(write_fd)
-        return _Child(pid, read_fd, submission, time.monotonic(), slot, workdir)
-
-    def _collect(self, child: _Child, echo: Echo) -> bool:
-        """Record what a finished child sent; False when it should be tried again."""
-        os.waitpid(child.pid, 0)
-        os.close(child.fd)
-        RunDir.clean_child(child.workdir)
-        student = child.submission.student
-        try:
-            payload = json.loads(child.data)
-            result = SubmissionResult.from_json(payload["result"]) if "result" in payload else None
-        except (ValueError, KeyError, TypeError):
-            payload, result = {"failed": "the grading process died before it sent a result"}, None
-        if result is not None:
-            self._finish(result, echo)
-            if payload.get("internal"):
-                self.summary.internal_errors[student] = "\n".join(payload["internal"])
-            return True
-        if self.tries[student] < MAX_TRIES:
-            echo(one_line(f"{student:<16} grading failed on our side; trying again"))
-            return False
-        self.summary.internal_errors[student] = str(payload.get("failed"))
+    def _record(self, outcome: Outcome, echo: Echo) -> None:
+        """A result as it came, or, when the grader failed on it every time it
+        tried, an INTERNAL result; the details go to the staff log."""
+        student = outcome.submission.student
+        if outcome.staff_details:
+            self.summary.internal_errors[student] = outcome.staff_details
+        if outcome.result is not None:
+            self._finish(outcome.result, echo)
+            return
         notice = Notice(
             kind="internal",
             message="The grader failed on this submission (its fault, not yours); course staff "
@@ -423,7 +361,7 @@ class _Batch:
             grading.ungradable(
                 self.assignment,
                 student=student,
-                submission_hash=child.submission.hash,
+                submission_hash=outcome.submission.hash,
                 suite_version=self.suite_version,
                 notice=notice,
                 tests=self.tests,
@@ -431,7 +369,6 @@ class _Batch:
             ),
             echo,
         )
-        return True
 
     def write_staff_log(self) -> None:
         """Internal errors' details (tracebacks that quote the hidden suite) go
@@ -447,6 +384,27 @@ class _Batch:
         with log.open("a", encoding="utf-8") as handle:
             handle.write("".join(entries))
         self.summary.staff_log = log
+
+
+class _Pace:
+    """Progress as lines, where there is no progress bar (a CI log): done of
+    total, rate and time left, about every tenth of the batch."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.done = 0
+        self.started = time.monotonic()
+        self.every = max(10, total // 10)  # short batches need no progress lines
+
+    def step(self) -> str:
+        self.done += 1
+        if self.done % self.every or self.done == self.total:
+            return ""
+        rate = self.done / max(time.monotonic() - self.started, 1e-9)
+        left = (self.total - self.done) / rate
+        return (
+            f"progress: {self.done}/{self.total}, {rate:.2f} submissions/s, about {left:.0f}s left"
+        )
 
 
 def _one_per_student(student: str, items: list[Found]) -> tuple[Found, Notice | None]:
@@ -475,40 +433,3 @@ def _one_per_student(student: str, items: list[Found]) -> tuple[Found, Notice | 
         f"More than one submission has the id {student!r} ({names}); "
         "none of them was graded. Keep exactly one.",
     )
-
-
-def _child_main(
-    assignment: Assignment,
-    submission: Submission,
-    suite_version: str,
-    zygote: ZygoteInfo,
-    workdir: Path,
-    fd: int,
-) -> None:
-    """The forked child: grade one submission, send the result, exit at once."""
-    status = 0
-    try:
-        die_with_parent()
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-        if not os.environ.get("TFGRADE_DEBUG"):
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, 1)
-            os.dup2(devnull, 2)
-        payload: dict[str, Any]
-        try:
-            result, internal = grading.grade_submission(
-                assignment, submission, zygote=zygote, suite_version=suite_version, workdir=workdir
-            )
-            payload = {"result": result.to_json(), "internal": internal}
-        except GraderError as err:
-            payload = {"failed": str(err)}
-        except BaseException:  # noqa: BLE001 - our bug: report it, never lose the batch
-            payload = {"failed": traceback.format_exc()}
-        data = json.dumps(payload).encode()
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-    except BaseException:  # noqa: BLE001 - nothing may escape a forked child
-        status = 70
-    finally:
-        os._exit(status)

@@ -137,6 +137,25 @@ export_command.help = (export_command.help or "") + "\n".join(
     show_default=True,
     help="GPUs to grade on, one submission each at a time: auto, none, or ids like 0,1.",
 )
+@click.option(
+    "--backend",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="Where grading processes run: forked here, or as Ray actors (pip install .[ray]).",
+)
+@click.option(
+    "--address",
+    help="With --backend ray: the cluster to join (auto, or ray://host:port); "
+    "default: a local Ray instance.",
+)
+@click.option(
+    "--gpu-share",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Sandboxes sharing one GPU, each with its share of the GPU's memory.",
+)
 @click.pass_obj
 def grade_command(
     root: Path,
@@ -147,6 +166,9 @@ def grade_command(
     force: bool,
     require_isolation: bool,
     gpus: str,
+    backend: str,
+    address: str | None,
+    gpu_share: int,
 ) -> None:
     """Grade submissions of ASSIGNMENT: files, student folders or class folders.
 
@@ -165,11 +187,16 @@ def grade_command(
             force=force,
             require_isolation=require_isolation,
             gpus=devices_to_use,
+            backend=backend,
+            address=address,
+            gpu_share=gpu_share,
             progress=sys.stderr.isatty(),
             echo=click.echo,
         )
     for line in summary_lines(assignment, summary, out):
         click.echo(line)
+    for slot in summary.slots:
+        click.echo(slot.line())
     for student in summary.internal_errors:
         click.echo(f"internal error grading {student} (the grader's fault)", err=True)
     if summary.staff_log is not None:

@@ -11,9 +11,12 @@ tests inject device lists.
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from grader.sandbox.worker import GPU_MEMORY_VARIABLE
 
 NVIDIA_GPUS = Path("/proc/driver/nvidia/gpus")
 
@@ -43,14 +46,46 @@ def detect_gpus(environ: Mapping[str, str] = os.environ, driver: Path = NVIDIA_G
         return []
 
 
-def plan(gpus: list[str]) -> list[Slot]:
-    """One slot per GPU, or one CPU slot that hides any GPU from TensorFlow."""
+def plan(gpus: list[str], share: int = 1) -> list[Slot]:
+    """``share`` slots per GPU, or one CPU slot that hides any GPU from TensorFlow."""
     if not gpus:
         return [Slot("cpu", {"CUDA_VISIBLE_DEVICES": ""})]
     return [
-        Slot(f"gpu{g}", {"CUDA_VISIBLE_DEVICES": g, "TF_FORCE_GPU_ALLOW_GROWTH": "true"}, gpu=True)
+        gpu_slot(g, share, f"gpu{g}" + (f".{k}" if share > 1 else ""))
         for g in gpus
+        for k in range(share)
     ]
+
+
+def gpu_slot(gpu: str, share: int, name: str) -> Slot:
+    """A slot on CUDA device ``gpu``, shared by ``share`` slots.
+
+    Alone on its GPU, TensorFlow grows its memory as needed. Shared, each
+    sandbox gets a logical device capped at its share of the GPU's memory
+    (``TFGRADE_GPU_MEMORY_MB``, see ``grader.sandbox.worker``), read with
+    ``nvidia-smi``; where that fails, the sandboxes share without a cap."""
+    env = {"CUDA_VISIBLE_DEVICES": gpu}
+    total = memory_mb(gpu) if share > 1 else None
+    if share == 1:
+        env["TF_FORCE_GPU_ALLOW_GROWTH"] = "true"
+    elif total is not None:
+        env[GPU_MEMORY_VARIABLE] = str(total // share)
+    return Slot(name, env, gpu=True)
+
+
+def memory_mb(gpu: str) -> int | None:
+    """Total memory of CUDA device ``gpu`` in MiB, or None if ``nvidia-smi`` cannot tell."""
+    try:
+        answer = subprocess.run(
+            ["nvidia-smi", "--query-gpu=memory.total", "--format=csv,noheader,nounits", "-i", gpu],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        )
+        return int(answer.stdout.split()[0])
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        return None
 
 
 def parse(option: str) -> list[str] | None:

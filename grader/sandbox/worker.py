@@ -34,6 +34,8 @@ from grader.sandbox import confine, wire
 
 KEPT_ENVIRONMENT = ("LANG", "LC_ALL", "CUDA_VISIBLE_DEVICES", "TF_FORCE_GPU_ALLOW_GROWTH")
 """the only variables student code sees besides those ``_scratch_environment`` sets"""
+GPU_MEMORY_VARIABLE = "TFGRADE_GPU_MEMORY_MB"
+"""set in a zygote's environment when its sandboxes share a GPU: each one's limit"""
 MESSAGE_LIMIT = 2000
 _CELL_FILE = re.compile(r"^<cell (\d+)>$")
 _PR_SET_PDEATHSIG = 1
@@ -100,8 +102,9 @@ class Sandbox:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         wire.send(self.conn, {"op": "hello", "pid": os.getpid()})
         start, _ = wire.receive(self.conn)
+        gpu_memory = os.environ.get(GPU_MEMORY_VARIABLE)  # before the environment is reset
         self._confine(start)
-        _exact_float32()
+        _device_settings(gpu_memory)
         module = types.ModuleType("submission")
         self.namespace = module.__dict__
         sys.modules["submission"] = module
@@ -408,13 +411,19 @@ def _to_tensor(array: Any) -> Any:
     return tf.constant(array)
 
 
-def _exact_float32() -> None:
+def _device_settings(gpu_memory: str | None) -> None:
     """Turn off TensorFloat-32 on GPUs (Ampere and later use it by default for
     matmul and conv, with errors near 1e-3) so results match the CPU
-    reference within the suites' tolerances. A flag: no TensorFlow op runs."""
+    reference within the suites' tolerances. Where sandboxes share a GPU
+    (``--gpu-share``), cap this one at its share of the GPU's memory, as a
+    logical device. Settings only, before any TensorFlow op."""
     import tensorflow as tf
 
     tf.config.experimental.enable_tensor_float_32_execution(False)
+    if gpu_memory:
+        limit = [tf.config.LogicalDeviceConfiguration(memory_limit=int(gpu_memory))]
+        for gpu in tf.config.list_physical_devices("GPU"):
+            tf.config.set_logical_device_configuration(gpu, limit)
 
 
 def preload() -> None:
