@@ -7,6 +7,7 @@ Lives on the trusted side only: nothing here may be imported by the sandbox.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import types
 from dataclasses import dataclass
@@ -66,12 +67,22 @@ class Assignment:
         return digest.hexdigest()[:16]
 
     def reference_module(self) -> types.ModuleType:
-        """The solution notebook's code as a module, for the ``reference`` fixture."""
-        cells, _ = notebook_cells(self.solution_notebook.read_text(), self.notebook)
-        module = types.ModuleType(f"reference_{self.name}")
-        for cell in cells:
-            exec(compile_cell(cell.source, f"<solution cell {cell.number}>"), module.__dict__)
-        return module
+        """The solution notebook's code as a module, for the ``reference`` fixture.
+
+        Executed once per process and notebook version: the grader loads it
+        to list the suite's tests, and every grading process forked after
+        that inherits it instead of executing the notebook again."""
+        stat = self.solution_notebook.stat()
+        return _executed(self.solution_notebook, stat.st_mtime_ns, stat.st_size, self.name)
+
+
+@functools.cache
+def _executed(notebook: Path, _mtime_ns: int, _size: int, name: str) -> types.ModuleType:
+    cells, _ = notebook_cells(notebook.read_text(), notebook.name)
+    module = types.ModuleType(f"reference_{name}")
+    for cell in cells:
+        exec(compile_cell(cell.source, f"<solution cell {cell.number}>"), module.__dict__)
+    return module
 
 
 def names(root: Path) -> list[str]:

@@ -79,6 +79,7 @@ def grade_assignment(
     backend: str = "local",
     address: str | None = None,
     gpu_share: int = 1,
+    reference_cache: bool = True,
     progress: bool = True,
     echo: Echo = print,
 ) -> BatchSummary:
@@ -90,7 +91,9 @@ def grade_assignment(
     (None: the ones this machine has; []: CPU only, whatever it has).
     ``backend`` "ray" grades on a Ray cluster (``address``, or a local Ray
     instance) instead of in processes forked here; there the cluster's
-    GPUs decide, ``gpu_share`` sandboxes to a GPU."""
+    GPUs decide, ``gpu_share`` sandboxes to a GPU. ``reference_cache`` keeps
+    the reference data suites ask for in ``out/staff/reference-cache/``
+    (with Ray: in each slot, for the run)."""
     if jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {jobs}")
     if gpu_share < 1:
@@ -107,8 +110,9 @@ def grade_assignment(
     run_dir = RunDir.create()
     try:
         # slots start importing TensorFlow now, alongside our own import below
+        cache = out / "staff" / "reference-cache" / assignment.name if reference_cache else None
         runner = _runner(
-            backend, assignment, suite_version, run_dir, jobs, gpus, address, gpu_share, echo
+            backend, assignment, suite_version, run_dir, jobs, gpus, address, gpu_share, cache, echo
         )
     except BaseException:
         run_dir.remove()
@@ -142,6 +146,7 @@ def _runner(
     gpus: list[str] | None,
     address: str | None,
     gpu_share: int,
+    cache: Path | None,
     echo: Echo,
 ) -> Runner:
     """The backend asked for, started."""
@@ -156,7 +161,13 @@ def _runner(
             ) from err
 
         return RayRunner(
-            assignment, suite_version, jobs=jobs, address=address, gpu_share=gpu_share, echo=echo
+            assignment,
+            suite_version,
+            jobs=jobs,
+            address=address,
+            gpu_share=gpu_share,
+            reference_cache=cache is not None,
+            echo=echo,
         )
     if backend != "local":
         raise UsageError(f"unknown backend {backend!r} (there are: local, ray)")
@@ -165,7 +176,9 @@ def _runner(
         jobs = len(slots)
         echo(f"grading on {jobs} GPU(s): {', '.join(s.name for s in slots)}, one submission each")
         os.environ["CUDA_VISIBLE_DEVICES"] = ""  # reference solutions run on the CPU, here
-    return LocalRunner(assignment, suite_version, slots, run_dir, jobs=jobs, echo=echo)
+    return LocalRunner(
+        assignment, suite_version, slots, run_dir, jobs=jobs, reference_cache=cache, echo=echo
+    )
 
 
 @contextlib.contextmanager

@@ -156,6 +156,11 @@ export_command.help = (export_command.help or "") + "\n".join(
     show_default=True,
     help="Sandboxes sharing one GPU, each with its share of the GPU's memory.",
 )
+@click.option(
+    "--no-reference-cache",
+    is_flag=True,
+    help="Compute the reference's results for every submission (the cache is in OUT/staff/).",
+)
 @click.pass_obj
 def grade_command(
     root: Path,
@@ -169,6 +174,7 @@ def grade_command(
     backend: str,
     address: str | None,
     gpu_share: int,
+    no_reference_cache: bool,
 ) -> None:
     """Grade submissions of ASSIGNMENT: files, student folders or class folders.
 
@@ -190,6 +196,7 @@ def grade_command(
             backend=backend,
             address=address,
             gpu_share=gpu_share,
+            reference_cache=not no_reference_cache,
             progress=sys.stderr.isatty(),
             echo=click.echo,
         )

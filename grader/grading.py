@@ -25,6 +25,7 @@ from grader.assignments import Assignment
 from grader.errors import GraderError
 from grader.harness.plugin import GradingPlugin
 from grader.harness.proxy import StudentSession
+from grader.harness.reference_data import ReferenceData
 from grader.results import Notice, SubmissionResult, TestResult, Verdict
 from grader.sandbox.client import SandboxFailure, ZygoteInfo
 from grader.submissions import Submission
@@ -93,9 +94,11 @@ def grade_submission(
     zygote: ZygoteInfo,
     suite_version: str,
     workdir: Path,
+    reference_cache: Path | None = None,
 ) -> tuple[SubmissionResult, list[str]]:
     """Run the hidden suite against one submission; its sandboxes' scratch
-    folders go in ``workdir``.
+    folders go in ``workdir``; reference data the suite asks for is kept in
+    ``reference_cache`` (None: computed every time).
 
     Returns the result and, for staff only, the tracebacks of tests that
     failed on the grader's side (INTERNAL verdicts)."""
@@ -103,7 +106,11 @@ def grade_submission(
     session = StudentSession(submission, zygote, assignment.limits, workdir)
     reference = assignment.reference_module()
     plugin = GradingPlugin(
-        session, reference, seed=assignment.name, submission_hash=submission.hash
+        session,
+        reference,
+        seed=assignment.name,
+        submission_hash=submission.hash,
+        reference_data=ReferenceData(reference_cache, suite_version),
     )
     try:
         with contextlib.suppress(SandboxFailure):  # the first test reports it

@@ -1,6 +1,6 @@
 """What hidden suites import: the ``grade`` mark and student-facing assertions.
 
-The fixtures (``student``, ``reference``, ``rng``, ``module_rng``,
+The fixtures (``student``, ``reference``, ``reference_data``, ``rng``, ``module_rng``,
 ``sandbox``, ``feedback``) come from the pytest plugin in
 ``grader.harness.plugin``, which the grader loads. ``StudentError`` is what
 a call raises when the student's code raised; a suite may catch it to

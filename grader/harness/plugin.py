@@ -24,6 +24,7 @@ from grader.harness.proxy import (
     StudentProxy,
     StudentSession,
 )
+from grader.harness.reference_data import ReferenceData
 from grader.results import Curve, Frame, TestResult, Verdict
 from grader.sandbox.client import SandboxDied, SandboxFailure, SandboxRefused, SandboxTimeout
 
@@ -50,11 +51,13 @@ class GradingPlugin:
         reference: types.ModuleType,
         seed: str,
         submission_hash: str = "",
+        reference_data: ReferenceData | None = None,
     ) -> None:
         """``seed`` names the assignment; ``submission_hash`` (the file's
         SHA-256) makes inputs differ per submission and repeat on a regrade."""
         self.session = session
         self.reference_module = reference
+        self.reference_cache = reference_data or ReferenceData(None, "")
         self.seed = seed
         self.submission_hash = submission_hash
         self.results: dict[str, TestResult] = {}
@@ -85,6 +88,12 @@ class GradingPlugin:
     def reference(self) -> types.ModuleType:
         """The solution notebook's code, on the trusted side."""
         return self.reference_module
+
+    @pytest.fixture(scope="session")
+    def reference_data(self) -> ReferenceData:
+        """Plain data from a reference call, computed once per suite version:
+        ``reference_data(reference.train_fit, x, y, pick=lambda r: r[1].history)``."""
+        return self.reference_cache
 
     @pytest.fixture
     def feedback(self, request: pytest.FixtureRequest) -> Feedback:

@@ -80,15 +80,18 @@ class LocalRunner:
         run_dir: RunDir,
         *,
         jobs: int,
+        reference_cache: Path | None = None,
         echo: Any = print,
     ) -> None:
         """Starts the zygotes at once, so they import TensorFlow while the
-        caller does its own start-up."""
+        caller does its own start-up. ``reference_cache``: see
+        ``grader.harness.reference_data`` (None: no cache)."""
         self.assignment = assignment
         self.suite_version = suite_version
         self.jobs = jobs
         self.run_dir = run_dir
         self.echo = echo
+        self.reference_cache = reference_cache
         self.tries: collections.Counter[str] = collections.Counter()
         self._slots = slots
         self._zygotes = [Zygote(slot.env, parent=run_dir.path) for slot in slots]
@@ -158,7 +161,15 @@ class LocalRunner:
         pid = os.fork()
         if pid == 0:
             os.close(read_fd)
-            _child_main(self.assignment, submission, self.suite_version, zygote, workdir, write_fd)
+            _child_main(
+                self.assignment,
+                submission,
+                self.suite_version,
+                zygote,
+                workdir,
+                self.reference_cache,
+                write_fd,
+            )
         os.close(write_fd)
         return _Child(pid, read_fd, submission, time.monotonic(), slot, lane, workdir)
 
@@ -193,6 +204,7 @@ def _child_main(
     suite_version: str,
     zygote: ZygoteInfo,
     workdir: Path,
+    reference_cache: Path | None,
     fd: int,
 ) -> None:
     """The forked child: grade one submission, send the result, exit at once."""
@@ -207,7 +219,12 @@ def _child_main(
         payload: dict[str, Any]
         try:
             result, internal = grading.grade_submission(
-                assignment, submission, zygote=zygote, suite_version=suite_version, workdir=workdir
+                assignment,
+                submission,
+                zygote=zygote,
+                suite_version=suite_version,
+                workdir=workdir,
+                reference_cache=reference_cache,
             )
             payload = {"result": result.to_json(), "internal": internal}
         except GraderError as err:

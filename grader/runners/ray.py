@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import dataclasses
 import logging
 import os
 import pickle
@@ -58,7 +59,7 @@ class _SlotActor:
             stdout=subprocess.PIPE,
             env={**os.environ, "PYTHONPATH": package, "TF_CPP_MIN_LOG_LEVEL": "3"},
         )
-        self._send(Setup(setup.assignment, setup.suite_version, slot, setup.solution, setup.data))
+        self._send(dataclasses.replace(setup, slot=slot))
         self.slot = slot
 
     def _send(self, value: Any) -> None:
@@ -103,6 +104,7 @@ class RayRunner:
         jobs: int,
         address: str | None,
         gpu_share: int,
+        reference_cache: bool,
         echo: Any = print,
     ) -> None:
         self.echo = echo
@@ -126,6 +128,7 @@ class RayRunner:
             devices.Slot("unplaced"),
             pack(assignment.solution_dir),
             pack(data) if data else None,
+            reference_cache,
         )
         setup_ref = ray.put(setup)
         actor = ray.remote(num_cpus=1, num_gpus=per_actor, max_restarts=0)(_SlotActor)

@@ -44,6 +44,8 @@ class Setup:
     """a tar of ``solutions/NAME/``"""
     data: bytes | None
     """a tar of the course data folder, if the assignment has one"""
+    reference_cache: bool
+    """keep reference data (in the slot's private folder, for this run)"""
 
 
 def pack(folder: Path) -> bytes:
@@ -84,7 +86,13 @@ def serve(requests: BinaryIO, replies: BinaryIO) -> None:
     try:
         assignment = _installed(setup, private)
         runner = LocalRunner(
-            assignment, setup.suite_version, [setup.slot], run_dir, jobs=1, echo=lambda _: None
+            assignment,
+            setup.suite_version,
+            [setup.slot],
+            run_dir,
+            jobs=1,
+            reference_cache=private / "reference-cache" if setup.reference_cache else None,
+            echo=lambda _: None,
         )
         os.environ["CUDA_VISIBLE_DEVICES"] = ""  # the reference runs on the CPU, as locally
         preload_tensorflow()
