@@ -13,7 +13,6 @@ which Gradescope shows to instructors only (``stdout_visibility: hidden``).
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import tempfile
@@ -30,7 +29,13 @@ from grader.errors import GraderError
 from grader.exports import atomic_write
 from grader.results import Notice, SubmissionResult
 from grader.students import shown, student_id
-from grader.submissions import SUFFIXES, Found, SubmissionProblem, read_submission
+from grader.submissions import (
+    SUFFIXES,
+    Found,
+    SubmissionProblem,
+    notebook_cells,
+    read_submission,
+)
 
 MAX_ENTRIES = 10_000
 """entries of the submission folder looked at (a GitHub submission is a whole repository)"""
@@ -82,7 +87,7 @@ def _grade(assignment: Assignment, folder: Path, echo: Echo) -> tuple[Submission
     exercises = {t.exercise for t in tests}
     found = locate(folder, assignment.notebook)
     if isinstance(found, Path):
-        refusal = wrong_assignment(found, assignment.notebook, exercises)
+        refusal = wrong_assignment(found, assignment, exercises)
         if refusal is None:
             return _graded(assignment, found, echo)
     else:
@@ -148,51 +153,56 @@ def locate(folder: Path, notebook: str) -> Path | Refusal:
     )
 
 
-def wrong_assignment(path: Path, notebook: str, exercises: set[str]) -> Refusal | None:
-    """A notebook that defines none of the functions this assignment grades,
-    and has no syntax error that could explain it: another assignment's
-    notebook, most likely. Unreadable files are left to the grading run,
-    which explains them."""
+def wrong_assignment(path: Path, assignment: Assignment, exercises: set[str]) -> Refusal | None:
+    """A notebook that is, most likely, another assignment's: it defines none
+    of the functions this assignment grades, or fewer than half of them and
+    more of those only another assignment of the course asks for (read from
+    the zip's ``course.json``). Notebooks with a syntax error, and files that
+    cannot be read, are graded instead: their own messages say more."""
     try:
-        submission = read_submission(Found(student_id(path.stem), path), notebook)
+        submission = read_submission(Found(student_id(path.stem), path), assignment.notebook)
     except SubmissionProblem:
         return None
-    defined: set[str] = set()
-    functions: set[str] = set()
-    for cell in submission.cells:
-        try:
-            tree = ast.parse(cell.source)
-        except (SyntaxError, ValueError, RecursionError):
-            return None
-        defined |= _top_level_names(tree)
-        functions |= {
-            node.name
-            for node in tree.body
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
-        }
-    if defined & exercises:
+    found = gradescope.definitions(cell.source for cell in submission.cells)
+    if found is None:
         return None
-    graded = ", ".join(sorted(exercises))
-    own = f" (it defines {', '.join(sorted(functions)[:8])})" if functions else ""
-    return Refusal(
-        "wrong_assignment",
-        f"{shown(path.name)} defines none of the functions this assignment grades ({graded})"
-        f"{own}: is it the notebook of another assignment? Upload your {notebook}.",
-    )
+    name, notebook = shown(path.name), assignment.notebook
+    ours = found.names & exercises
+    if not ours:
+        listed = ", ".join(sorted(found.functions)[:8])
+        return Refusal(
+            "wrong_assignment",
+            f"{name} defines none of the functions this assignment grades "
+            f"({', '.join(sorted(exercises))})"
+            + (f"; it defines {listed}" if listed else "")
+            + f". Is it the notebook of another assignment? Upload your {notebook}.",
+        )
+    if 2 * len(ours) >= len(exercises):
+        return None
+    cells, _ = notebook_cells(assignment.solution_notebook.read_text(), notebook)
+    own = gradescope.definitions(cell.source for cell in cells)
+    own_functions = own.functions if own is not None else frozenset()
+    for other, functions in _other_assignments(assignment.root).items():
+        distinctive = (functions - own_functions) & found.functions
+        if len(distinctive) > len(ours):
+            return Refusal(
+                "wrong_assignment",
+                f"{name} looks like the notebook of assignment {shown(other)}: it defines "
+                f"{', '.join(sorted(distinctive)[:8])}, which that assignment asks for, and only "
+                f"{len(ours)} of the {len(exercises)} functions this one grades. "
+                f"Upload your {notebook}.",
+            )
+    return None
 
 
-def _top_level_names(tree: ast.Module) -> set[str]:
-    """Names a cell binds at its top level: functions, classes, assignments, imports."""
-    names: set[str] = set()
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            names.add(node.name)
-        elif isinstance(node, ast.Assign | ast.AnnAssign):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            names |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
-        elif isinstance(node, ast.Import | ast.ImportFrom):
-            names |= {(a.asname or a.name).partition(".")[0] for a in node.names}
-    return names
+def _other_assignments(course: Path) -> dict[str, frozenset[str]]:
+    """Assignment -> functions its solution defines, from the zip's course.json
+    (written by the exporter; absent or unreadable: none known)."""
+    try:
+        data = json.loads((course / gradescope.COURSE_NAME).read_text())
+        return {a["name"]: frozenset(a["functions"]) for a in data["assignments"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
 
 
 def _failure(started: float) -> dict[str, object]:

@@ -18,9 +18,11 @@ anything about a test.
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import html
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,9 @@ from grader.results import Notice, SubmissionResult, TestResult, Verdict
 ROOT_VARIABLE = "TFGRADE_AUTOGRADER_ROOT"
 """relocates ``/autograder`` (``grader gradescope-run --autograder-root``)"""
 METADATA_NAME = "submission_metadata.json"
+COURSE_NAME = "course.json"
+"""in the zip: the course's other assignments (notebook name, functions defined
+by its solution), so a notebook uploaded to the wrong assignment is recognised"""
 MAX_TEST_OUTPUT = 16 * 1024
 """characters of a test's printed output shown under it"""
 
@@ -80,6 +85,37 @@ def _moment(value: object) -> dt.datetime | None:
     except ValueError:
         return None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class Definitions:
+    """What a notebook's code defines at its top level."""
+
+    functions: frozenset[str]
+    """functions and classes"""
+    names: frozenset[str]
+    """every name bound: functions, classes, assignments, imports"""
+
+
+def definitions(sources: Iterable[str]) -> Definitions | None:
+    """The top-level definitions of these cells; None when one does not parse
+    (then its syntax error, not its names, is what the student needs)."""
+    functions: set[str] = set()
+    names: set[str] = set()
+    for source in sources:
+        try:
+            tree = ast.parse(source)
+        except (SyntaxError, ValueError, RecursionError):
+            return None
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                functions.add(node.name)
+            elif isinstance(node, ast.Assign | ast.AnnAssign):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                names |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+            elif isinstance(node, ast.Import | ast.ImportFrom):
+                names |= {(a.asname or a.name).partition(".")[0] for a in node.names}
+    return Definitions(frozenset(functions), frozenset(functions | names))
 
 
 def visibility(ours: str) -> str:

@@ -14,7 +14,10 @@ At the zip's root (Gradescope unpacks it into ``/autograder/source/``):
   ``results/results.json`` (``grader.autograder``).
 - ``requirements.lock``, ``tfgrade/`` (``pyproject.toml`` and the ``grader``
   package), ``solutions/ASSIGNMENT/`` (hidden suite, solution notebook,
-  ``assignment.toml``) and the course's data folder, if the assignment has one.
+  ``assignment.toml``) and the course's data folder, if the assignment has one;
+- ``course.json``: the course's other assignments and the functions their
+  solutions define, so a notebook uploaded to the wrong assignment gets a
+  message saying so (``grader.autograder.wrong_assignment``).
 
 Entries carry a fixed date, so the same course gives the same zip.
 """
@@ -30,10 +33,12 @@ import zipfile
 from pathlib import Path
 
 import grader
+from grader import assignments
 from grader.assignments import Assignment
-from grader.errors import UsageError
+from grader.errors import GraderError, UsageError
 from grader.exporters import ExportRequest
-from grader.gradescope import ROOT_VARIABLE
+from grader.gradescope import COURSE_NAME, ROOT_VARIABLE, definitions
+from grader.submissions import SubmissionProblem, notebook_cells
 
 SUMMARY = "an autograder zip for Gradescope (one assignment): setup.sh, run_autograder, suite"
 LOCK = "requirements.lock"
@@ -64,12 +69,32 @@ def export(request: ExportRequest) -> list[Path]:
         raise UsageError(f"gradescope: -o {output}: the file name should end in .zip")
     entries = _entries(assignment)
     lock = (CHECKOUT / LOCK).read_text()
-    scripts = {
+    generated = {
         "setup.sh": setup_script(assignment.name, pins(lock)),
         "run_autograder": run_script(assignment.name),
     }
-    _write_zip(output, scripts, entries)
+    generated[COURSE_NAME] = json.dumps({"assignments": _others(assignment)}, indent=2)
+    _write_zip(output, generated, entries)
     return [output]
+
+
+def _others(assignment: Assignment) -> list[dict[str, object]]:
+    """The course's other assignments and the functions their solutions
+    define, so the autograder recognises a notebook uploaded to the wrong
+    assignment. An assignment whose files do not load is left out."""
+    others: list[dict[str, object]] = []
+    for name in assignments.names(assignment.root):
+        if name == assignment.name:
+            continue
+        try:
+            other = assignments.load(assignment.root, name)
+            cells, _ = notebook_cells(other.solution_notebook.read_text(), other.notebook)
+        except (GraderError, SubmissionProblem, OSError):
+            continue
+        found = definitions(cell.source for cell in cells)
+        if found is not None:
+            others.append({"name": name, "functions": sorted(found.functions)})
+    return others
 
 
 def pins(lock: str) -> dict[str, str]:
@@ -83,7 +108,7 @@ def pins(lock: str) -> dict[str, str]:
 
 
 def _entries(assignment: Assignment) -> dict[str, Path]:
-    """Zip name -> file on disk, for every file but the two scripts."""
+    """Zip name -> file on disk, for every file the zip copies."""
     entries = {LOCK: CHECKOUT / LOCK, "tfgrade/pyproject.toml": CHECKOUT / "pyproject.toml"}
     entries |= _tree(SOURCE, "tfgrade/grader")
     entries |= _tree(assignment.solution_dir, f"solutions/{assignment.name}")
@@ -107,15 +132,15 @@ def _tree(folder: Path, prefix: str) -> dict[str, Path]:
     }
 
 
-def _write_zip(output: Path, scripts: dict[str, str], entries: dict[str, Path]) -> None:
+def _write_zip(output: Path, generated: dict[str, str], entries: dict[str, Path]) -> None:
     """Write the zip to a temporary name, then rename it into place."""
     output.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.")
     os.close(fd)
     try:
         with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as archive:
-            for name, text in scripts.items():
-                archive.writestr(_info(name, 0o755), text)
+            for name, text in generated.items():
+                archive.writestr(_info(name, 0o644 if name == COURSE_NAME else 0o755), text)
             for name, path in entries.items():
                 archive.writestr(_info(name, 0o644), path.read_bytes())
         os.replace(temporary, output)
