@@ -182,6 +182,11 @@ def test_setup_installs_pinned_versions(zip_01: Path, tmp_path: Path) -> None:
     assert "(3, 11, 2) <= sys.version_info[:3] < (3, 14)" in setup
 
 
+def test_the_same_course_gives_the_same_zip(zip_01: Path, tmp_path: Path) -> None:
+    again = export(tmp_path, "export", "gradescope", "01_tensors")
+    assert again.read_bytes() == zip_01.read_bytes()
+
+
 def test_export_wants_exactly_one_assignment(tmp_path: Path) -> None:
     runner = CliRunner()
     two = runner.invoke(
