@@ -122,7 +122,7 @@ def run_autograder(
     )
     results = json.loads((root / "results" / "results.json").read_text())
     jsonschema.validate(results, SCHEMA)
-    assert "Traceback" not in done.stdout + done.stderr
+    assert "Traceback" not in json.dumps(results)
     return Run(results, done.stdout, done.stderr, done.returncode)
 
 
@@ -222,6 +222,7 @@ def test_reference_submission_scores_full_marks(zip_01: Path, tmp_path: Path) ->
     assert results["output_format"] == results["test_output_format"] == "html"
     assert results["stdout_visibility"] == "hidden"
     assert "score: 36/36" in run.stdout
+    assert "Traceback" not in run.stdout + run.stderr
 
 
 def test_buggy_submission_scores_exactly(zip_01: Path, tmp_path: Path) -> None:
@@ -289,8 +290,27 @@ def test_bad_submission_gets_a_message_and_zero(
     assert run.results["score"] == 0
     assert expected in run.results["output"]
     assert expected in run.stdout
+    assert "Traceback" not in run.stdout + run.stderr
     assert sum(t["max_score"] for t in run.results["tests"]) == 36
     assert {t["status"] for t in run.results["tests"]} == {"failed"}
+
+
+def test_a_broken_suite_is_not_the_students_fault(tmp_path: Path) -> None:
+    """A hidden suite that does not import: the student is told it is the
+    autograder's problem (score 0, nothing from the suite); staff get the
+    details on stdout, which Gradescope shows to instructors only."""
+    course = tmp_path / "course"
+    shutil.copytree(COURSE / "solutions", course / "solutions")
+    suite = course / "solutions" / "00_smoke" / "test_hidden.py"
+    suite.write_text(suite.read_text() + "\nimport no_such_module_SECRET\n")
+    archive = export(tmp_path, "--root", str(course), "export", "gradescope", "00_smoke")
+    good = COURSE / "submissions" / "good.ipynb"
+    run = run_autograder(tmp_path, archive, {"00_smoke.ipynb": good})
+    assert run.returncode == 1
+    assert run.results["score"] == 0 and run.results["tests"] == []
+    assert "problem on its side, not in your work" in run.results["output"]
+    assert "SECRET" not in json.dumps(run.results)
+    assert "no_such_module_SECRET" in run.stdout
 
 
 def test_without_grader_on_path_results_say_so(zip_01: Path, tmp_path: Path) -> None:
