@@ -112,6 +112,24 @@ export_command.help = (export_command.help or "") + "\n".join(
 )
 
 
+@main.command("gradescope-run")
+@click.argument("assignment")
+@click.option(
+    "--autograder-root",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="TFGRADE_AUTOGRADER_ROOT",
+    default=Path("/autograder"),
+    show_default=True,
+    help="Gradescope's folder holding submission/ and results/ (env TFGRADE_AUTOGRADER_ROOT).",
+)
+@click.pass_obj
+def gradescope_run_command(root: Path, assignment: str, autograder_root: Path) -> None:
+    """Grade Gradescope's submission/ and write results/results.json (run_autograder runs this)."""
+    from grader import autograder
+
+    sys.exit(autograder.run(root, assignment, root=autograder_root, echo=click.echo))
+
+
 @main.command("grade")
 @click.argument("assignment")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))

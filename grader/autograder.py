@@ -1,0 +1,226 @@
+"""One run of Gradescope's autograder: grade ``/autograder/submission/``
+and write ``/autograder/results/results.json`` (``grader gradescope-run``,
+which the exported ``run_autograder`` calls).
+
+``TFGRADE_AUTOGRADER_ROOT`` relocates ``/autograder``, so a test (or an
+instructor) can run the exported zip in a temporary tree. Grading goes
+through the same batch as ``grader grade`` (sandbox, verdicts, isolation
+recorded; without namespaces it still grades and says so). Whatever goes
+wrong, the student gets a ``results.json`` with a message naming what to
+fix and a score of 0, never a traceback; details for staff go to stdout,
+which Gradescope shows to instructors only (``stdout_visibility: hidden``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader import assignments, gradescope, grading
+from grader.assignments import Assignment
+from grader.batch import REFUSAL_KINDS, grade_assignment
+from grader.errors import GraderError
+from grader.exports import atomic_write
+from grader.results import Notice, SubmissionResult
+from grader.students import shown, student_id
+from grader.submissions import (
+    SUFFIXES,
+    Found,
+    SubmissionProblem,
+    notebook_cells,
+    read_submission,
+)
+
+MAX_ENTRIES = 10_000
+"""entries of the submission folder looked at (a GitHub submission is a whole repository)"""
+
+Echo = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A submission that cannot be graded as it is, and why (for the student)."""
+
+    kind: str
+    """missing, empty, several, none, wrong_assignment"""
+    message: str
+
+
+def run(course: Path, name: str, *, root: Path, echo: Echo = print) -> int:
+    """Grade the submission under ``root`` and write its results.json; the exit status."""
+    started = time.monotonic()
+    results = root / "results" / "results.json"
+    metadata = gradescope.read_metadata(root / gradescope.METADATA_NAME)
+    if metadata.problem:
+        echo(f"note: {metadata.problem}")
+    echo(f"submitted at: {gradescope.iso(metadata.created_at) or 'unknown (no metadata)'}")
+    try:
+        assignment = assignments.load(course, name)
+        result, message = _grade(assignment, root / "submission", echo)
+    except GraderError as err:
+        echo(f"the autograder could not grade: {err}")
+        _write(results, _failure(started), echo)
+        return 1
+    except Exception:  # noqa: BLE001 - our bug: staff see it on stdout, the student a message
+        echo(traceback.format_exc())
+        _write(results, _failure(started), echo)
+        return 1
+    if message:
+        echo(message)
+    echo(f"score: {result.score:g}/{result.max_score:g}; isolation: {result.isolation or '-'}")
+    document = gradescope.results_json(
+        result, metadata=metadata, execution_time=time.monotonic() - started, message=message
+    )
+    _write(results, document, echo)
+    return 0
+
+
+def _grade(assignment: Assignment, folder: Path, echo: Echo) -> tuple[SubmissionResult, str]:
+    """The result, and the message of a refusal ("" when it was graded)."""
+    tests = grading.suite_tests(assignment)
+    exercises = {t.exercise for t in tests}
+    found = locate(folder, assignment.notebook)
+    if isinstance(found, Path):
+        refusal = wrong_assignment(found, assignment, exercises)
+        if refusal is None:
+            return _graded(assignment, found, echo)
+    else:
+        refusal = found
+    notice = Notice(kind="unreadable", message=refusal.message)
+    result = grading.ungradable(
+        assignment,
+        student="submission",
+        submission_hash=f"refused:{refusal.kind}",
+        suite_version=assignment.suite_version(),
+        notice=notice,
+        tests=tests,
+    )
+    return result, refusal.message
+
+
+def _graded(assignment: Assignment, path: Path, echo: Echo) -> tuple[SubmissionResult, str]:
+    with tempfile.TemporaryDirectory(prefix="tfgrade-gradescope-") as out:
+        summary = grade_assignment(
+            assignment, paths=[path], out=Path(out), jobs=1, force=True, progress=False, echo=echo
+        )
+        if summary.staff_log is not None:  # instructors only: it quotes the hidden suite
+            echo(summary.staff_log.read_text())
+    [result] = summary.graded
+    refused = next((n.message for n in result.notices if n.kind in REFUSAL_KINDS), "")
+    return result, refused
+
+
+def locate(folder: Path, notebook: str) -> Path | Refusal:
+    """The one file to grade in Gradescope's submission folder: the
+    assignment's notebook by name (anywhere in it, as in a GitHub
+    submission), else the only notebook or .py file there is."""
+    if not folder.is_dir():
+        return Refusal(
+            "missing",
+            f"No submission was found ({folder} does not exist): upload {notebook} again.",
+        )
+    files: list[Path] = []
+    entries = 0
+    for top, dirs, names in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        entries += len(dirs) + len(names)
+        files += [Path(top, n) for n in sorted(names) if not n.startswith(".")]
+        if entries > MAX_ENTRIES:
+            break
+    if not files:
+        return Refusal("empty", f"The submission is empty: upload your {notebook}.")
+    named = [p for p in files if p.name == notebook]
+    if len(named) == 1:
+        return named[0]
+    candidates = named or [p for p in files if p.name.endswith(SUFFIXES)]
+    if len(candidates) == 1:
+        return candidates[0]
+    listed = ", ".join(shown(str(p.relative_to(folder))) for p in (candidates or files)[:10])
+    if not candidates:
+        return Refusal(
+            "none",
+            f"The submission holds no notebook (found: {listed}): upload your {notebook}.",
+        )
+    return Refusal(
+        "several",
+        f"The submission holds several notebooks ({listed}): upload only your {notebook}.",
+    )
+
+
+def wrong_assignment(path: Path, assignment: Assignment, exercises: set[str]) -> Refusal | None:
+    """A notebook that is, most likely, another assignment's: it defines none
+    of the functions this assignment grades, or fewer than half of them and
+    more of those only another assignment of the course asks for (read from
+    the zip's ``course.json``). Notebooks with a syntax error, and files that
+    cannot be read, are graded instead: their own messages say more."""
+    try:
+        submission = read_submission(Found(student_id(path.stem), path), assignment.notebook)
+    except SubmissionProblem:
+        return None
+    found = gradescope.definitions(cell.source for cell in submission.cells)
+    if found is None:
+        return None
+    name, notebook = shown(path.name), assignment.notebook
+    ours = found.names & exercises
+    if not ours:
+        listed = ", ".join(sorted(found.functions)[:8])
+        return Refusal(
+            "wrong_assignment",
+            f"{name} defines none of the functions this assignment grades "
+            f"({', '.join(sorted(exercises))})"
+            + (f"; it defines {listed}" if listed else "")
+            + f". Is it the notebook of another assignment? Upload your {notebook}.",
+        )
+    if 2 * len(ours) >= len(exercises):
+        return None
+    cells, _ = notebook_cells(assignment.solution_notebook.read_text(), notebook)
+    own = gradescope.definitions(cell.source for cell in cells)
+    own_functions = own.functions if own is not None else frozenset()
+    for other, functions in _other_assignments(assignment.root).items():
+        distinctive = (functions - own_functions) & found.functions
+        if len(distinctive) > len(ours):
+            return Refusal(
+                "wrong_assignment",
+                f"{name} looks like the notebook of assignment {shown(other)}: it defines "
+                f"{', '.join(sorted(distinctive)[:8])}, which that assignment asks for, and only "
+                f"{len(ours)} of the {len(exercises)} functions this one grades. "
+                f"Upload your {notebook}.",
+            )
+    return None
+
+
+def _other_assignments(course: Path) -> dict[str, frozenset[str]]:
+    """Assignment -> functions its solution defines, from the zip's course.json
+    (written by the exporter; absent or unreadable: none known)."""
+    try:
+        data = json.loads((course / gradescope.COURSE_NAME).read_text())
+        return {a["name"]: frozenset(a["functions"]) for a in data["assignments"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
+def _failure(started: float) -> dict[str, object]:
+    """results.json when the autograder itself failed: no points, no details."""
+    return {
+        "score": 0.0,
+        "execution_time": round(time.monotonic() - started, 3),
+        "output": "<p><strong>The autograder could not grade this submission because of a "
+        "problem on its side, not in your work. Course staff can see what happened; "
+        "you do not need to submit again.</strong></p>",
+        "output_format": "html",
+        "test_output_format": "html",
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": [],
+    }
+
+
+def _write(path: Path, document: dict[str, object], echo: Echo) -> None:
+    atomic_write(path, json.dumps(document, indent=2))
+    echo(f"wrote {path}")

@@ -1,0 +1,233 @@
+"""Gradescope's side of a result: ``results.json`` in Gradescope's format,
+and what ``submission_metadata.json`` says about the submission.
+
+The format is Gradescope's autograder specification
+(https://gradescope-autograders.readthedocs.io/en/latest/specs/);
+``tests/schemas/gradescope_results.schema.json`` is written from it. This
+module is pure: the run in Gradescope's container is ``grader.autograder``.
+
+Visibility: our values are Gradescope's (see ``grader.reports.release``),
+so each test keeps its own and Gradescope enforces it; a value we do not
+know becomes ``hidden``, failing closed. Gradescope is stricter than our
+own reports: it holds back a whole test (verdict and points too) until its
+time, and hides the total score from students while any test is hidden.
+The top-level ``output``, which every student sees, says only what the
+submission as a whole did (cells that failed to run, a refused file), never
+anything about a test.
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+import html
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from grader.reports.release import AFTER_DUE_DATE, AFTER_PUBLISHED, HIDDEN, VISIBLE
+from grader.results import Notice, SubmissionResult, TestResult, Verdict
+
+ROOT_VARIABLE = "TFGRADE_AUTOGRADER_ROOT"
+"""relocates ``/autograder`` (``grader gradescope-run --autograder-root``)"""
+METADATA_NAME = "submission_metadata.json"
+COURSE_NAME = "course.json"
+"""in the zip: the course's other assignments (notebook name, functions defined
+by its solution), so a notebook uploaded to the wrong assignment is recognised"""
+MAX_TEST_OUTPUT = 16 * 1024
+"""characters of a test's printed output shown under it"""
+
+
+@dataclass(frozen=True)
+class SubmissionMetadata:
+    """What Gradescope says about a submission (``submission_metadata.json``).
+
+    ``created_at`` is when the student submitted: with ``due_date`` and
+    ``late_due_date`` it is what a late policy needs (``grader.autograder``
+    passes it on, and ``results.json`` records it in ``extra_data``).
+    Every field is None when the file is absent or does not say."""
+
+    created_at: dt.datetime | None = None
+    due_date: dt.datetime | None = None
+    late_due_date: dt.datetime | None = None
+    problem: str = ""
+    """why the file could not be read, for staff ("" when it was fine or absent)"""
+
+
+def read_metadata(path: Path) -> SubmissionMetadata:
+    """``submission_metadata.json`` if present; a file that cannot be read
+    gives empty metadata with the reason, never an exception."""
+    if not path.exists():
+        return SubmissionMetadata()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        return SubmissionMetadata(problem=f"{path.name} could not be read: {err}")
+    if not isinstance(data, dict):
+        return SubmissionMetadata(problem=f"{path.name} is not a JSON object")
+    assignment = data.get("assignment")
+    settings = assignment if isinstance(assignment, dict) else {}
+    return SubmissionMetadata(
+        created_at=_moment(data.get("created_at")),
+        due_date=_moment(settings.get("due_date")),
+        late_due_date=_moment(settings.get("late_due_date")),
+    )
+
+
+def _moment(value: object) -> dt.datetime | None:
+    """An ISO 8601 time as Gradescope writes it (with an offset), else None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class Definitions:
+    """What a notebook's code defines at its top level."""
+
+    functions: frozenset[str]
+    """functions and classes"""
+    names: frozenset[str]
+    """every name bound: functions, classes, assignments, imports"""
+
+
+def definitions(sources: Iterable[str]) -> Definitions | None:
+    """The top-level definitions of these cells; None when one does not parse
+    (then its syntax error, not its names, is what the student needs)."""
+    functions: set[str] = set()
+    names: set[str] = set()
+    for source in sources:
+        try:
+            tree = ast.parse(source)
+        except (SyntaxError, ValueError, RecursionError):
+            return None
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                functions.add(node.name)
+            elif isinstance(node, ast.Assign | ast.AnnAssign):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                names |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+            elif isinstance(node, ast.Import | ast.ImportFrom):
+                names |= {(a.asname or a.name).partition(".")[0] for a in node.names}
+    return Definitions(frozenset(functions), frozenset(functions | names))
+
+
+def visibility(ours: str) -> str:
+    """Gradescope's visibility for one of our tests (unknown: hidden)."""
+    return ours if ours in (VISIBLE, AFTER_DUE_DATE, AFTER_PUBLISHED, HIDDEN) else HIDDEN
+
+
+def results_json(
+    result: SubmissionResult,
+    *,
+    metadata: SubmissionMetadata,
+    execution_time: float,
+    message: str = "",
+) -> dict[str, Any]:
+    """``results.json`` for one graded (or refused) submission.
+
+    ``message`` (for a submission that could not be graded at all) leads the
+    top-level output; ``execution_time`` is the whole run's, in seconds."""
+    numbers = _numbers(result)
+    return {
+        "score": result.score,
+        "execution_time": round(execution_time, 3),
+        "output": _overall(result, message),
+        "output_format": "html",
+        "test_output_format": "html",
+        "visibility": VISIBLE,
+        "stdout_visibility": HIDDEN,
+        "extra_data": {
+            "assignment": result.assignment,
+            "max_score": result.max_score,
+            "isolation": result.isolation or "not graded",
+            "submitted_at": iso(metadata.created_at),
+            "due_date": iso(metadata.due_date),
+            "late_due_date": iso(metadata.late_due_date),
+            "submission_hash": result.submission_hash,
+            "suite_version": result.suite_version,
+            "grader_version": result.grader_version,
+            "graded_at": result.graded_at,
+        },
+        "tests": [
+            {
+                "name": test.name,
+                "number": number,
+                "score": test.score,
+                "max_score": test.max_score,
+                "status": test.verdict.gradescope_status,
+                "output": _test_output(test),
+                "visibility": visibility(test.visibility),
+                "tags": [test.exercise] if test.exercise else [],
+                "extra_data": {
+                    "verdict": test.verdict.value,
+                    "exercise": test.exercise,
+                    "duration": round(test.duration, 3),
+                },
+            }
+            for test, number in zip(result.tests, numbers, strict=True)
+        ],
+    }
+
+
+def iso(moment: dt.datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def _numbers(result: SubmissionResult) -> list[str]:
+    """``exercise.test`` numbers: exercises in notebook order, tests in suite order."""
+    order = list(result.exercises)
+    order += [t.exercise for t in result.tests if t.exercise not in order]
+    counts: dict[str, int] = {}
+    numbers = []
+    for test in result.tests:
+        counts[test.exercise] = counts.get(test.exercise, 0) + 1
+        numbers.append(f"{order.index(test.exercise) + 1}.{counts[test.exercise]}")
+    return numbers
+
+
+def _overall(result: SubmissionResult, message: str) -> str:
+    """The top-level output: the refusal, if any, then the submission's notices.
+    Nothing here is about one test, so nothing hidden can show."""
+    parts = [f"<p><strong>{html.escape(message)}</strong></p>"] if message else []
+    notices = [n for n in result.notices if not (message and n.message == message)]
+    if notices:
+        items = "".join(f"<li>{_notice(n)}</li>" for n in notices)
+        parts.append(f"<p>About your notebook as a whole:</p><ul>{items}</ul>")
+    if any(t.verdict is Verdict.INTERNAL for t in result.tests):
+        parts.append(
+            "<p>Some tests could not run because of a problem on the grader's side, not in "
+            "your code; course staff can see it.</p>"
+        )
+    return "".join(parts)
+
+
+def _notice(notice: Notice) -> str:
+    where = []
+    if notice.cell is not None:
+        where.append(f"cell {notice.cell}")
+    if notice.line is not None:
+        where.append(f"line {notice.line}")
+    prefix = f"{', '.join(where)}: " if where else ""
+    return html.escape(prefix + notice.message)
+
+
+def _test_output(test: TestResult) -> str:
+    """What Gradescope shows under a test: the message, the student's own
+    traceback lines, the hint when it failed, and what their code printed."""
+    parts = [f"<p>{html.escape(test.message)}</p>"] if test.message else []
+    if test.frames:
+        lines = "\n".join(f"cell {f.cell}, line {f.line}: {f.code.strip()}" for f in test.frames)
+        parts.append(f"<pre>{html.escape(lines)}</pre>")
+    if test.hint and test.verdict is not Verdict.PASSED:
+        parts.append(f"<p>Hint: {html.escape(test.hint)}</p>")
+    if test.output:
+        printed = test.output[:MAX_TEST_OUTPUT]
+        parts.append(f"<p>Your code printed:</p><pre>{html.escape(printed)}</pre>")
+    return "".join(parts)
