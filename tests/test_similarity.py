@@ -1,0 +1,220 @@
+"""``grader similarity``: the example classes plus near-copies planted here
+with nbformat (renamed variables, reordered functions, changed comments,
+cells copied to other cell numbers). Every planted pair must be flagged with
+its cells, and no pair of independently written notebooks.
+
+The example classes of 02-04 are mostly one notebook with one deliberate
+mistake per student (to exercise each verdict), so those students are
+near-copies of each other by construction. A pair counts as independent
+here when a plain line diff (difflib, not copydetect) finds less than half
+of their code lines in common; a pair with more is derived, and flagging it
+is right.
+"""
+
+from __future__ import annotations
+
+import builtins
+import difflib
+import io
+import itertools
+import keyword
+import shutil
+import tokenize
+from html.parser import HTMLParser
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grader import assignments, similarity
+from grader.errors import UsageError
+from grader.submissions import notebook_cells
+from tests.conftest import REPO, run_grader
+
+CLASSES = ("01_tensors", "02_layers", "03_training", "04_save_load")
+_KEEP = {*keyword.kwlist, *dir(builtins), "self", "tf", "np", "keras", "layers", "math", "os"}
+
+
+def _code(notebook: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    """The code cells a student wrote in (public check cells are the course's)."""
+    return [c for c in notebook.cells if _is_code(c)]
+
+
+def _is_code(cell: nbformat.NotebookNode) -> bool:
+    return cell.cell_type == "code" and "check" not in cell.metadata.get("tags", [])
+
+
+def renamed(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Every variable and parameter renamed (function names kept: the grader calls them)."""
+    copy = nbformat.from_dict(notebook)
+    defined = set()
+    for cell in _code(copy):
+        tokens = list(tokenize.generate_tokens(io.StringIO(cell.source).readline))
+        defined |= {b.string for a, b in itertools.pairwise(tokens) if a.string == "def"}
+    for cell in _code(copy):
+        lines = cell.source.splitlines(keepends=True)
+        tokens = list(tokenize.generate_tokens(io.StringIO(cell.source).readline))
+        names = [
+            t
+            for prev, t in itertools.pairwise([None, *tokens])
+            if t is not None
+            and t.type == tokenize.NAME
+            and t.string not in _KEEP | defined
+            and (prev is None or prev.string != ".")
+        ]
+        for t in reversed(names):  # right to left keeps earlier columns valid
+            row, col = t.start[0] - 1, t.start[1]
+            line = lines[row]
+            lines[row] = line[:col] + "my_" + t.string + line[col + len(t.string) :]
+        cell.source = "".join(lines)
+    return copy
+
+
+def reordered(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The code of the function cells in reverse order (the imports cell stays first)."""
+    copy = nbformat.from_dict(notebook)
+    cells = _code(copy)[1:]
+    sources = [c.source for c in cells]
+    for cell, source in zip(cells, reversed(sources), strict=True):
+        cell.source = source
+    return copy
+
+
+def recommented(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Every comment reworded, and one added per cell."""
+    copy = nbformat.from_dict(notebook)
+    for cell in _code(copy):
+        lines = [
+            line.split("#")[0].rstrip() + "  # my own reasoning here" if "#" in line else line
+            for line in cell.source.splitlines()
+        ]
+        cell.source = "# worked this out myself\n" + "\n".join(lines)
+    return copy
+
+
+def cells_moved(notebook: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, dict[int, int]]:
+    """The code cells put at other cell numbers (a markdown cell before each,
+    the order reversed) with a scratch cell of one's own; returns the new
+    notebook and old cell number -> new cell number for the function cells."""
+    code = [(n, c) for n, c in enumerate(notebook.cells, start=1) if _is_code(c)]
+    imports, functions = code[0], code[1:]
+    new = nbformat.v4.new_notebook()
+    new.cells.append(nbformat.v4.new_markdown_cell("# My notebook"))
+    new.cells.append(nbformat.v4.new_code_cell(imports[1].source))
+    moved: dict[int, int] = {}
+    for number, cell in reversed(functions):
+        new.cells.append(nbformat.v4.new_markdown_cell("Next part."))
+        new.cells.append(nbformat.v4.new_code_cell(cell.source))
+        moved[number] = len(new.cells)
+    new.cells.append(nbformat.v4.new_code_cell("print('scratch work')"))
+    return new, moved
+
+
+def _read(path: Path) -> nbformat.NotebookNode:
+    return nbformat.read(path, as_version=4)
+
+
+def _write(notebook: nbformat.NotebookNode, path: Path) -> None:
+    nbformat.validate(notebook)
+    nbformat.write(notebook, path)
+
+
+PLANTS = {
+    # class: (source student, planted student, how)
+    "01_tensors": [
+        ("ada", "ada_renamed", renamed),
+        ("cleo", "cleo_reordered", reordered),
+        ("eli", "eli_recommented", recommented),
+        ("ivy", "ivy_all_three", lambda nb: recommented(reordered(renamed(nb)))),
+    ],
+    "02_layers": [("ada", "ada_all_three", lambda nb: recommented(reordered(renamed(nb))))],
+    "03_training": [("ana", "ana_all_three", lambda nb: recommented(reordered(renamed(nb))))],
+    "04_save_load": [("ana", "ana_all_three", lambda nb: recommented(reordered(renamed(nb))))],
+}
+MOVED = ("01_tensors", "kim", "kim_moved")
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Each example class copied, with its planted near-copies added."""
+    base = tmp_path_factory.mktemp("planted")
+    folders: dict[str, Path] = {}
+    for name in CLASSES:
+        folder = base / name
+        shutil.copytree(REPO / "examples" / "submissions" / name, folder)
+        for source, plant, how in PLANTS[name]:
+            _write(how(_read(folder / f"{source}.ipynb")), folder / f"{plant}.ipynb")
+        folders[name] = folder
+    klass, source, plant = MOVED
+    moved, _ = cells_moved(_read(folders[klass] / f"{source}.ipynb"))
+    _write(moved, folders[klass] / f"{plant}.ipynb")
+    return folders
+
+
+@pytest.fixture(scope="module")
+def checks(planted: dict[str, Path]) -> dict[str, similarity.Check]:
+    return {
+        name: similarity.check(assignments.load(REPO, name), paths=[folder])
+        for name, folder in planted.items()
+    }
+
+
+def _lines(path: Path) -> list[str]:
+    cells, _ = notebook_cells(path.read_text(), path.name)
+    return [line.strip() for c in cells for line in c.source.splitlines() if line.strip()]
+
+
+def independent(folder: Path, a: str, b: str) -> bool:
+    """Whether two example notebooks were written apart: a line diff finds
+    less than half of their code lines in common."""
+    left, right = _lines(folder / f"{a}.ipynb"), _lines(folder / f"{b}.ipynb")
+    return difflib.SequenceMatcher(None, left, right, autojunk=False).ratio() < 0.5
+
+
+def _planted_pairs() -> set[tuple[str, str, str]]:
+    pairs = {(k, *sorted((s, p))) for k, plants in PLANTS.items() for s, p, _ in plants}
+    return pairs | {(MOVED[0], *sorted(MOVED[1:]))}
+
+
+def _key(name: str, pair: similarity.Pair) -> tuple[str, str, str]:
+    first, second = sorted((pair.left.student, pair.right.student))
+    return name, first, second
+
+
+def test_every_planted_pair_is_flagged(checks: dict[str, similarity.Check]) -> None:
+    flagged = {_key(name, p) for name, check in checks.items() for p in check.flagged}
+    assert _planted_pairs() <= flagged
+
+
+def test_no_independent_pair_is_flagged(
+    checks: dict[str, similarity.Check], planted: dict[str, Path]
+) -> None:
+    planted_pairs = _planted_pairs()
+    wrong = [
+        (_key(name, p), round(p.similarity, 3))
+        for name, check in checks.items()
+        for p in check.flagged
+        if _key(name, p) not in planted_pairs
+        and independent(planted[name], p.left.student, p.right.student)
+    ]
+    assert wrong == []
+    # the check would fail if it flagged everything: most independent pairs share some code
+    shared = [p for check in checks.values() for p in check.pairs if p.similarity > 0.3]
+    assert len(shared) > len(_planted_pairs())
+
+
+def test_threshold_separates_measured_scores(
+    checks: dict[str, similarity.Check], planted: dict[str, Path]
+) -> None:
+    """The default threshold lies between the most similar independent pair
+    and the least similar planted one (the numbers in the README)."""
+    planted_pairs = _planted_pairs()
+    scores = {_key(name, p): p.similarity for name, check in checks.items() for p in check.pairs}
+    planted_min = min(scores[k] for k in planted_pairs)
+    honest_max = max(
+        s
+        for k, s in scores.items()
+        if k not in planted_pairs and independent(planted[k[0]], k[1], k[2])
+    )
+    print(f"independent max {honest_max:.3f}, planted min {planted_min:.3f}")
+    assert honest_max < similarity.DEFAULT_THRESHOLD <= planted_min
