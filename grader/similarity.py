@@ -17,6 +17,7 @@ Jupyter. Nothing is run: this is static text.
 from __future__ import annotations
 
 import collections
+import datetime as dt
 import io
 import itertools
 from collections.abc import Iterable
@@ -27,8 +28,10 @@ import copydetect
 import copydetect.utils
 import nbformat
 
+from grader import exports, reports
 from grader.assignments import Assignment
 from grader.errors import UsageError
+from grader.gradebook import Gradebook
 from grader.students import shown
 from grader.submissions import (
     Cell,
@@ -159,6 +162,38 @@ def check(
         pairs=tuple(pairs),
         refused=tuple(refused),
     )
+
+
+def write_page(check: Check, out: Path) -> Path:
+    """Write the staff-only page of flagged pairs, and link it from the class
+    summary when one was written (its grades are read from the gradebook)."""
+    page = exports.similarity_path(out, check.assignment.name)
+    exports.atomic_write(page, reports.similarity_page(check, now=dt.datetime.now(dt.UTC)))
+    folder = out / check.assignment.name
+    if (folder / "index.html").is_file() and (out / "gradebook.db").is_file():
+        with Gradebook(out / "gradebook.db") as book:
+            exports.write_class(check.assignment, book.results(check.assignment.name), folder)
+    return page
+
+
+def summary_lines(check: Check) -> list[str]:
+    """What the console shows: each flagged pair with its cells, then the counts."""
+    lines = [
+        f"{p.left.student} ~ {p.right.student}: {100 * p.similarity:.0f}% "
+        f"({_side_words(p.left)}; {_side_words(p.right)})"
+        for p in check.flagged
+    ]
+    lines += [f"not compared: {student}: {why}" for student, why in check.refused]
+    lines.append(
+        f"{check.assignment.name}: {len(check.flagged)} pair(s) of {len(check.compared)} "
+        f"submissions share at least {100 * check.threshold:.0f}% of one student's code"
+    )
+    return lines
+
+
+def _side_words(side: Side) -> str:
+    cells = ", ".join(map(str, side.cell_numbers))
+    return f"{side.student}: {100 * side.share:.0f}% of their code, cells {cells}"
 
 
 def _by_student(found: Iterable[Found]) -> dict[str, list[Found]]:

@@ -26,8 +26,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader import assignments, similarity
-from grader.errors import UsageError
+from grader import assignments, exports, similarity
+from grader.gradebook import Gradebook
 from grader.submissions import notebook_cells
 from tests.conftest import REPO, run_grader
 
@@ -218,3 +218,132 @@ def test_threshold_separates_measured_scores(
     )
     print(f"independent max {honest_max:.3f}, planted min {planted_min:.3f}")
     assert honest_max < similarity.DEFAULT_THRESHOLD <= planted_min
+
+
+def test_matches_are_mapped_to_the_cells_they_came_from(
+    checks: dict[str, similarity.Check], planted: dict[str, Path]
+) -> None:
+    """kim's function cells moved to other numbers (and order) in kim_moved:
+    each side names its own cells, and the marked text is that cell's code."""
+    klass, source, plant = MOVED
+    _, moved = cells_moved(_read(planted[klass] / f"{source}.ipynb"))
+    pair = next(p for p in checks[klass].flagged if _key(klass, p) == (klass, source, plant))
+    side = {pair.left.student: pair.left, pair.right.student: pair.right}
+    assert set(side[source].cell_numbers) >= set(moved) - {min(moved)}
+    assert set(side[plant].cell_numbers) >= set(moved.values()) - {moved[min(moved)]}
+    assert set(side[plant].cell_numbers) <= {*moved.values(), 2}  # 2: the imports cell
+    original = {
+        n: c.source for n, c in enumerate(_read(planted[klass] / f"{source}.ipynb").cells, 1)
+    }
+    for cell in side[source].cells:
+        assert "".join(s.text for s in cell.spans) == original[cell.number]
+        assert any(s.matched and s.text.strip() for s in cell.spans)
+
+
+def test_the_released_notebook_is_boilerplate(tmp_path: Path) -> None:
+    """Two untouched stubs share only the released code: no pair at all."""
+    released = REPO / "assignments" / "01_tensors" / "01_tensors.ipynb"
+    for name in ("stub1", "stub2"):
+        shutil.copy(released, tmp_path / f"{name}.ipynb")
+    check = similarity.check(assignments.load(REPO, "01_tensors"), paths=[tmp_path])
+    assert check.compared == ("stub1", "stub2")
+    assert check.pairs == ()
+
+
+class _Page(HTMLParser):
+    """The elements, scripts and marked text of a page."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[str] = []
+        self.attributes: list[str] = []
+        self.marked = ""
+        self.csp = ""
+        self._open: list[str] = []
+        self.feed(page)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        self.attributes += [name for name, _ in attrs]
+        if tag == "meta" and dict(attrs).get("http-equiv") == "Content-Security-Policy":
+            self.csp = dict(attrs).get("content") or ""
+        self._open.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._open:
+            del self._open[len(self._open) - 1 - self._open[::-1].index(tag) :]
+
+    def handle_data(self, data: str) -> None:
+        if "mark" in self._open:
+            self.marked += data
+
+
+def test_cli_prints_pairs_and_writes_a_staff_page(planted: dict[str, Path], tmp_path: Path) -> None:
+    """Hostile code in a copied cell shows on the page as text; the page has no script."""
+    folder = tmp_path / "class"
+    folder.mkdir()
+    hostile = _read(planted["01_tensors"] / "ada.ipynb")
+    evil = "</code></pre><script>alert(1)</script><img src=x onerror=alert(2)>"
+    hostile.cells[3].source += f'\n    note = "{evil}"  # a long line of text\n    return note\n'
+    _write(hostile, folder / "ada.ipynb")
+    _write(renamed(hostile), folder / "ada_copy.ipynb")
+    shutil.copy(planted["01_tensors"] / "ben.ipynb", folder / "ben.ipynb")
+    out = tmp_path / "out"
+    done = run_grader("similarity", "01_tensors", str(folder), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "ada ~ ada_copy: " in done.stdout
+    assert "cells 2, 4, 7" in done.stdout
+    assert "ben" not in done.stdout.split("ada ~ ada_copy")[1].splitlines()[0]
+    page = (out / "staff" / "01_tensors-similarity.html").read_text()
+    parsed = _Page(page)
+    assert "script" not in parsed.tags
+    assert not [a for a in parsed.attributes if a.startswith("on")]
+    assert evil in parsed.marked  # escaped, and marked as matched
+    assert "script-src 'none'" in parsed.csp
+    assert page.count('<section aria-labelledby="pair-') == 1
+
+
+def test_threshold_option_lowers_the_bar(planted: dict[str, Path], tmp_path: Path) -> None:
+    check = similarity.check(
+        assignments.load(REPO, "01_tensors"), paths=[planted["01_tensors"]], threshold=0.3
+    )
+    default = similarity.check(assignments.load(REPO, "01_tensors"), paths=[planted["01_tensors"]])
+    assert len(check.flagged) > len(default.flagged)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["99_nothing"], "unknown assignment '99_nothing'"),
+        (["01_tensors", "{empty}"], "at least two readable submissions; found 0"),
+        (["01_tensors", "{missing}"], "no such file or folder"),
+        (["01_tensors", "--threshold", "1.5"], "--threshold must be above 0 and at most 1"),
+    ],
+)
+def test_bad_input_gets_a_clear_message(tmp_path: Path, args: list[str], message: str) -> None:
+    (tmp_path / "empty").mkdir()
+    paths = {"{empty}": str(tmp_path / "empty"), "{missing}": str(tmp_path / "missing")}
+    argv = [paths.get(a, a) for a in args]
+    done = run_grader("similarity", *argv, "--out", str(tmp_path / "out"))
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_class_summary_links_the_page(tmp_path: Path, planted: dict[str, Path]) -> None:
+    """A class graded before gets the link when the similarity page is written."""
+    from tests.test_reports import showcase_result
+
+    tensors = assignments.load(REPO, "01_tensors")
+    out = tmp_path / "out"
+    result = showcase_result("ada")
+    with Gradebook(out / "gradebook.db") as book:
+        book.record(result)
+    exports.write_class(tensors, [result], out / "01_tensors")
+    assert "similarity" not in (out / "01_tensors" / "index.html").read_text()
+    check = similarity.check(tensors, paths=[planted["01_tensors"]])
+    page = similarity.write_page(check, out)
+    index = (out / "01_tensors" / "index.html").read_text()
+    assert 'href="../staff/01_tensors-similarity.html"' in index
+    assert (out / "01_tensors" / "../staff/01_tensors-similarity.html").resolve() == page.resolve()
