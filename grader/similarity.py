@@ -23,6 +23,7 @@ import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import copydetect
 import copydetect.utils
@@ -45,12 +46,17 @@ from grader.submissions import (
 DEFAULT_THRESHOLD = 0.75
 """a pair is flagged when this share of either student's own code is found
 in the other's; measured on the example classes with planted copies
-(tests/test_similarity.py): independent pairs at most 0.52, planted at least 0.91"""
+(tests/test_similarity.py): independent pairs at most 0.53, planted at least 0.91"""
 NOISE = 50
 """characters of tokenized code (names as one letter, no spaces) a match
 must span: shorter runs (``V.V(V,V=-1)``) are common to any two TF notebooks"""
-GUARANTEE = 55
-"""matches this long are always found (copydetect's winnowing window)"""
+WINDOW = 1
+"""copydetect's winnowing window: 1 keeps every k-gram. Winnowing keeps the
+smallest hash of each window, and copydetect hashes with Python's ``hash``,
+which is salted per process, so with a larger window the same class scored
+a point or two differently on each run; classes are small enough to keep all."""
+MIN_CELL_MATCH = 10
+"""matched characters (spaces aside) that make a cell count as matched"""
 
 
 @dataclass(frozen=True)
@@ -242,7 +248,7 @@ def _fingerprint(student: str, cells: tuple[Cell, ...], boilerplate: list[int]) 
     fingerprint = copydetect.CodeFingerprint(
         f"{student}.py",
         NOISE,
-        GUARANTEE - NOISE + 1,
+        WINDOW,
         boilerplate=boilerplate,
         fp=io.StringIO(text),
         language="python",
@@ -264,15 +270,20 @@ def _compare(a: _Code, b: _Code) -> Pair | None:
     if overlap == 0:
         return None
     return Pair(
-        Side(a.student, min(float(share_a), 1.0), _cell_views(a, slices_a)),
-        Side(b.student, min(float(share_b), 1.0), _cell_views(b, slices_b)),
+        Side(a.student, min(float(share_a), 1.0), _cell_views(a, _regions(slices_a))),
+        Side(b.student, min(float(share_b), 1.0), _cell_views(b, _regions(slices_b))),
     )
 
 
-def _cell_views(code: _Code, slices: object) -> tuple[CellView, ...]:
-    """The cells a 2×N array of (start, end) offsets touches, split into matched
-    and unmatched spans."""
-    regions = sorted(zip(*slices.tolist(), strict=True))  # type: ignore[attr-defined]
+def _regions(slices: Any) -> list[tuple[int, int]]:
+    """copydetect's 2×N array of slice starts and ends, as sorted pairs."""
+    return sorted((int(start), int(end)) for start, end in zip(*slices, strict=True))
+
+
+def _cell_views(code: _Code, regions: list[tuple[int, int]]) -> tuple[CellView, ...]:
+    """The cells that matched regions (start, end offsets in ``code.text``)
+    cover in earnest, split into matched and unmatched spans. A cell a region
+    only grazes (its k-gram began in the cell before) is left out."""
     views: list[CellView] = []
     for cell, start in zip(code.cells, code.starts, strict=True):
         end = start + len(cell.source)
@@ -293,5 +304,6 @@ def _cell_views(code: _Code, slices: object) -> tuple[CellView, ...]:
             position = max(position, e)
         if position < len(cell.source):
             spans.append(Span(cell.source[position:], False))
-        views.append(CellView(cell.number, tuple(spans)))
+        if sum(len("".join(s.text.split())) for s in spans if s.matched) >= MIN_CELL_MATCH:
+            views.append(CellView(cell.number, tuple(spans)))
     return tuple(sorted(views, key=lambda v: v.number))
