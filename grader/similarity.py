@@ -1,9 +1,10 @@
 """Pairs of submissions that share code, for staff to read (``grader similarity``).
 
-The comparison is copydetect's (winnowed k-gram fingerprints, the MOSS
-method): its tokenizer (Pygments) replaces every name with one letter and
-drops comments and whitespace, so renaming variables, rewording comments
-or reordering functions changes nothing. What the released notebook
+The comparison is copydetect's (k-gram fingerprints, the method of MOSS,
+here with every k-gram kept): its tokenizer (Pygments) replaces every name
+with one letter and drops comments and whitespace, so renaming variables or
+rewording comments changes nothing, and cells are fingerprinted in an order
+of their own, so moving them changes nothing either. What the released notebook
 already holds (imports, signatures, docstrings) is boilerplate: its
 fingerprints are removed before any pair is compared, so only code the
 students wrote counts.
@@ -174,9 +175,12 @@ def write_page(check: Check, out: Path) -> Path:
     """Write the staff-only page of flagged pairs, and link it from the class
     summary when one was written (its grades are read from the gradebook)."""
     page = exports.similarity_path(out, check.assignment.name)
-    exports.atomic_write(page, reports.similarity_page(check, now=dt.datetime.now(dt.UTC)))
     folder = out / check.assignment.name
-    if (folder / "index.html").is_file() and (out / "gradebook.db").is_file():
+    graded = (folder / "index.html").is_file() and (out / "gradebook.db").is_file()
+    summary = f"../{check.assignment.name}/index.html" if graded else ""
+    now = dt.datetime.now(dt.UTC)
+    exports.atomic_write(page, reports.similarity_page(check, now=now, summary=summary))
+    if graded:
         with Gradebook(out / "gradebook.db") as book:
             exports.write_class(check.assignment, book.results(check.assignment.name), folder)
     return page

@@ -471,3 +471,15 @@ def test_bad_input_gets_a_clear_message(tmp_path: Path, args: list[str], message
     assert done.returncode == 2
     assert message in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_page_links_the_class_summary_only_when_there_is_one(
+    staff_run: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
+    out, _ = staff_run
+    linked = (out / "staff" / "01_tensors-similarity.html").read_text()
+    assert 'href="../01_tensors/index.html"' in linked
+    done = run_grader("similarity", "01_tensors", "--out", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    alone = (tmp_path / "staff" / "01_tensors-similarity.html").read_text()
+    assert "index.html" not in alone

@@ -159,12 +159,14 @@ def class_page(
     )
 
 
-def similarity_page(check: Check, *, now: dt.datetime | None = None) -> str:
+def similarity_page(check: Check, *, now: dt.datetime | None = None, summary: str = "") -> str:
     """Pairs of submissions sharing code, side by side with the matches
-    marked; staff only (it shows students' code). No script."""
+    marked; staff only (it shows students' code). No script. ``summary`` is
+    the relative link to the class summary, if there is one."""
     return _printable(
         _ENV.get_template("similarity.html").render(
             c=check,
+            summary=summary,
             generated=format_time(now) if now else "",
             csp=assets.content_security_policy(script=False),
             script="",
