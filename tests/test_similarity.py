@@ -325,6 +325,7 @@ def staff_run(
     _write(hostile, folder / "ada.ipynb")
     _write(renamed(hostile), folder / "ada_copy.ipynb")
     shutil.copy(planted["01_tensors"] / "ben.ipynb", folder / "ben.ipynb")
+    (folder / "broken.ipynb").write_text('{"cells": [')
     out = base / "out"
     results = [showcase_result(name) for name in ("ada", "ada_copy", "ben")]
     with Gradebook(out / "gradebook.db") as book:
@@ -353,6 +354,8 @@ def test_cli_prints_pairs_and_writes_a_staff_page(
     assert not [a for a in parsed.attributes if a.startswith("on")]
     assert EVIL in parsed.marked  # escaped, and marked as matched
     assert "script-src 'none'" in parsed.csp
+    assert "not compared: broken: broken.ipynb is not valid notebook JSON" in done.stdout
+    assert "broken: broken.ipynb is not valid notebook JSON" in page
     assert page.count('<section aria-labelledby="pair-') == 1
 
 
