@@ -227,9 +227,14 @@ def test_no_independent_pair_is_flagged(
         and independent(planted[name], p.left.student, p.right.student)
     ]
     assert wrong == []
-    # the check would fail if it flagged everything: most independent pairs share some code
-    shared = [p for check in checks.values() for p in check.pairs if p.similarity > 0.3]
-    assert len(shared) > len(_planted_pairs())
+    # not vacuous: many independent pairs share some code, which a lower bar would flag
+    near = [
+        p
+        for name, check in checks.items()
+        for p in check.pairs
+        if p.similarity > 0.3 and independent(planted[name], p.left.student, p.right.student)
+    ]
+    assert len(near) >= 10
 
 
 def test_threshold_separates_measured_scores(
@@ -429,7 +434,7 @@ def test_page_in_a_browser_and_the_html_checker(
     assert problems == []
 
 
-def test_threshold_option_lowers_the_bar(planted: dict[str, Path], tmp_path: Path) -> None:
+def test_threshold_option_lowers_the_bar(planted: dict[str, Path]) -> None:
     check = similarity.check(
         assignments.load(REPO, "01_tensors"), paths=[planted["01_tensors"]], threshold=0.3
     )
