@@ -130,6 +130,44 @@ def gradescope_run_command(root: Path, assignment: str, autograder_root: Path) -
     sys.exit(autograder.run(root, assignment, root=autograder_root, echo=click.echo))
 
 
+@main.command("similarity")
+@click.argument("assignment")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("reports"),
+    show_default=True,
+    help="The folder given to grade; the page goes to OUT/staff/.",
+)
+@click.option(
+    "--threshold",
+    type=float,
+    help="Flag a pair when this share (0-1] of either student's own code is in the other's "
+    "(default: the one measured on the example classes; see README).",
+)
+@click.pass_obj
+def similarity_command(
+    root: Path, assignment: str, paths: tuple[Path, ...], out: Path, threshold: float | None
+) -> None:
+    """Find pairs of submissions of ASSIGNMENT that share code (staff only).
+
+    PATHS are taken as by grade (default examples/submissions/ASSIGNMENT/).
+    """
+    from grader import similarity  # copydetect takes half a second to import
+
+    with _reported():
+        check = similarity.check(
+            assignments.load(root, assignment),
+            paths=list(paths) or None,
+            threshold=similarity.DEFAULT_THRESHOLD if threshold is None else threshold,
+        )
+        page = similarity.write_page(check, out)
+    for line in similarity.summary_lines(check):
+        click.echo(line)
+    click.echo(f"pairs side by side, for staff only (it shows students' code): {page}")
+
+
 @main.command("grade")
 @click.argument("assignment")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))

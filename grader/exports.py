@@ -74,7 +74,16 @@ def write_class(
         page = reports.student_page(result, release=release, title=assignment.title)
         atomic_write(folder / result.student / "report.html", page)
     atomic_write(folder / "grades.csv", grades_csv(results))
-    atomic_write(folder / "index.html", reports.class_page(assignment, results, now=now))
+    similar = similarity_path(folder.parent, assignment.name)
+    link = f"../staff/{similar.name}" if similar.is_file() else ""
+    atomic_write(
+        folder / "index.html", reports.class_page(assignment, results, now=now, similarity=link)
+    )
+
+
+def similarity_path(out: Path, assignment: str) -> Path:
+    """Where ``grader similarity`` writes its page: beside the other staff-only files."""
+    return out / "staff" / f"{assignment}-similarity.html"
 
 
 def grades_csv(results: list[SubmissionResult]) -> str:

@@ -2,6 +2,7 @@
 
 - :func:`student_page`: one student's feedback (``report.html``).
 - :func:`class_page`: the class summary for staff (``index.html``).
+- :func:`similarity_page`: pairs of similar submissions, for staff only.
 
 Both are pure functions of their arguments: what time it is and whether
 grades are published reach them as a :class:`Release`, never from a clock.
@@ -19,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import urllib.parse
+from typing import TYPE_CHECKING
 
 import jinja2
 
@@ -28,7 +30,10 @@ from grader.reports.plots import histogram, number, rate_bar
 from grader.reports.release import Release, format_time
 from grader.results import SubmissionResult, Verdict
 
-__all__ = ["Release", "class_page", "student_page"]
+if TYPE_CHECKING:  # importing copydetect costs half a second; only the CLI verb needs it
+    from grader.similarity import Check
+
+__all__ = ["Release", "class_page", "similarity_page", "student_page"]
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("grader", "reports/templates"),
@@ -124,14 +129,20 @@ def student_page(
 
 
 def class_page(
-    assignment: Assignment, results: list[SubmissionResult], *, now: dt.datetime | None = None
+    assignment: Assignment,
+    results: list[SubmissionResult],
+    *,
+    now: dt.datetime | None = None,
+    similarity: str = "",
 ) -> str:
     """The class summary for staff: distribution, pass rates, common failures,
-    submissions to look at, and a table linking every student's report."""
+    submissions to look at, and a table linking every student's report
+    (and the similarity page at the relative link ``similarity``, if any)."""
     summary = stats.class_stats(results)
     return _printable(
         _ENV.get_template("class.html").render(
             assignment=assignment,
+            similarity=similarity,
             s=summary,
             due=format_time(assignment.due) if assignment.due else "",
             generated=format_time(now) if now else "",
@@ -144,5 +155,20 @@ def class_page(
             bin_labels=stats.BIN_LABELS,
             csp=assets.content_security_policy(script=True),
             script=assets.SORT_SCRIPT,
+        )
+    )
+
+
+def similarity_page(check: Check, *, now: dt.datetime | None = None, summary: str = "") -> str:
+    """Pairs of submissions sharing code, side by side with the matches
+    marked; staff only (it shows students' code). No script. ``summary`` is
+    the relative link to the class summary, if there is one."""
+    return _printable(
+        _ENV.get_template("similarity.html").render(
+            c=check,
+            summary=summary,
+            generated=format_time(now) if now else "",
+            csp=assets.content_security_policy(script=False),
+            script="",
         )
     )

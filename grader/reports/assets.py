@@ -79,6 +79,9 @@ tr.worst td, tr.worst th { background: #fff3c4; font-weight: 700; }
 .trace { list-style: none; padding: 0; margin: .25rem 0; }
 .trace pre { margin-top: .15rem; }
 .ln { color: #595959; user-select: none; }
+.side-by-side { display: grid; grid-template-columns: repeat(auto-fit, minmax(20rem, 1fr));
+  gap: 0 1rem; }
+mark { background: #ffe08a; color: inherit; }
 figure { margin: .75rem 0; }
 figcaption { font-size: .9rem; color: #4a4a4a; }
 svg.plot { display: block; max-width: 100%; height: auto; }

@@ -1,0 +1,313 @@
+"""Pairs of submissions that share code, for staff to read (``grader similarity``).
+
+The comparison is copydetect's (k-gram fingerprints, the method of MOSS,
+here with every k-gram kept): its tokenizer (Pygments) replaces every name
+with one letter and drops comments and whitespace, so renaming variables or
+rewording comments changes nothing, and cells are fingerprinted in an order
+of their own, so moving them changes nothing either. What the released notebook
+already holds (imports, signatures, docstrings) is boilerplate: its
+fingerprints are removed before any pair is compared, so only code the
+students wrote counts.
+
+Each submission's code cells come from the grader's own reader
+(``grader.submissions``), joined into one text; every matched region is
+mapped back to the cells it covers, so staff see "cells 4 and 7" as in
+Jupyter. Nothing is run: this is static text.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import io
+import itertools
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import copydetect
+import copydetect.utils
+import nbformat
+
+from grader import exports, reports
+from grader.assignments import Assignment
+from grader.errors import UsageError
+from grader.gradebook import Gradebook
+from grader.students import shown
+from grader.submissions import (
+    Cell,
+    Found,
+    SubmissionProblem,
+    discover,
+    notebook_cells,
+    read_submission,
+)
+
+DEFAULT_THRESHOLD = 0.75
+"""a pair is flagged when this share of either student's own code is found
+in the other's; measured on the example classes with planted copies
+(tests/test_similarity.py): independent pairs at most 0.52, planted at least 0.91"""
+NOISE = 50
+"""characters of tokenized code (names as one letter, no spaces) a match
+must span: shorter runs (``V.V(V,V=-1)``) are common to any two TF notebooks"""
+WINDOW = 1
+"""copydetect's winnowing window: 1 keeps every k-gram. Winnowing keeps the
+smallest hash of each window, and copydetect hashes with Python's ``hash``,
+which is salted per process, so with a larger window the same class scored
+a point or two differently on each run; classes are small enough to keep all."""
+MIN_CELL_MATCH = 10
+"""matched characters (spaces aside) that make a cell count as matched"""
+
+
+@dataclass(frozen=True)
+class Span:
+    """Part of one cell's source, matched in the other submission or not."""
+
+    text: str
+    matched: bool
+
+
+@dataclass(frozen=True)
+class CellView:
+    number: int
+    spans: tuple[Span, ...]
+
+
+@dataclass(frozen=True)
+class Side:
+    """One student of a pair."""
+
+    student: str
+    share: float
+    """the part of this student's own code (boilerplate excluded) found in the other's"""
+    cells: tuple[CellView, ...]
+    """the cells holding matched code, in notebook order"""
+
+    @property
+    def cell_numbers(self) -> tuple[int, ...]:
+        return tuple(c.number for c in self.cells)
+
+
+@dataclass(frozen=True)
+class Pair:
+    left: Side
+    right: Side
+
+    @property
+    def similarity(self) -> float:
+        """The larger share: one student who copied a few cells into a long
+        notebook is caught by the share of the short one."""
+        return max(self.left.share, self.right.share)
+
+
+@dataclass(frozen=True)
+class Check:
+    """What one ``grader similarity`` run found."""
+
+    assignment: Assignment
+    threshold: float
+    compared: tuple[str, ...]
+    """students whose code was compared"""
+    pairs: tuple[Pair, ...]
+    """every pair sharing any code, most similar first"""
+    refused: tuple[tuple[str, str], ...]
+    """(student, why) for submissions that could not be read"""
+
+    @property
+    def flagged(self) -> tuple[Pair, ...]:
+        return tuple(p for p in self.pairs if p.similarity >= self.threshold)
+
+
+@dataclass(frozen=True)
+class _Code:
+    """One submission's code as copydetect sees it, and where each cell starts."""
+
+    student: str
+    cells: tuple[Cell, ...]
+    text: str
+    starts: tuple[int, ...]
+    fingerprint: copydetect.CodeFingerprint
+
+
+def check(
+    assignment: Assignment, *, paths: list[Path] | None = None, threshold: float = DEFAULT_THRESHOLD
+) -> Check:
+    """Compare every pair of submissions under ``paths`` (default: the example class)."""
+    if not 0 < threshold <= 1:
+        raise UsageError(f"--threshold must be above 0 and at most 1, got {threshold:g}")
+    where = paths or [assignment.examples_dir]
+    try:
+        found = discover(where, assignment.notebook)
+    except FileNotFoundError as err:
+        raise UsageError(str(err)) from err
+    boilerplate = _boilerplate(assignment)
+    codes: list[_Code] = []
+    refused: list[tuple[str, str]] = []
+    for student, items in _by_student(found.found).items():
+        if len(items) > 1:
+            files = ", ".join(shown(i.path.name) for i in items)
+            refused.append((student, f"several files have this student id ({files})"))
+            continue
+        try:
+            cells = read_submission(items[0], assignment.notebook).cells
+        except SubmissionProblem as problem:
+            refused.append((student, problem.notice.message))
+            continue
+        codes.append(_fingerprint(student, cells, boilerplate))
+    if len(codes) < 2:
+        raise UsageError(
+            f"similarity needs at least two readable submissions; found {len(codes)} in "
+            + ", ".join(shown(str(p)) for p in where)
+        )
+    pairs = [p for a, b in itertools.combinations(codes, 2) if (p := _compare(a, b))]
+    pairs.sort(key=lambda p: (-p.similarity, p.left.student, p.right.student))
+    return Check(
+        assignment=assignment,
+        threshold=threshold,
+        compared=tuple(c.student for c in codes),
+        pairs=tuple(pairs),
+        refused=tuple(refused),
+    )
+
+
+def write_page(check: Check, out: Path) -> Path:
+    """Write the staff-only page of flagged pairs, and link it from the class
+    summary when one was written (its grades are read from the gradebook)."""
+    page = exports.similarity_path(out, check.assignment.name)
+    folder = out / check.assignment.name
+    graded = (folder / "index.html").is_file() and (out / "gradebook.db").is_file()
+    summary = f"../{check.assignment.name}/index.html" if graded else ""
+    now = dt.datetime.now(dt.UTC)
+    exports.atomic_write(page, reports.similarity_page(check, now=now, summary=summary))
+    if graded:
+        with Gradebook(out / "gradebook.db") as book:
+            exports.write_class(check.assignment, book.results(check.assignment.name), folder)
+    return page
+
+
+def summary_lines(check: Check) -> list[str]:
+    """What the console shows: each flagged pair with its cells, then the counts."""
+    lines = [
+        f"{p.left.student} ~ {p.right.student}: {100 * p.similarity:.0f}% "
+        f"({_side_words(p.left)}; {_side_words(p.right)})"
+        for p in check.flagged
+    ]
+    lines += [f"not compared: {student}: {why}" for student, why in check.refused]
+    lines.append(
+        f"{check.assignment.name}: {len(check.flagged)} pair(s) of {len(check.compared)} "
+        f"submissions share at least {100 * check.threshold:.0f}% of one student's code"
+    )
+    return lines
+
+
+def _side_words(side: Side) -> str:
+    cells = ", ".join(map(str, side.cell_numbers))
+    return f"{side.student}: {100 * side.share:.0f}% of their code, cells {cells}"
+
+
+def _by_student(found: Iterable[Found]) -> dict[str, list[Found]]:
+    groups: dict[str, list[Found]] = collections.defaultdict(list)
+    for item in found:
+        groups[item.student].append(item)
+    # a notebook beside a .py of the same name is the one graded (see grader.batch)
+    for student, items in groups.items():
+        notebooks = [i for i in items if i.path.suffix == ".ipynb" and not i.path.is_dir()]
+        if len(notebooks) == 1 and all(i.path.suffix == ".py" for i in items if i not in notebooks):
+            groups[student] = notebooks
+    return dict(groups)
+
+
+def _boilerplate(assignment: Assignment) -> list[int]:
+    """Fingerprints of the released notebook: its cells as a submission's are
+    read and ordered, and all its code cells in notebook order, public checks
+    included (students copy those into their own cells to try things)."""
+    released = assignment.release_dir / assignment.notebook
+    if not released.is_file():
+        raise UsageError(
+            f"{released} is missing: run `grader release {assignment.name}` first "
+            "(its cells are the code students did not write)"
+        )
+    text = released.read_text(encoding="utf-8")
+    as_submitted, _ = notebook_cells(text, assignment.notebook)
+    every = "\n".join(
+        c.source for c in nbformat.reads(text, as_version=4).cells if c.cell_type == "code"
+    )
+    hashes = set(_fingerprint("released", as_submitted, []).fingerprint.hashes)
+    hashes |= _fingerprint("released", (Cell(1, every),), []).fingerprint.hashes
+    return sorted(hashes)
+
+
+def _fingerprint(student: str, cells: tuple[Cell, ...], boilerplate: list[int]) -> _Code:
+    """Cells are joined in the order of their tokenized text, not the
+    notebook's, so moving cells around changes no fingerprint (cells are
+    short, and a k-gram across two cells would otherwise tie them to their
+    neighbours)."""
+    ordered = sorted(cells, key=lambda c: (_tokenized(c.source), c.number))
+    starts: list[int] = []
+    text = ""
+    for cell in ordered:
+        starts.append(len(text))
+        text += cell.source + "\n"
+    fingerprint = copydetect.CodeFingerprint(
+        f"{student}.py",
+        NOISE,
+        WINDOW,
+        boilerplate=boilerplate,
+        fp=io.StringIO(text),
+        language="python",
+    )
+    return _Code(student, tuple(ordered), text, tuple(starts), fingerprint)
+
+
+def _tokenized(source: str) -> str:
+    text: str = copydetect.utils.filter_code(source, "cell.py", "python")[0]
+    return text
+
+
+def _compare(a: _Code, b: _Code) -> Pair | None:
+    if not a.fingerprint.hashes or not b.fingerprint.hashes:
+        return None  # nothing written beyond the released notebook
+    overlap, (share_a, share_b), (slices_a, slices_b) = copydetect.compare_files(
+        a.fingerprint, b.fingerprint
+    )
+    if overlap == 0:
+        return None
+    return Pair(
+        Side(a.student, min(float(share_a), 1.0), _cell_views(a, _regions(slices_a))),
+        Side(b.student, min(float(share_b), 1.0), _cell_views(b, _regions(slices_b))),
+    )
+
+
+def _regions(slices: Any) -> list[tuple[int, int]]:
+    """copydetect's 2×N array of slice starts and ends, as sorted pairs."""
+    return sorted((int(start), int(end)) for start, end in zip(*slices, strict=True))
+
+
+def _cell_views(code: _Code, regions: list[tuple[int, int]]) -> tuple[CellView, ...]:
+    """The cells that matched regions (start, end offsets in ``code.text``)
+    cover in earnest, split into matched and unmatched spans. A cell a region
+    only grazes (its k-gram began in the cell before) is left out."""
+    views: list[CellView] = []
+    for cell, start in zip(code.cells, code.starts, strict=True):
+        end = start + len(cell.source)
+        inside = [
+            (max(s, start) - start, min(e, end) - start)
+            for s, e in regions
+            if s < end and e > start and code.text[max(s, start) : min(e, end)].strip()
+        ]
+        if not inside:
+            continue
+        spans: list[Span] = []
+        position = 0
+        for s, e in inside:
+            if s > position:
+                spans.append(Span(cell.source[position:s], False))
+            if e > max(s, position):
+                spans.append(Span(cell.source[max(s, position) : e], True))
+            position = max(position, e)
+        if position < len(cell.source):
+            spans.append(Span(cell.source[position:], False))
+        if sum(len("".join(s.text.split())) for s in spans if s.matched) >= MIN_CELL_MATCH:
+            views.append(CellView(cell.number, tuple(spans)))
+    return tuple(sorted(views, key=lambda v: v.number))
