@@ -66,7 +66,8 @@ if [ "$status" = 2 ] || [ -z "${FEEDBACK_BRANCH:-}" ]; then
     exit "$status"
 fi
 
-# Feedback: a commit on FEEDBACK_BRANCH holding only what the student may see
+# Feedback (its messages go to stderr, so the grader's "Points X/Y" stays the
+# last line on stdout): a commit on FEEDBACK_BRANCH holding only what the student may see
 # (report.html and the JUnit XML follow the visibility rules; results.json
 # does not, so it stays in the course's artifacts). It is built with a
 # temporary index, so the student's own branches and files are never touched.
@@ -76,7 +77,7 @@ for repo in "$submissions"/*/; do
     name=$(basename "$repo")
     report="$out/reports/$ASSIGNMENT/$name/report.html"
     if [ ! -e "$repo/.git" ] || [ ! -f "$report" ]; then
-        warn "$name: no feedback posted (no git checkout, or no report under that name)"
+        echo "warning: $name: no feedback posted (no git checkout, or no report under that name)" >&2
         continue
     fi
     files=$(mktemp -d)
@@ -99,9 +100,9 @@ for repo in "$submissions"/*/; do
     commit=$(git -C "$repo" commit-tree "$tree" "${parent[@]}" -m "Feedback on $ASSIGNMENT for $graded")
     unset GIT_INDEX_FILE
     if git -C "$repo" push --quiet origin "$commit:refs/heads/$FEEDBACK_BRANCH"; then
-        echo "$name: feedback pushed to their branch $FEEDBACK_BRANCH"
+        echo "$name: feedback pushed to their branch $FEEDBACK_BRANCH" >&2
     else
-        warn "$name: could not push feedback to their repository (may the token write to it?)"
+        echo "warning: $name: could not push feedback to their repository (may the token write to it?)" >&2
         [ "$status" != 0 ] || status=1
     fi
     rm -rf "$files" "$files.index"
