@@ -188,6 +188,49 @@ def test_the_workflows_run_this_script_with_these_variables() -> None:
     assert "secrets." not in student and "grader check" in student
 
 
+def step_script(workflow: str, step: str) -> str:
+    """The ``run: |`` block of the step whose first line is ``step``."""
+    after = workflow.split(f"      - {step}\n", 1)[1].split("        run: |\n", 1)[1]
+    lines = []
+    for line in after.splitlines():
+        if line.strip() and not line.startswith(" " * 10):
+            break
+        lines.append(line[10:])
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("dispatched", "expected"),
+    [("", '["alice","bob","carol","dan"]'), ("erin", '["erin"]')],
+)
+def test_the_roster_step_lists_every_student(
+    flow: dict[str, Path], tmp_path: Path, dispatched: str, expected: str
+) -> None:
+    """The matrix comes from ci/students.txt, or from the one student a
+    repository_dispatch names; the step's own shell runs here."""
+    (flow["workspace"] / "ci" / "students.txt").write_text("alice\n bob \n\ncarol\ndan")
+    output = tmp_path / "github-output"
+    script = step_script(COURSE_WORKFLOW.read_text(), "id: roster")
+    done = subprocess.run(
+        ["bash", "-e", "-c", script],
+        cwd=flow["workspace"],
+        env={**os.environ, "DISPATCHED": dispatched, "GITHUB_OUTPUT": str(output)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert output.read_text() == f"list={expected}\n"
+    injected = subprocess.run(
+        ["bash", "-e", "-c", script],
+        env={**os.environ, "DISPATCHED": "a b;c", "GITHUB_OUTPUT": str(output)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert injected.returncode == 2 and "not a GitHub login" in injected.stderr
+
+
 def test_the_course_flow_grades_reports_and_posts_feedback(flow: dict[str, Path]) -> None:
     workspace, base = flow["workspace"], flow["base"]
     summary = base / "step-summary.md"
