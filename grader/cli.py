@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from grader import __version__, assignments, devices, exporters, release
+from grader import __version__, assignments, ci, devices, exporters, release
 from grader.batch import grade_assignment, summary_lines
 from grader.errors import GraderError
 
@@ -217,6 +217,22 @@ def similarity_command(
     is_flag=True,
     help="Compute the reference's results for every submission (the cache is in OUT/staff/).",
 )
+@click.option(
+    "--junit",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write DIR/STUDENT.xml, a JUnit test suite per submission, for CI.",
+)
+@click.option(
+    "--summary-md",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Append a Markdown summary table to FILE (e.g. $GITHUB_STEP_SUMMARY).",
+)
+@click.option(
+    "--fail-under",
+    type=click.FloatRange(0, 100),
+    metavar="PERCENT",
+    help=f"Exit with status {ci.FAIL_UNDER_STATUS} when a submission scores under PERCENT.",
+)
 @click.pass_obj
 def grade_command(
     root: Path,
@@ -231,18 +247,23 @@ def grade_command(
     address: str | None,
     gpu_share: int,
     no_reference_cache: bool,
+    junit: Path | None,
+    summary_md: Path | None,
+    fail_under: float | None,
 ) -> None:
     """Grade submissions of ASSIGNMENT: files, student folders or class folders.
 
-    PATHS default to examples/submissions/ASSIGNMENT/.
+    PATHS default to examples/submissions/ASSIGNMENT/. The last line printed
+    is "Points X/Y" over the submissions of the run.
     """
     try:
         devices_to_use = devices.parse(gpus)
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--gpus") from err
     with _reported():
+        loaded = assignments.load(root, assignment)
         summary = grade_assignment(
-            assignments.load(root, assignment),
+            loaded,
             paths=list(paths) or None,
             out=out,
             jobs=jobs,
@@ -264,4 +285,14 @@ def grade_command(
         click.echo(f"internal error grading {student} (the grader's fault)", err=True)
     if summary.staff_log is not None:
         click.echo(f"details for staff only (they quote the hidden suite): {summary.staff_log}")
-        sys.exit(1)
+    with _reported():
+        status = ci.finish(
+            loaded,
+            summary,
+            junit=junit,
+            summary_md=summary_md,
+            fail_under=fail_under,
+            echo=click.echo,
+            warn=lambda line: click.echo(line, err=True),
+        )
+    sys.exit(1 if summary.staff_log is not None else status)

