@@ -347,7 +347,7 @@ def lines(checked: Checked, *, colour: bool) -> list[str]:
         where = f"cell {notice.cell}" + (f", line {notice.line}" if notice.line else "")
         out.append(one_line(f"  {where if notice.cell else 'notebook'}: {notice.message}"))
         out += [_frame_line(f.cell, f.line, f.code) for f in notice.frames]
-    out.append(f"  {'exercise':<24} {'checks':>7}  result")
+    out.append(f"  {'exercise':<32} {'checks':>7}  result")
     by_exercise: dict[str, list[TestResult]] = {}
     for test in result.tests:
         by_exercise.setdefault(test.exercise, []).append(test)
@@ -357,7 +357,7 @@ def lines(checked: Checked, *, colour: bool) -> list[str]:
             continue
         passed = sum(t.verdict is Verdict.PASSED for t in tests)
         worst = _worst(tests)
-        out.append(f"  {exercise:<24} {f'{passed}/{len(tests)}':>7}  {paint(worst.value, worst)}")
+        out.append(f"  {exercise:<32} {f'{passed}/{len(tests)}':>7}  {paint(worst.value, worst)}")
     for test in result.tests:
         if test.verdict is Verdict.PASSED:
             continue

@@ -87,6 +87,15 @@ def readme(assignment: Assignment) -> str:
         "exercise are public checks: run them to test your work. Your notebook is graded by "
         "hidden tests on fresh inputs, worth the points stated in each exercise.\n\n"
         f"Submit the notebook file `{assignment.notebook}` itself.\n"
+        + (
+            f"\nBefore you submit, run `grader check {assignment.notebook}` in this folder: it "
+            f"runs the public checks (`{PUBLIC_SUITE}`) on the notebook as saved on disk, the "
+            "way the grader runs your code, prints a table per exercise and writes "
+            f"`{Path(assignment.notebook).stem}.check.html`. It needs this whole folder "
+            f"(`{public.CHECK_CONFIG}` says which assignment it is).\n"
+            if (assignment.solution_dir / PUBLIC_SUITE).is_file()
+            else ""
+        )
     )
 
 
