@@ -194,22 +194,32 @@ def prepare(notebook: Path, *, named: str | None, cwd: Path) -> _Prepared:
             f"{name} has no code in its cells: nothing to check. If you wrote code in Jupyter, "
             "save the notebook (Ctrl-S) first: the check reads the file on disk."
         )
-    _refuse_other_assignment(submission, assignment)
+    other = _other_assignment(submission, assignment)
+    if other and named is None:
+        raise NotCheckable(
+            f"{other} Check {assignment.notebook} of {assignment.name} instead, or pass "
+            f"--assignment {assignment.name} if this really is its notebook."
+        )
+    if other:
+        warnings.append(f"warning: {other}")
     return _Prepared(notebook, assignment, submission, (*warnings, *version_warnings(assignment)))
 
 
-def _refuse_other_assignment(submission: Submission, assignment: PublicAssignment) -> None:
-    """A notebook that defines functions, none of them this assignment's, is
-    another assignment's notebook (one without our metadata)."""
-    named = [n for cell in submission.cells for n in _DEFINES.findall(cell.source)]
-    if named and not set(named) & set(assignment.exercises):
-        raise NotCheckable(
-            f"{shown(submission.path.name)} defines none of the functions of "
-            f"{assignment.name} ({', '.join(assignment.exercises)}), but "
-            f"{', '.join(dict.fromkeys(named))}: is it the notebook of another assignment? "
-            f"Check {assignment.notebook} of {assignment.name}, or pass "
-            "--assignment NN_name for the assignment it belongs to."
-        )
+def _other_assignment(submission: Submission, assignment: PublicAssignment) -> str:
+    """Why a notebook looks like another assignment's ("" when it does not):
+    it defines under half of this assignment's functions, and more of others."""
+    named = list(dict.fromkeys(n for c in submission.cells for n in _DEFINES.findall(c.source)))
+    ours = [n for n in named if n in assignment.exercises]
+    others = [n for n in named if n not in assignment.exercises]
+    if 2 * len(ours) >= len(assignment.exercises) or len(others) <= len(ours):
+        return ""
+    listed = ", ".join(ours) if ours else "none"
+    return (
+        f"{shown(submission.path.name)} defines {len(ours)} of the "
+        f"{len(assignment.exercises)} functions of {assignment.name} ({listed}), and "
+        f"{', '.join(others[:6])}{', ...' if len(others) > 6 else ''}: is it the notebook of "
+        f"another assignment?"
+    )
 
 
 def installed_version(library: str) -> str | None:
