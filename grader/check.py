@@ -78,7 +78,6 @@ class Checked:
     """One notebook's public checks: the result, and what to tell the student."""
 
     notebook: Path
-    assignment: PublicAssignment
     result: SubmissionResult
     advice: tuple[str, ...]
     """what explains failures the verdicts alone do not (a renamed function, ...)"""
@@ -161,6 +160,8 @@ def prepare(notebook: Path, *, named: str | None, cwd: Path) -> _Prepared:
     name = shown(notebook.name)
     if not notebook.exists():
         raise UsageError(f"{name}: no such file")
+    if notebook.is_dir():
+        raise UsageError(f"{shown(str(notebook))} is a folder: name the notebook file in it")
     if notebook.is_file() and notebook.stat().st_size == 0:
         raise NotCheckable(
             f"{name} is empty (0 bytes): it was never saved. Open it in Jupyter, save it "
@@ -444,7 +445,7 @@ def check_notebooks(
             try:
                 prepared.append(prepare(notebook, named=named, cwd=cwd))
             except GraderError as err:
-                echo(one_line(f"{shown(notebook.name)}: {err}"))
+                echo(one_line(str(err)))
                 status = max(status, err.exit_code)
         if not prepared:
             return status
@@ -458,13 +459,18 @@ def check_notebooks(
             result, internal = run_checks(item, zygote.info, run_dir.child())
             folder = report_dir or item.notebook.parent
             report = folder / f"{item.notebook.stem}.check.html"
-            exports.atomic_write(
-                report,
-                reports.student_page(result, title=f"{item.assignment.title}: public checks"),
-            )
+            try:
+                exports.atomic_write(
+                    report,
+                    reports.student_page(result, title=f"{item.assignment.title}: public checks"),
+                )
+            except OSError as err:
+                raise UsageError(
+                    f"cannot write the report {report}: {err.strerror}; name another folder "
+                    "with --report DIR"
+                ) from None
             checked = Checked(
                 item.notebook,
-                item.assignment,
                 result,
                 tuple(advice(item.submission, item.assignment, result)),
                 report,
