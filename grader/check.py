@@ -50,6 +50,7 @@ from grader.workdir import RunDir
 
 Echo = Callable[[str], None]
 _NAME = re.compile(r"\d\d_\w+")
+"""an assignment's folder name, ``NN_name``"""
 _DEFINES = re.compile(r"^(?:async\s+def|def|class)\s+(\w+)", re.MULTILINE)
 INSTALLED_NAMES = {
     "tensorflow": ("tensorflow", "tensorflow-cpu", "tensorflow-macos", "tensorflow-intel"),
@@ -125,6 +126,14 @@ def _released_folder(name: str, notebook: Path, cwd: Path) -> Path | None:
     return None
 
 
+def _names_in(stem: str) -> list[str]:
+    """Assignment names a file name may start with, longest first:
+    ``01_tensors_ada`` -> ``01_tensors_ada``, ``01_tensors``."""
+    parts = re.split(r"(?=[-_. ])", stem)
+    prefixes = ["".join(parts[:n]) for n in range(len(parts), 0, -1)]
+    return [p for p in prefixes if _NAME.fullmatch(p)]
+
+
 def locate(notebook: Path, *, named: str | None, metadata: str | None, cwd: Path) -> Path:
     """The released folder to check ``notebook`` against: ``--assignment``,
     else the folder holding the notebook, else its file name, else its metadata."""
@@ -139,8 +148,7 @@ def locate(notebook: Path, *, named: str | None, metadata: str | None, cwd: Path
         return folder
     if (notebook.parent / public.CHECK_CONFIG).is_file():
         return notebook.parent
-    match = _NAME.match(notebook.stem)
-    for name in (match.group() if match else None, metadata):
+    for name in (*_names_in(notebook.stem), metadata):
         folder = _released_folder(name, notebook, cwd) if name else None
         if folder is not None:
             return folder

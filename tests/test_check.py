@@ -221,13 +221,18 @@ def test_assignment_from_file_name_metadata_or_option(tmp_path: Path) -> None:
     work = tmp_path / "course" / "work"
     work.mkdir()
     shutil.copy(EXAMPLES / "ada.ipynb", work / "01_tensors.ipynb")  # by its file name
+    shutil.copy(EXAMPLES / "ada.ipynb", work / "01_tensors-ada.ipynb")  # or its start
     tagged = example("ada")
     tagged.metadata[METADATA_KEY] = {"assignment": NAME}
     nbformat.write(tagged, work / "mine.ipynb")  # by its metadata
     shutil.copy(EXAMPLES / "ada.ipynb", work / "ada.ipynb")  # only with --assignment
-    done = check("01_tensors.ipynb", "mine.ipynb", cwd=work)
+    done = check("01_tensors.ipynb", "01_tensors-ada.ipynb", "mine.ipynb", cwd=work)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert summaries(done.stdout) == {"01_tensors": (11, 11), "mine": (11, 11)}
+    assert summaries(done.stdout) == {
+        "01_tensors": (11, 11),
+        "01_tensors-ada": (11, 11),
+        "mine": (11, 11),
+    }
     unknown = check("ada.ipynb", cwd=work)
     assert unknown.returncode == 2
     assert "cannot tell which assignment ada.ipynb belongs to" in unknown.stdout
