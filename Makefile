@@ -42,8 +42,10 @@ grade: $(STAMP)
 	@for a in $(ASSIGNMENTS); do $(BIN)/grader grade $$a || exit $$?; done
 
 # A student's check before submitting: make check NB=path/to/notebook.ipynb
-check: $(STAMP)
+# (NB is checked before the venv is made, so a typo costs no install)
+check:
 	@test -n "$(NB)" || { echo "usage: make check NB=path/to/notebook.ipynb" >&2; exit 2; }
+	@$(MAKE) --no-print-directory $(STAMP)
 	$(BIN)/grader check "$(NB)"
 
 release: $(STAMP)
