@@ -67,7 +67,7 @@ def test_released_folder_holds_only_what_check_needs(name: str) -> None:
     hidden_tests = set(re.findall(r"^def (test_\w+)", hidden, re.M))
     suite = (folder / PUBLIC_SUITE).read_text()
     assert not hidden_tests & set(re.findall(r"^def (test_\w+)", suite, re.M))
-    assert "reference" not in re.findall(r"def test_\w+\(([^)]*)\)", suite)
+    assert not any("reference" in args for args in re.findall(r"def \w+\(([^)]*)\)", suite))
     for path in folder.iterdir():
         assert "BEGIN SOLUTION" not in path.read_text()
     loaded = public.load(folder)
@@ -93,6 +93,20 @@ def test_released_folder_holds_only_what_check_needs(name: str) -> None:
 def test_release_refuses_a_public_suite_that_would_leak(source: str, problem: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(problem)):
         public.check_suite(source, "test_public.py", ("filled",))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", assignments.names(REPO))
+def test_solution_passes_its_public_checks_and_the_stub_fails_them(
+    tmp_path: Path, name: str
+) -> None:
+    """The literal expected values of each public suite are right."""
+    folder = released(tmp_path, name)
+    shutil.copy(REPO / "solutions" / name / f"{name}.ipynb", folder / "solution.ipynb")
+    done = check("solution.ipynb", f"{name}.ipynb", cwd=folder)
+    assert done.returncode == 1, done.stdout + done.stderr
+    total = len(public.load(folder).exercises)
+    assert summaries(done.stdout) == {"solution": (total, total), name: (0, total)}
 
 
 # -- the example class, from the released folder alone --------------------------
