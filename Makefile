@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ASSIGNMENTS := $(notdir $(wildcard solutions/[0-9]*))
 
-.PHONY: grade test test-fast release lint bench clean
+.PHONY: grade check test test-fast release lint bench clean
 
 # npm tools of the browser tests (tests/test_browser.py): pinned in
 # package-lock.json, installed without install scripts (no browser or JRE
@@ -40,6 +40,13 @@ $(STAMP): requirements.lock pyproject.toml
 
 grade: $(STAMP)
 	@for a in $(ASSIGNMENTS); do $(BIN)/grader grade $$a || exit $$?; done
+
+# A student's check before submitting: make check NB=path/to/notebook.ipynb
+# (NB is checked before the venv is made, so a typo costs no install)
+check:
+	@test -n "$(NB)" || { echo "usage: make check NB=path/to/notebook.ipynb" >&2; exit 2; }
+	@$(MAKE) --no-print-directory $(STAMP)
+	$(BIN)/grader check "$(NB)"
 
 release: $(STAMP)
 	@for a in $(ASSIGNMENTS); do $(BIN)/grader release $$a || exit $$?; done

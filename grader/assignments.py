@@ -20,6 +20,8 @@ from grader.sandbox.worker import compile_cell
 from grader.submissions import notebook_cells
 
 CONFIG_NAME = "assignment.toml"
+PUBLIC_SUITE = "test_public.py"
+"""the public checks, released to students (see ``grader.public``)"""
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,9 @@ class Assignment:
 
     @property
     def suite_files(self) -> list[Path]:
-        return sorted(self.solution_dir.glob("test_*.py"))
+        """The hidden suite: every ``test_*.py`` but the public one, which
+        ``grader check`` runs on students' machines and grading does not."""
+        return sorted(p for p in self.solution_dir.glob("test_*.py") if p.name != PUBLIC_SUITE)
 
     @property
     def examples_dir(self) -> Path:

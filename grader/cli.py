@@ -63,6 +63,44 @@ def doctor_command() -> None:
     click.echo(doctor.report())
 
 
+@main.command("check")
+@click.argument(
+    "notebooks", metavar="NOTEBOOK...", nargs=-1, required=True, type=click.Path(path_type=Path)
+)
+@click.option(
+    "--assignment",
+    "assignment_name",
+    metavar="NN_name",
+    help="The assignment to check against (default: the folder holding the notebook, its "
+    "file name, or its metadata).",
+)
+@click.option(
+    "--report",
+    "report_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the HTML reports (default: beside each notebook).",
+)
+def check_command(
+    notebooks: tuple[Path, ...], assignment_name: str | None, report_dir: Path | None
+) -> None:
+    """Run an assignment's public checks on your notebook before you submit it.
+
+    Exits 0 when every check passes, 1 when one fails (for a pre-commit hook).
+    """
+    from grader import check
+
+    with _reported():
+        status = check.check_notebooks(
+            list(notebooks),
+            named=assignment_name,
+            report_dir=report_dir,
+            cwd=Path.cwd(),
+            echo=click.echo,
+            colour=check.colour_wanted(sys.stdout),
+        )
+    sys.exit(status)
+
+
 @main.command("export")
 @click.argument("format_name", metavar="FORMAT", type=click.Choice(exporters.names()))
 @click.argument("assignment_names", metavar="ASSIGNMENT...", nargs=-1, required=True)

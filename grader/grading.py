@@ -32,13 +32,18 @@ from grader.submissions import Submission
 
 
 def _pytest_args(assignment: Assignment, *extra: str) -> list[str]:
+    return pytest_args(assignment.suite_files, assignment.solution_dir, *extra)
+
+
+def pytest_args(files: list[Path], rootdir: Path, *extra: str) -> list[str]:
+    """How a suite is run: quiet, no configuration, cache or bytecode of its own."""
     return [
-        *(str(p) for p in assignment.suite_files),
+        *(str(p) for p in files),
         *extra,
         "-q",
         "-c",
         os.devnull,
-        f"--rootdir={assignment.solution_dir}",
+        f"--rootdir={rootdir}",
         "--import-mode=importlib",
         "-p",
         "no:cacheprovider",
@@ -49,20 +54,21 @@ def _pytest_args(assignment: Assignment, *extra: str) -> list[str]:
     ]
 
 
-def _run(args: list[str], plugin: GradingPlugin) -> None:
+def run_suite(args: list[str], plugin: GradingPlugin, *, suite: str = "the hidden suite") -> None:
+    """Run pytest with ``plugin``; a suite that does not collect or run is our error."""
     sys.dont_write_bytecode = True  # no __pycache__ in solutions/
     with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):
         code = pytest.main(args, plugins=[plugin])
     if plugin.suite_errors or code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         details = "\n".join(plugin.suite_errors) or f"pytest exited with {code!r}"
-        raise GraderError(f"the hidden suite of this assignment is broken:\n{details}")
+        raise GraderError(f"{suite} of this assignment is broken:\n{details}")
 
 
 def suite_tests(assignment: Assignment) -> tuple[TestResult, ...]:
     """Every test of the hidden suite with its points, none of them run; a
     wrong ``@grade`` mark is a ``ConfigError`` naming the test."""
     plugin = GradingPlugin(None, assignment.reference_module(), seed=assignment.name)
-    _run(_pytest_args(assignment, "--collect-only"), plugin)
+    run_suite(_pytest_args(assignment, "--collect-only"), plugin)
     config.check_marks(assignment.solution_dir, plugin.marks, plugin.reference_module)
     return tuple(_placeholder(plugin, nodeid) for nodeid in plugin.order)
 
@@ -115,7 +121,7 @@ def grade_submission(
     try:
         with contextlib.suppress(SandboxFailure):  # the first test reports it
             session.prestart()
-        _run(_pytest_args(assignment), plugin)
+        run_suite(_pytest_args(assignment), plugin)
     finally:
         session.close()
     tests = tuple(plugin.results[n] for n in plugin.order if n in plugin.results)

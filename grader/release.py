@@ -16,12 +16,15 @@ the stub stays a plain function.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import nbformat
 
-from grader.assignments import Assignment
+from grader import public
+from grader.assignments import PUBLIC_SUITE, Assignment
 from grader.errors import ConfigError
+from grader.submissions import notebook_cells
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
@@ -55,9 +58,17 @@ def stub_source(source: str, where: str) -> str:
     return "\n".join(out)
 
 
+METADATA_KEY = "tfgrade"
+"""the released notebook's metadata names its assignment under this key
+(``{"tfgrade": {"assignment": "01_tensors"}}``), so ``grader check`` can
+tell a notebook saved from another assignment"""
+
+
 def student_notebook(assignment: Assignment) -> str:
-    """The released notebook as text: stubs in, outputs and counts cleared."""
+    """The released notebook as text: stubs in, outputs and counts cleared,
+    its assignment named in its metadata."""
     notebook = nbformat.read(assignment.solution_notebook, as_version=4)
+    notebook.metadata[METADATA_KEY] = {"assignment": assignment.name}
     for number, cell in enumerate(notebook.cells, start=1):
         if cell.cell_type != "code":
             continue
@@ -76,7 +87,52 @@ def readme(assignment: Assignment) -> str:
         "exercise are public checks: run them to test your work. Your notebook is graded by "
         "hidden tests on fresh inputs, worth the points stated in each exercise.\n\n"
         f"Submit the notebook file `{assignment.notebook}` itself.\n"
+        + (
+            f"\nBefore you submit, run `grader check {assignment.notebook}` in this folder: it "
+            f"runs the public checks (`{PUBLIC_SUITE}`) on the notebook as saved on disk, the "
+            "way the grader runs your code, prints a table per exercise and writes "
+            f"`{Path(assignment.notebook).stem}.check.html`. It needs this whole folder "
+            f"(`{public.CHECK_CONFIG}` says which assignment it is).\n"
+            if (assignment.solution_dir / PUBLIC_SUITE).is_file()
+            else ""
+        )
     )
+
+
+def exercises(assignment: Assignment) -> tuple[str, ...]:
+    """The graded functions and classes (every suite's ``exercise=``), in the
+    order the solution notebook defines them."""
+    marked: set[str] = set()
+    for path in assignment.solution_dir.glob("test_*.py"):
+        marked.update(public.marked_exercises(path.read_text(), str(path)))
+    cells, _ = notebook_cells(assignment.solution_notebook.read_text(), assignment.notebook)
+    defined = [name for cell in cells for name in public.defined_names(cell.source)]
+    return tuple(dict.fromkeys(name for name in defined if name in marked))
+
+
+def public_files(assignment: Assignment) -> dict[Path, str]:
+    """What ``grader check`` needs in the released folder: the public suite
+    (checked: see ``grader.public.check_suite``) and ``check.toml``. An
+    assignment without ``test_public.py`` gets neither."""
+    source_path = assignment.solution_dir / PUBLIC_SUITE
+    if not source_path.is_file():
+        return {}
+    graded = exercises(assignment)
+    source = source_path.read_text()
+    public.check_suite(source, str(source_path), graded)
+    released = public.PublicAssignment(
+        name=assignment.name,
+        title=assignment.title,
+        notebook=assignment.notebook,
+        folder=assignment.release_dir,
+        exercises=graded,
+        limits=dataclasses.replace(assignment.limits, data=None),
+        pins=public.course_pins(assignment.root / "requirements.lock"),
+    )
+    return {
+        assignment.release_dir / PUBLIC_SUITE: source,
+        assignment.release_dir / public.CHECK_CONFIG: public.config_text(released),
+    }
 
 
 def release_files(assignment: Assignment) -> dict[Path, str]:
@@ -84,6 +140,7 @@ def release_files(assignment: Assignment) -> dict[Path, str]:
     return {
         assignment.release_dir / assignment.notebook: student_notebook(assignment),
         assignment.release_dir / "README.md": readme(assignment),
+        **public_files(assignment),
     }
 
 
