@@ -290,11 +290,11 @@ def summary_lines(assignment: str, summary: BatchSummary, out: Path) -> list[str
 
 
 def change_line(change: ScoreChange) -> str:
-    """``  alice  7/10 -> 9/10  (tests: test_a, test_b)``"""
+    """``  ~ alice  7/10 -> 9/10  (tests: test_a, test_b)``"""
     tests = ", ".join(change.tests[:6]) + (" ..." if len(change.tests) > 6 else "")
     return (
-        f"  {change.student:<16} {change.old_score:g}/{change.max_score:g} -> "
-        f"{change.new_score:g}/{change.max_score:g}" + (f"  (tests: {tests})" if tests else "")
+        f"  ~ {change.student:<16} {change.old_score:g}/{change.old_max:g} -> "
+        f"{change.new_score:g}/{change.new_max:g}" + (f"  (tests: {tests})" if tests else "")
     )
 
 

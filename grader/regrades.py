@@ -13,8 +13,9 @@ from grader.results import SubmissionResult
 class ScoreChange:
     student: str
     old_score: float
+    old_max: float
     new_score: float
-    max_score: float
+    new_max: float
     tests: tuple[str, ...]
     """names of the tests whose points or verdict changed, in suite order"""
 
@@ -25,6 +26,8 @@ def compare(old: SubmissionResult, new: SubmissionResult) -> ScoreChange | None:
     after = {t.name: (t.verdict, t.score) for t in new.tests}
     changed = [t.name for t in new.tests if before.get(t.name) != after[t.name]]
     changed += [name for name in before if name not in after]
-    if not changed and old.score == new.score:
+    if not changed and (old.score, old.max_score) == (new.score, new.max_score):
         return None
-    return ScoreChange(new.student, old.score, new.score, new.max_score, tuple(changed))
+    return ScoreChange(
+        new.student, old.score, old.max_score, new.score, new.max_score, tuple(changed)
+    )
