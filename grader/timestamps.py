@@ -28,6 +28,7 @@ from grader.students import student_id
 METADATA_NAME = "submission_metadata.json"
 _METADATA_LIMIT = 16 * 2**20
 _GIT_TIMEOUT = 10.0
+_GIT = ("git", "--no-pager", "-c", "core.fsmonitor=false")
 
 
 def load_manifest(path: Path) -> dict[str, Stamp]:
@@ -85,33 +86,30 @@ def _gradescope(folder: Path) -> Stamp | None:
 
 
 def _git(folder: Path) -> Stamp | None:
-    """The committer time of HEAD, read without running anything the
-    checkout configures (no hooks, no fsmonitor, no pager)."""
+    """The committer time of HEAD, read with plumbing (``cat-file``), which
+    runs nothing the checkout's config could name (no hooks, pager,
+    fsmonitor or signature program)."""
     if not (folder / ".git").exists():
         return None
     try:
         done = subprocess.run(
-            [
-                "git",
-                "-c",
-                "core.fsmonitor=false",
-                "-c",
-                "core.hooksPath=/dev/null",
-                "--no-pager",
-                "-C",
-                str(folder),
-                "log",
-                "-1",
-                "--format=%cI",
-                "HEAD",
-            ],
+            [*_GIT, "-C", str(folder), "cat-file", "commit", "HEAD"],
             capture_output=True,
-            text=True,
             timeout=_GIT_TIMEOUT,
             env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1"},
             check=False,
         )
-        moment = dt.datetime.fromisoformat(done.stdout.strip()) if done.returncode == 0 else None
-    except (OSError, ValueError, subprocess.TimeoutExpired):
+    except (OSError, subprocess.TimeoutExpired):
         return None
-    return Stamp(moment, "git commit time") if moment else None
+    header = done.stdout.split(b"\n\n", 1)[0].decode("utf-8", "replace")
+    committer = next((x for x in header.splitlines() if x.startswith("committer ")), None)
+    if done.returncode != 0 or committer is None:
+        return None
+    try:
+        seconds, offset = committer.rsplit(" ", 2)[1:]
+        sign = -1 if offset.startswith("-") else 1
+        zone = dt.timezone(sign * dt.timedelta(hours=int(offset[1:3]), minutes=int(offset[3:5])))
+        moment = dt.datetime.fromtimestamp(int(seconds), zone)
+    except (ValueError, IndexError, OverflowError, OSError):
+        return None
+    return Stamp(moment, "git commit time")

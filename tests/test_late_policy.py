@@ -184,7 +184,7 @@ def test_times_come_from_the_first_source_that_applies(tmp_path: Path) -> None:
     subprocess.run(
         [*git, "commit", "-qm", "x"],
         check=True,
-        env={**os.environ, "GIT_COMMITTER_DATE": "2026-12-01T20:00:00+00:00"},
+        env={**os.environ, "GIT_COMMITTER_DATE": "2026-12-01T21:00:00+01:00"},
     )
     stamp = when(m=True, mtime=True)
     assert stamp is not None and stamp.source == "git commit time"
