@@ -200,3 +200,30 @@ def test_a_spreadsheet_bom_is_read(graded: ExportRequest, tmp_path: Path) -> Non
     [path] = exporters.exporter("csv")(dataclasses.replace(graded, roster=roster))
     rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
     assert rows[0]["name"] == "Alice" and rows[0]["on_roster"] == "yes"
+
+
+@pytest.mark.parametrize("format_name", ["canvas", "moodle", "csv", "nbgrader"])
+def test_no_cell_of_any_format_is_a_formula(
+    graded: ExportRequest, tmp_path: Path, format_name: str
+) -> None:
+    roster = tmp_path / "hostile.csv"
+    roster.write_text(
+        "student,name,email,login,sis_id,section\n"
+        'alice,"+SUM(1,2)",-2+3@x,@cmd,"\tx","\r=1"\n'
+        "zoë,=1+1,=zoe,=u,=s,=t\n",
+        encoding="utf-8",
+    )
+    request = dataclasses.replace(graded, roster=roster, identifier="username")
+    [path] = exporters.exporter(format_name)(request)
+    cells = [cell for row in read(path) for cell in row]
+    for cell in cells:
+        assert cell[:1] not in ("=", "+", "-", "@", "\t", "\r") or _number(cell), cell
+    assert any(c.startswith("'+SUM(1") for c in cells) or format_name == "moodle"
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
