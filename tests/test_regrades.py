@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from grader import reports, results
 from grader.gradebook import Gradebook
 from tests.conftest import COURSE, run_grader
 
@@ -147,3 +148,30 @@ def test_penalty_override_only_and_suite_changes(course: Path) -> None:
         causes = [e.cause for e in book.history("00_smoke", "error")]
         assert causes == ["graded", "override", "graded", "graded"]
         assert len(book.history("00_smoke", "stub")) == 4  # graded, --force, --only, suite
+
+
+def test_an_override_of_a_hidden_test_keeps_its_name_hidden() -> None:
+    hidden = results.TestResult(
+        "test_secret_edge_case", "relu", 2.0, 0.0, results.Verdict.FAILED, visibility="hidden"
+    )
+    shown = results.TestResult("test_relu_shape", "relu", 1.0, 0.0, results.Verdict.FAILED)
+    decisions = tuple(
+        results.Override(name, 1.0, f"fair for {n}", "ta", "2026-12-05T10:00:00+00:00")
+        for n, name in enumerate(("test_secret_edge_case", "test_relu_shape"))
+    )
+    result = results.SubmissionResult(
+        assignment="00_smoke",
+        student="ann",
+        submission_hash="h",
+        suite_version="v",
+        grader_version="0",
+        graded_at="2026-12-02T00:00:00+00:00",
+        execution_time=1.0,
+        tests=(hidden, shown),
+        overrides=decisions,
+    )
+    assert (result.raw_score, result.score) == (0.0, 2.0)
+    page = reports.student_page(result)
+    assert "test_secret_edge_case" not in page
+    assert "a hidden test = 1 point. Why: fair for 0" in page
+    assert "<code>test_relu_shape</code> = 1 point. Why: fair for 1" in page

@@ -118,6 +118,7 @@ def student_page(
             held=held,
             held_reasons=sorted({t.held_until for t in held}, key=lambda r: r.startswith("grades")),
             hidden=sum(t.hidden for t in tests),
+            named={t.name for t in tests if t.name},
             load_output=views.printed(result.output),
             csp=assets.content_security_policy(script=False),
             script="",
