@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader import config
+from grader.deadlines import NO_LATE_POLICY, LatePolicy
 from grader.errors import UsageError
 from grader.sandbox.limits import Limits
 from grader.sandbox.worker import compile_cell
@@ -37,6 +38,9 @@ class Assignment:
     """the course folder holding solutions/, assignments/, examples/"""
     limits: Limits
     due: dt.datetime | None
+    late: LatePolicy = NO_LATE_POLICY
+    lms_id: str = ""
+    """the assignment's id in the LMS (``lms_id``), or "" """
 
     @property
     def solution_dir(self) -> Path:
@@ -113,4 +117,6 @@ def load(root: Path, name: str) -> Assignment:
         root=root,
         limits=settings.limits,
         due=settings.due,
+        late=settings.late,
+        lms_id=settings.lms_id,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import datetime as dt
 import gc
 import hashlib
 import os
@@ -22,15 +23,17 @@ from pathlib import Path
 
 import tqdm
 
-from grader import devices, exports, grading
+from grader import deadlines, devices, exports, grading, scoring, timestamps
 from grader.assignments import Assignment
+from grader.deadlines import Stamp
 from grader.errors import GraderError, UsageError
-from grader.gradebook import Gradebook
+from grader.gradebook import DB_NAME, Gradebook
+from grader.regrades import ScoreChange, compare
 from grader.results import Notice, SubmissionResult, TestResult, Verdict
 from grader.runners import Outcome, Runner, SlotStats
 from grader.runners.local import LocalRunner, preload_tensorflow
 from grader.sandbox.limits import Cgroup
-from grader.students import shown
+from grader.students import shown, student_id
 from grader.submissions import (
     Discovery,
     Found,
@@ -65,6 +68,10 @@ class BatchSummary:
     """where the details of internal errors were written"""
     slots: list[SlotStats] = field(default_factory=list)
     """what each runner slot did"""
+    changes: list[ScoreChange] = field(default_factory=list)
+    """scores this run changed because the suite did (same file, new suite version)"""
+    untimed: list[str] = field(default_factory=list)
+    """students whose submission has no time, under a late policy (nothing taken off)"""
 
 
 def grade_assignment(
@@ -82,8 +89,15 @@ def grade_assignment(
     reference_cache: bool = True,
     progress: bool = True,
     echo: Echo = print,
+    only: list[str] | None = None,
+    trust_mtime: bool = False,
+    manifest: Path | None = None,
 ) -> BatchSummary:
     """Grade every submission under ``paths`` (default: the example class).
+
+    ``only`` lists student ids to regrade (graded again even if unchanged);
+    ``trust_mtime`` and ``manifest`` are sources of submission times for the
+    late policy (``grader.timestamps``).
 
     ``require_isolation`` refuses to run student code without namespaces and
     cgroups (what CI autograding and GPU runners should use). ``gpus`` lists
@@ -105,6 +119,14 @@ def grade_assignment(
         raise UsageError(str(err)) from err
     if not found.found:
         raise UsageError(f"no submissions found in {', '.join(map(str, where))}")
+    if only:
+        found = _only(found, only)
+        force = True
+    times = _Times(
+        extensions=deadlines.load_extensions(assignment.root),
+        manifest=timestamps.load_manifest(manifest) if manifest else {},
+        trust_mtime=trust_mtime,
+    )
     RunDir.sweep()
     suite_version = assignment.suite_version()
     run_dir = RunDir.create()
@@ -119,8 +141,8 @@ def grade_assignment(
         raise
     try:
         preload_tensorflow()
-        with _writing(out), Gradebook(out / "gradebook.db") as book:
-            batch = _Batch(assignment, book, out, echo)
+        with _writing(out), Gradebook(out / DB_NAME) as book:
+            batch = _Batch(assignment, book, out, echo, times)
             gc.freeze()  # children skip what is imported by now when they collect garbage
             todo = batch.triage(found, force=force)
             if todo:
@@ -129,7 +151,19 @@ def grade_assignment(
                 batch.run(runner, todo, progress=progress)
                 batch.summary.slots = runner.stats()
             everyone = book.results(assignment.name)
-            exports.write_class(assignment, everyone, out / assignment.name)
+            batch.summary.untimed = [
+                r.student
+                for r in everyone
+                if r.penalty
+                and not r.penalty.submitted_at
+                and not any(n.kind in REFUSAL_KINDS for n in r.notices)
+            ]
+            exports.write_class(
+                assignment,
+                everyone,
+                out / assignment.name,
+                changes=book.suite_changes(assignment.name),
+            )
             batch.write_staff_log()
         return batch.summary
     finally:
@@ -179,6 +213,27 @@ def _runner(
     return LocalRunner(
         assignment, suite_version, slots, run_dir, jobs=jobs, reference_cache=cache, echo=echo
     )
+
+
+def _only(found: Discovery, only: list[str]) -> Discovery:
+    """The submissions of the students ``--only`` names; a name that matches
+    none is an error naming the ids there are."""
+    wanted = {student_id(name.strip()) for name in only if name.strip()}
+    have = {item.student for item in found.found}
+    unknown = sorted(wanted - have)
+    if unknown:
+        some = ", ".join(sorted(have)[:20]) + (" ..." if len(have) > 20 else "")
+        raise UsageError(f"--only: no submission with id {', '.join(unknown)} (ids: {some})")
+    return Discovery([item for item in found.found if item.student in wanted], found.ignored)
+
+
+@dataclass(frozen=True)
+class _Times:
+    """What decides lateness besides the assignment: extensions and submission times."""
+
+    extensions: dict[tuple[str, str], dt.datetime]
+    manifest: dict[str, Stamp]
+    trust_mtime: bool
 
 
 @contextlib.contextmanager
@@ -255,17 +310,39 @@ def summary_lines(assignment: str, summary: BatchSummary, out: Path) -> list[str
         shown_names = ", ".join(summary.ignored[:10])
         more = f" and {len(summary.ignored) - 10} more" if len(summary.ignored) > 10 else ""
         lines.append(f"ignored {len(summary.ignored)} entries: {shown_names}{more}")
+    if summary.changes:
+        lines.append(f"scores changed by the new suite version ({len(summary.changes)}):")
+        lines += [change_line(change) for change in summary.changes]
+    if summary.untimed:
+        lines.append(
+            f"no submission time for {len(summary.untimed)} (nothing taken off for lateness; "
+            f"see README, late submissions): {', '.join(summary.untimed[:10])}"
+            + (" ..." if len(summary.untimed) > 10 else "")
+        )
     return [one_line(line) for line in lines]
+
+
+def change_line(change: ScoreChange) -> str:
+    """``  ~ alice  7/10 -> 9/10  (tests: test_a, test_b)``"""
+    tests = ", ".join(change.tests[:6]) + (" ..." if len(change.tests) > 6 else "")
+    return (
+        f"  ~ {change.student:<16} {change.old_score:g}/{change.old_max:g} -> "
+        f"{change.new_score:g}/{change.new_max:g}" + (f"  (tests: {tests})" if tests else "")
+    )
 
 
 class _Batch:
     """One assignment's run: the gradebook, the output folder, the summary."""
 
-    def __init__(self, assignment: Assignment, book: Gradebook, out: Path, echo: Echo) -> None:
+    def __init__(
+        self, assignment: Assignment, book: Gradebook, out: Path, echo: Echo, times: _Times
+    ) -> None:
         self.assignment = assignment
         self.book = book
         self.out = out
         self.echo = echo
+        self.times = times
+        self.stamps: dict[str, Stamp | None] = {}
         self.summary = BatchSummary()
         self.suite_version = assignment.suite_version()
         self.tests: tuple[TestResult, ...] = grading.suite_tests(assignment)
@@ -302,9 +379,33 @@ class _Batch:
                     self._finish(result, self.echo)
                     self.summary.refused.append(result)
                 continue
+            self.stamps[student] = self._stamp(item, submission)
             if force or not self._skip(student, submission.hash):
                 todo.append(submission)
         return todo
+
+    def _stamp(self, item: Found, submission: Submission) -> Stamp | None:
+        """The submission's time, looked up only when a late policy needs it."""
+        if self.assignment.late.kind == "none" or self.assignment.due is None:
+            return None
+        folder = item.path if item.path.is_dir() and not item.path.is_symlink() else None
+        return timestamps.submission_time(
+            item.student,
+            folder,
+            submission.path,
+            manifest=self.times.manifest,
+            trust_mtime=self.times.trust_mtime,
+        )
+
+    def _final(self, result: SubmissionResult) -> SubmissionResult:
+        """The result with its overrides and late penalty (``grader.scoring``)."""
+        return scoring.finalize(
+            result,
+            self.assignment,
+            overrides=self.book.overrides(result.assignment, result.student),
+            extensions=self.times.extensions,
+            stamp=self.stamps.get(result.student),
+        )
 
     def _read(self, item: Found) -> Submission:
         """``read_submission``, with any failure of ours turned into a refusal
@@ -326,15 +427,28 @@ class _Batch:
         name = self.assignment.name
         if not self.book.is_current(name, student, digest, self.suite_version):
             return False
-        result = self.book.find(name, student)
-        if result is None:
+        stored = self.book.find(name, student)
+        if stored is None:
             return False
+        result = self._final(stored)
+        if result != stored:  # a new extension or override, or another submission time
+            self.book.record(result, cause="rescored")
         self.summary.skipped.append(result)
         exports.write_student(result, self.out / name / student)
         return True
 
     def _finish(self, result: SubmissionResult, echo: Echo) -> None:
         """Record first (the gradebook is the truth), then write the student's files."""
+        result = self._final(result)
+        old = self.book.find(result.assignment, result.student)
+        if (
+            old is not None
+            and old.submission_hash == result.submission_hash
+            and old.suite_version != result.suite_version
+        ):
+            change = compare(old, result)
+            if change is not None:
+                self.summary.changes.append(change)
         self.book.record(result)
         exports.write_student(result, self.out / result.assignment / result.student)
         self.summary.graded.append(result)

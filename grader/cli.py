@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal
 
 import click
 
@@ -117,7 +118,22 @@ def check_command(
 @click.option(
     "--roster",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="roster.csv mapping student ids to LMS identities.",
+    help="roster.csv mapping student ids to LMS identities (default: roster.csv in --root).",
+)
+@click.option(
+    "--missing",
+    type=click.Choice(["zero", "blank"]),
+    default="zero",
+    show_default=True,
+    help="Grade of a student on the roster without a submission.",
+)
+@click.option(
+    "--moodle-id",
+    "identifier",
+    type=click.Choice(["username", "email", "idnumber"]),
+    default="email",
+    show_default=True,
+    help="moodle: the user field the identifier column holds.",
 )
 @click.pass_obj
 def export_command(
@@ -127,6 +143,8 @@ def export_command(
     out: Path,
     output: Path | None,
     roster: Path | None,
+    missing: Literal["zero", "blank"],
+    identifier: Literal["username", "email", "idnumber"],
 ) -> None:
     """Write grades (or an autograder) for another system, in FORMAT.
 
@@ -139,6 +157,9 @@ def export_command(
             out=out,
             output=output,
             roster=roster,
+            missing=missing,
+            identifier=identifier,
+            echo=lambda line: click.echo(line, err=True),
         )
         written = exporters.exporter(format_name)(request)
     for path in written:
@@ -206,6 +227,46 @@ def similarity_command(
     click.echo(f"pairs side by side, for staff only (it shows students' code): {page}")
 
 
+@main.command("override")
+@click.argument("assignment")
+@click.argument("student")
+@click.argument("test", required=False)
+@click.option("--points", type=float, required=True, help="The test's points, or the total.")
+@click.option("--reason", required=True, help="Why; the student's report shows it.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("reports"),
+    show_default=True,
+    help="The folder holding gradebook.db, as given to grade.",
+)
+@click.pass_obj
+def override_command(
+    root: Path,
+    assignment: str,
+    student: str,
+    test: str | None,
+    points: float,
+    reason: str,
+    out: Path,
+) -> None:
+    """Set STUDENT's points for TEST (or, without TEST, the total) by hand.
+
+    Kept across regrades (--force too), with who, when and why; the late
+    penalty still applies to the score it gives.
+    """
+    from grader import overrides
+
+    with _reported():
+        result = overrides.override(
+            assignments.load(root, assignment), student, test, points=points, reason=reason, out=out
+        )
+    click.echo(
+        f"{result.student}: {result.score:g}/{result.max_score:g} (the tests gave "
+        f"{result.raw_score:g}); reports in {out / assignment}/"
+    )
+
+
 @main.command("grade")
 @click.argument("assignment")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
@@ -271,6 +332,21 @@ def similarity_command(
     metavar="PERCENT",
     help=f"Exit with status {ci.FAIL_UNDER_STATUS} when a submission scores under PERCENT.",
 )
+@click.option(
+    "--only",
+    metavar="STUDENT[,STUDENT]",
+    help="Regrade only these students (graded again even if unchanged).",
+)
+@click.option(
+    "--trust-mtime",
+    is_flag=True,
+    help="Late policy: use a file's modification time when nothing better gives one.",
+)
+@click.option(
+    "--manifest",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Late policy: CSV of submission times (columns student, submitted_at).",
+)
 @click.pass_obj
 def grade_command(
     root: Path,
@@ -288,6 +364,9 @@ def grade_command(
     junit: Path | None,
     summary_md: Path | None,
     fail_under: float | None,
+    only: str | None,
+    trust_mtime: bool,
+    manifest: Path | None,
 ) -> None:
     """Grade submissions of ASSIGNMENT: files, student folders or class folders.
 
@@ -314,6 +393,9 @@ def grade_command(
             reference_cache=not no_reference_cache,
             progress=sys.stderr.isatty(),
             echo=click.echo,
+            only=only.split(",") if only else None,
+            trust_mtime=trust_mtime,
+            manifest=manifest,
         )
     for line in summary_lines(assignment, summary, out):
         click.echo(line)

@@ -13,6 +13,7 @@ table of keys is tested against it.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 import inspect
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from grader.deadlines import NO_LATE_POLICY, LatePolicy
 from grader.errors import ConfigError
 from grader.harness.marks import Visibility, grade
 from grader.sandbox.limits import Limits
@@ -87,6 +89,21 @@ class Moment:
         if not isinstance(value, dt.datetime):
             raise _Wrong
         return value
+
+
+@dataclass(frozen=True)
+class LatePolicyText:
+    def describe(self) -> str:
+        return (
+            '"none", "zero" (no points after the deadline), or a percent per started day or '
+            'hour ("10% per day", "2% per hour")'
+        )
+
+    def parse(self, value: object) -> LatePolicy:
+        policy = LatePolicy.parse_kind(value) if isinstance(value, str) else None
+        if policy is None:
+            raise _Wrong
+        return policy
 
 
 @dataclass(frozen=True)
@@ -220,6 +237,28 @@ KEYS: tuple[Key, ...] = (
     Key("notebook", NotebookName(), "the notebook students submit", required=True),
     Key("due", Moment(), "the due date; tests with `after_due_date` visibility wait for it"),
     Key(
+        "late_policy",
+        LatePolicyText(),
+        "what a submission after `due` (or the student's extension) loses; needs `due`",
+    ),
+    Key(
+        "late_grace",
+        Duration(0.0, 30 * DAY),
+        "time after the deadline that still counts as on time (when not set: 0)",
+    ),
+    Key(
+        "late_floor",
+        Fraction(0.0, 100.0),
+        "percent of the score a late submission keeps at least, for a percent policy "
+        "(when not set: 0)",
+    ),
+    Key(
+        "lms_id",
+        Text(),
+        "the assignment's id in the LMS: `grader export canvas` names its column "
+        "`Title (lms_id)`, so Canvas updates that assignment",
+    ),
+    Key(
         "data",
         Folder(),
         "course data the sandbox may read: each entry appears in `~/.keras/datasets` "
@@ -285,6 +324,8 @@ class AssignmentConfig:
     due: dt.datetime | None
     limits: Limits
     """with ``data`` resolved to an absolute folder, when given"""
+    late: LatePolicy = NO_LATE_POLICY
+    lms_id: str = ""
 
 
 def load(path: Path, root: Path) -> AssignmentConfig:
@@ -322,7 +363,23 @@ def load(path: Path, root: Path) -> AssignmentConfig:
         )
     if not (path.parent / values["notebook"]).is_file():
         raise ConfigError(f"{path}: notebook = {_toml(values['notebook'])}: no such file beside it")
-    return AssignmentConfig(values["title"], values["notebook"], values.get("due"), checked)
+    return AssignmentConfig(
+        values["title"],
+        values["notebook"],
+        values.get("due"),
+        checked,
+        late=_late_policy(path, values),
+        lms_id=values.get("lms_id", ""),
+    )
+
+
+def _late_policy(path: Path, values: Mapping[str, Any]) -> LatePolicy:
+    policy: LatePolicy = values.get("late_policy", NO_LATE_POLICY)
+    if policy.kind != "none" and "due" not in values:
+        raise ConfigError(f"{path}: late_policy is set but due is not: add the due date")
+    return dataclasses.replace(
+        policy, grace=values.get("late_grace", 0.0), floor=values.get("late_floor", 0.0)
+    )
 
 
 def _refuse_unknown(path: Path, given: Mapping[str, object]) -> None:

@@ -15,18 +15,19 @@ is regraded, the reports are rewritten) releases what waited for it.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import json
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from grader import reports
 from grader.assignments import Assignment
-from grader.results import SubmissionResult
-from grader.texts import one_line
+from grader.csvsafe import SafeWriter
+from grader.regrades import ScoreChange
+from grader.results import Override, SubmissionResult
 
 
 def atomic_write(path: Path, text: str) -> None:
@@ -65,9 +66,11 @@ def write_class(
     *,
     now: dt.datetime | None = None,
     published: bool = False,
+    changes: Sequence[ScoreChange] = (),
 ) -> None:
     """``grades.csv``, ``index.html``, and every student's ``report.html``
-    again, releasing what is due as of ``now`` (default: the current time)."""
+    again, releasing what is due as of ``now`` (default: the current time).
+    ``changes``: scores the last suite change changed, for the class page."""
     now = now or dt.datetime.now(dt.UTC)
     release = reports.Release.at(now, assignment.due, published=published)
     for result in results:
@@ -77,7 +80,8 @@ def write_class(
     similar = similarity_path(folder.parent, assignment.name)
     link = f"../staff/{similar.name}" if similar.is_file() else ""
     atomic_write(
-        folder / "index.html", reports.class_page(assignment, results, now=now, similarity=link)
+        folder / "index.html",
+        reports.class_page(assignment, results, now=now, changes=changes, similarity=link),
     )
 
 
@@ -86,13 +90,35 @@ def similarity_path(out: Path, assignment: str) -> Path:
     return out / "staff" / f"{assignment}-similarity.html"
 
 
+def override_text(override: Override) -> str:
+    """``test_x = 2 (by ta, 2026-12-02): reason``; the total is named ``total``."""
+    return (
+        f"{override.test or 'total'} = {override.points:g} "
+        f"(by {override.by}, {override.at[:10]}): {override.reason}"
+    )
+
+
 def grades_csv(results: list[SubmissionResult]) -> str:
-    """One row per student: total, percentage, and points per exercise."""
+    """One row per student: the final score (what the LMS should get) and
+    percentage, points per exercise as graded, then the raw score, the late
+    penalty and its reason, and the staff overrides."""
     exercises = list(dict.fromkeys(e for r in results for e in r.exercises))
     buffer = io.StringIO()
-    writer = _SafeWriter(buffer)
+    writer = SafeWriter(buffer)
     writer.writerow(
-        ["student", "score", "max_score", "percent", *exercises, "graded_at", "submission_hash"]
+        [
+            "student",
+            "score",
+            "max_score",
+            "percent",
+            *exercises,
+            "graded_at",
+            "submission_hash",
+            "raw_score",
+            "late_penalty",
+            "late_reason",
+            "overrides",
+        ]
     )
     for result in results:
         per_exercise = {e: 0.0 for e in exercises}
@@ -108,34 +134,10 @@ def grades_csv(results: list[SubmissionResult]) -> str:
                 *(f"{per_exercise[e]:g}" for e in exercises),
                 result.graded_at,
                 result.submission_hash,
+                f"{result.raw_score:g}",
+                f"{result.penalty.points:g}" if result.penalty else "0",
+                result.penalty.reason if result.penalty else "",
+                "; ".join(override_text(o) for o in result.overrides),
             ]
         )
     return buffer.getvalue()
-
-
-class _SafeWriter:
-    """A ``csv.writer`` whose every cell is safe to open in a spreadsheet:
-    control characters escaped (a ``\\r`` cannot start a row), and text that
-    a spreadsheet would run as a formula quoted with a leading ``'``."""
-
-    def __init__(self, buffer: io.StringIO) -> None:
-        self._writer = csv.writer(buffer, lineterminator="\n")
-
-    def writerow(self, row: list[str]) -> None:
-        self._writer.writerow([safe_cell(cell) for cell in row])
-
-
-def safe_cell(text: str) -> str:
-    """One CSV cell, neutralised: see ``_SafeWriter``."""
-    text = one_line(text)
-    if _is_number(text):
-        return text
-    return "'" + text if text.lstrip(" ")[:1] in ("=", "+", "-", "@") else text
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True

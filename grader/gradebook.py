@@ -3,18 +3,28 @@
 Each submission is written in one transaction, so a crash or a kill -9
 leaves every grade either fully there or not there at all. A submission
 graded before with the same file hash and suite version is not graded again.
+
+Beside the current grades it keeps staff overrides (which a regrade keeps)
+and the history of every grade recorded, append-only (triggers refuse an
+UPDATE or DELETE), so a dispute is answered with what the student saw on
+each date.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sqlite3
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from grader.results import SubmissionResult, Verdict
+from grader.errors import UsageError
+from grader.regrades import ScoreChange, compare
+from grader.results import Override, SubmissionResult, Verdict
 
-_SCHEMA = """
+_SCHEMA = [
+    """
 CREATE TABLE IF NOT EXISTS submissions (
     assignment      TEXT NOT NULL,
     student         TEXT NOT NULL,
@@ -25,8 +35,13 @@ CREATE TABLE IF NOT EXISTS submissions (
     score           REAL NOT NULL,
     max_score       REAL NOT NULL,
     results_json    TEXT NOT NULL,
+    raw_score       REAL,
+    penalty         REAL NOT NULL DEFAULT 0,
+    penalty_reason  TEXT NOT NULL DEFAULT '',
+    submitted_at    TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (assignment, student)
-);
+)""",
+    """
 CREATE TABLE IF NOT EXISTS tests (
     assignment TEXT NOT NULL,
     student    TEXT NOT NULL,
@@ -37,7 +52,8 @@ CREATE TABLE IF NOT EXISTS tests (
     max_score  REAL NOT NULL,
     PRIMARY KEY (assignment, student, name),
     FOREIGN KEY (assignment, student) REFERENCES submissions ON DELETE CASCADE
-);
+)""",
+    """
 CREATE TABLE IF NOT EXISTS failures (
     assignment      TEXT NOT NULL,
     student         TEXT NOT NULL,
@@ -45,8 +61,48 @@ CREATE TABLE IF NOT EXISTS failures (
     suite_version   TEXT NOT NULL,
     runs            INTEGER NOT NULL,
     PRIMARY KEY (assignment, student)
-);
-"""
+)""",
+    """
+CREATE TABLE IF NOT EXISTS overrides (
+    assignment TEXT NOT NULL,
+    student    TEXT NOT NULL,
+    test       TEXT NOT NULL,
+    points     REAL NOT NULL,
+    reason     TEXT NOT NULL,
+    by         TEXT NOT NULL,
+    at         TEXT NOT NULL,
+    PRIMARY KEY (assignment, student, test)
+)""",
+    """
+CREATE TABLE IF NOT EXISTS history (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    assignment      TEXT NOT NULL,
+    student         TEXT NOT NULL,
+    recorded_at     TEXT NOT NULL,
+    cause           TEXT NOT NULL,
+    submission_hash TEXT NOT NULL,
+    suite_version   TEXT NOT NULL,
+    raw_score       REAL NOT NULL,
+    score           REAL NOT NULL,
+    max_score       REAL NOT NULL,
+    results_json    TEXT NOT NULL
+)""",
+    "CREATE INDEX IF NOT EXISTS history_by_student ON history (assignment, student, id)",
+    """
+CREATE TRIGGER IF NOT EXISTS history_no_update BEFORE UPDATE ON history
+BEGIN SELECT RAISE(ABORT, 'the grade history is append-only'); END""",
+    """
+CREATE TRIGGER IF NOT EXISTS history_no_delete BEFORE DELETE ON history
+BEGIN SELECT RAISE(ABORT, 'the grade history is append-only'); END""",
+]
+_ADDED_COLUMNS = {
+    "raw_score": "REAL",
+    "penalty": "REAL NOT NULL DEFAULT 0",
+    "penalty_reason": "TEXT NOT NULL DEFAULT ''",
+    "submitted_at": "TEXT NOT NULL DEFAULT ''",
+}
+"""columns of ``submissions`` a gradebook made before them lacks"""
+DB_NAME = "gradebook.db"
 
 MAX_FAILED_RUNS = 3
 """runs that may end with an internal error on the same file and suite before
@@ -61,7 +117,43 @@ class Gradebook:
         self._db = sqlite3.connect(path, timeout=60, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(_SCHEMA)
+        with self._transaction():
+            self._migrate()
+
+    @classmethod
+    def existing(cls, out: Path) -> Gradebook:
+        """The gradebook in ``out`` for a command that reads grades; a clear
+        message when there is none (never an empty new one)."""
+        path = out / DB_NAME
+        if not path.is_file():
+            raise UsageError(
+                f"no gradebook in {out}/ ({DB_NAME}): run `grader grade` first, or pass the "
+                "--out folder it wrote to"
+            )
+        return cls(path)
+
+    def _migrate(self) -> None:
+        """Create what is missing, in the caller's transaction: tables, the
+        columns added since the first version, and a history that starts
+        with the grades recorded before it existed."""
+        had_history = self._db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'history'"
+        ).fetchone()
+        for statement in _SCHEMA:
+            self._db.execute(statement)
+        have = {row[1] for row in self._db.execute("PRAGMA table_info(submissions)")}
+        for name, declaration in _ADDED_COLUMNS.items():
+            if name not in have:
+                self._db.execute(f"ALTER TABLE submissions ADD COLUMN {name} {declaration}")
+        self._db.execute("UPDATE submissions SET raw_score = score WHERE raw_score IS NULL")
+        if not had_history:
+            self._db.execute(
+                "INSERT INTO history (assignment, student, recorded_at, cause, submission_hash,"
+                " suite_version, raw_score, score, max_score, results_json)"
+                " SELECT assignment, student, graded_at, 'graded', submission_hash,"
+                " suite_version, raw_score, score, max_score, results_json FROM submissions"
+                " ORDER BY graded_at"
+            )
 
     def close(self) -> None:
         self._db.close()
@@ -99,32 +191,113 @@ class Gradebook:
         ).fetchone()
         return row is not None and bool(row[0])
 
-    def record(self, result: SubmissionResult) -> None:
-        """Replace this student's grade for the assignment, in one transaction."""
-        key = (result.assignment, result.student)
+    def record(self, result: SubmissionResult, *, cause: str = "graded") -> None:
+        """Replace this student's grade for the assignment and add it to the
+        history, in one transaction. ``cause``: graded, override, late policy."""
         with self._transaction():
-            self._db.execute("DELETE FROM submissions WHERE assignment = ? AND student = ?", key)
+            self._write(result, cause)
+            self._count_failure(result)
+
+    def _write(self, result: SubmissionResult, cause: str) -> None:
+        key = (result.assignment, result.student)
+        data = json.dumps(result.to_json())
+        penalty = result.penalty
+        self._db.execute("DELETE FROM submissions WHERE assignment = ? AND student = ?", key)
+        self._db.execute(
+            "INSERT INTO submissions (assignment, student, submission_hash, suite_version,"
+            " grader_version, graded_at, score, max_score, results_json, raw_score, penalty,"
+            " penalty_reason, submitted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                *key,
+                result.submission_hash,
+                result.suite_version,
+                result.grader_version,
+                result.graded_at,
+                result.score,
+                result.max_score,
+                data,
+                result.raw_score,
+                penalty.points if penalty else 0.0,
+                penalty.reason if penalty else "",
+                penalty.submitted_at if penalty else "",
+            ),
+        )
+        self._db.executemany(
+            "INSERT INTO tests VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (*key, t.name, t.exercise, t.verdict.value, t.score, t.max_score)
+                for t in result.tests
+            ],
+        )
+        self._db.execute(
+            "INSERT INTO history (assignment, student, recorded_at, cause, submission_hash,"
+            " suite_version, raw_score, score, max_score, results_json)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                *key,
+                _now(),
+                cause,
+                result.submission_hash,
+                result.suite_version,
+                result.raw_score,
+                result.score,
+                result.max_score,
+                data,
+            ),
+        )
+
+    def overrides(self, assignment: str, student: str) -> tuple[Override, ...]:
+        """Staff overrides of this submission, the total's first."""
+        rows = self._db.execute(
+            "SELECT test, points, reason, by, at FROM overrides"
+            " WHERE assignment = ? AND student = ? ORDER BY test",
+            (assignment, student),
+        )
+        return tuple(Override(*row) for row in rows)
+
+    def override(self, result: SubmissionResult, override: Override) -> None:
+        """Keep ``override`` and record ``result`` (which already shows it),
+        in one transaction."""
+        with self._transaction():
             self._db.execute(
-                "INSERT INTO submissions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO overrides VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
-                    *key,
-                    result.submission_hash,
-                    result.suite_version,
-                    result.grader_version,
-                    result.graded_at,
-                    result.score,
-                    result.max_score,
-                    json.dumps(result.to_json()),
+                    result.assignment,
+                    result.student,
+                    override.test,
+                    override.points,
+                    override.reason,
+                    override.by,
+                    override.at,
                 ),
             )
-            self._db.executemany(
-                "INSERT INTO tests VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (*key, t.name, t.exercise, t.verdict.value, t.score, t.max_score)
-                    for t in result.tests
-                ],
-            )
-            self._count_failure(result)
+            self._write(result, "override")
+
+    def history(self, assignment: str, student: str) -> list[HistoryEntry]:
+        """Every grade this student was given for the assignment, oldest first."""
+        rows = self._db.execute(
+            "SELECT recorded_at, cause, suite_version, raw_score, score, max_score FROM history"
+            " WHERE assignment = ? AND student = ? ORDER BY id",
+            (assignment, student),
+        )
+        return [HistoryEntry(*row) for row in rows]
+
+    def suite_changes(self, assignment: str) -> list[ScoreChange]:
+        """Scores that changed when the suite did: each current grade against
+        the last one this student had under an earlier suite version, for the
+        same file."""
+        changes = []
+        for result in self.results(assignment):
+            row = self._db.execute(
+                "SELECT results_json FROM history WHERE assignment = ? AND student = ?"
+                " AND suite_version != ? AND submission_hash = ? ORDER BY id DESC LIMIT 1",
+                (assignment, result.student, result.suite_version, result.submission_hash),
+            ).fetchone()
+            if row is not None:
+                change = compare(SubmissionResult.from_json(json.loads(row[0])), result)
+                if change is not None:
+                    changes.append(change)
+        return changes
 
     def _count_failure(self, result: SubmissionResult) -> None:
         """Count runs in a row that ended with an internal error on this file and suite."""
@@ -150,6 +323,22 @@ class Gradebook:
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db)
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One grade as it was recorded."""
+
+    recorded_at: str
+    cause: str
+    suite_version: str
+    raw_score: float
+    score: float
+    max_score: float
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 class _Transaction:

@@ -109,6 +109,35 @@ class TestResult:
 
 
 @dataclass(frozen=True)
+class Override:
+    """A staff decision on a score, kept across regrades (``grader override``)."""
+
+    test: str
+    """the test's name, or "" for the submission's total"""
+    points: float
+    reason: str
+    by: str
+    at: str
+    """ISO 8601, UTC"""
+
+
+@dataclass(frozen=True)
+class Penalty:
+    """The late policy applied to a submission (``grader.deadlines``)."""
+
+    submitted_at: str
+    """ISO 8601, or "" when no source gave a time (then nothing is taken off)"""
+    source: str
+    """where the time came from (``grader.timestamps``), or "" """
+    due: str
+    """the deadline that applied, an extension included (ISO 8601)"""
+    percent: float
+    """of the score, taken off"""
+    points: float
+    reason: str
+
+
+@dataclass(frozen=True)
 class SubmissionResult:
     """One student's graded submission."""
 
@@ -127,10 +156,27 @@ class SubmissionResult:
     """what the student's code printed while its cells loaded, truncated"""
     exercises: tuple[str, ...] = field(default=())
     """graded functions in notebook order"""
+    overrides: tuple[Override, ...] = ()
+    penalty: Penalty | None = None
+
+    @property
+    def raw_score(self) -> float:
+        """What the tests gave, before overrides and the late policy."""
+        return round(sum(t.score for t in self.tests), 4)
+
+    @property
+    def adjusted_score(self) -> float:
+        """The score with staff overrides: a test's points replaced, or the total."""
+        by_test = {o.test: o.points for o in self.overrides}
+        if "" in by_test:
+            return round(by_test[""], 4)
+        return round(sum(by_test.get(t.name, t.score) for t in self.tests), 4)
 
     @property
     def score(self) -> float:
-        return round(sum(t.score for t in self.tests), 4)
+        """The final score: overrides applied, then the late penalty."""
+        penalty = self.penalty.points if self.penalty else 0.0
+        return round(self.adjusted_score - penalty, 4)
 
     @property
     def max_score(self) -> float:
@@ -180,6 +226,9 @@ class SubmissionResult:
             "exercises": list(self.exercises),
             "notices": [asdict(n) for n in self.notices],
             "student_output": self.output,
+            "raw_score": self.raw_score,
+            "overrides": [asdict(o) for o in self.overrides],
+            "penalty": asdict(self.penalty) if self.penalty else None,
         }
 
     @classmethod
@@ -226,6 +275,8 @@ class SubmissionResult:
             isolation=data["isolation"],
             output=data["student_output"],
             exercises=tuple(data["exercises"]),
+            overrides=tuple(Override(**o) for o in data.get("overrides", [])),
+            penalty=Penalty(**data["penalty"]) if data.get("penalty") else None,
         )
 
 

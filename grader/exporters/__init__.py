@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import cast
+from typing import Literal, cast
 
 from grader.assignments import Assignment
 
@@ -32,7 +32,14 @@ class ExportRequest:
     output: Path | None
     """``-o``: the file to write, or None for the format's default name under ``out``"""
     roster: Path | None
-    """``--roster``: the course's ``roster.csv``, or None"""
+    """``--roster``: the course's ``roster.csv``, or None (then ``roster.csv``
+    in the course folder, if there is one)"""
+    missing: Literal["zero", "blank"] = "zero"
+    """``--missing``: the grade of a student on the roster without a submission"""
+    identifier: Literal["username", "email", "idnumber"] = "email"
+    """``--moodle-id``: the column Moodle matches students by"""
+    echo: Callable[[str], None] = print
+    """where notes for staff go (students left out of the LMS's view, say)"""
 
 
 Export = Callable[[ExportRequest], list[Path]]

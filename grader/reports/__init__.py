@@ -20,11 +20,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 import urllib.parse
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import jinja2
 
 from grader.assignments import Assignment
+from grader.regrades import ScoreChange
 from grader.reports import assets, stats, views
 from grader.reports.plots import histogram, number, rate_bar
 from grader.reports.release import Release, format_time
@@ -121,6 +123,7 @@ def student_page(
             held=held,
             held_reasons=sorted({t.held_until for t in held}, key=lambda r: r.startswith("grades")),
             hidden=sum(t.hidden for t in tests),
+            named={t.name for t in tests if t.name},
             load_output=views.printed(result.output),
             csp=assets.content_security_policy(script=False),
             script="",
@@ -133,12 +136,15 @@ def class_page(
     results: list[SubmissionResult],
     *,
     now: dt.datetime | None = None,
+    changes: Sequence[ScoreChange] = (),
     similarity: str = "",
 ) -> str:
     """The class summary for staff: distribution, pass rates, common failures,
-    submissions to look at, and a table linking every student's report
+    submissions to look at, score changes from the last suite change,
+    overrides and late penalties, and a table linking every student's report
     (and the similarity page at the relative link ``similarity``, if any)."""
     summary = stats.class_stats(results)
+    ordered = sorted(results, key=lambda r: r.student)
     return _printable(
         _ENV.get_template("class.html").render(
             assignment=assignment,
@@ -153,6 +159,9 @@ def class_page(
                 title=f"Score distribution of {summary.count} submissions",
             ),
             bin_labels=stats.BIN_LABELS,
+            changes=changes,
+            overridden=[(r, o) for r in ordered for o in r.overrides],
+            late=[r for r in ordered if r.penalty and r.penalty.points],
             csp=assets.content_security_policy(script=True),
             script=assets.SORT_SCRIPT,
         )

@@ -1,0 +1,205 @@
+"""The late policy: deadlines, grace, each penalty step, the floor,
+extensions, submission times from each source, and a missing time (a clear
+reason, nothing taken off)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from grader import assignments, deadlines, results, scoring, timestamps
+from grader.deadlines import LatePolicy, Stamp
+from grader.errors import ConfigError
+from tests.conftest import COURSE
+
+DUE = dt.datetime(2026, 12, 1, 23, 59, tzinfo=dt.UTC)
+TEN_PER_DAY = LatePolicy(kind="percent", percent=10, unit="day", grace=900, floor=65)
+
+
+def after(**delta: float) -> Stamp:
+    return Stamp(DUE + dt.timedelta(**delta), "test")
+
+
+def off(policy: LatePolicy, stamp: Stamp | None, points: float = 10.0) -> tuple[float, str]:
+    penalty = deadlines.penalty(policy, points=points, due=DUE, stamp=stamp)
+    assert penalty is not None
+    return penalty.points, penalty.reason
+
+
+def test_on_time_and_within_grace_lose_nothing() -> None:
+    assert off(TEN_PER_DAY, after(hours=-1)) == (0.0, "on time")
+    points, reason = off(TEN_PER_DAY, after(minutes=14))
+    assert points == 0.0
+    assert "within the grace period of 15 min" in reason
+
+
+@pytest.mark.parametrize(
+    ("late", "points"),
+    [
+        ({"minutes": 16}, 1.0),  # past grace: the first started day
+        ({"hours": 24}, 1.0),
+        ({"hours": 24, "minutes": 1}, 2.0),
+        ({"days": 2, "hours": 5}, 3.0),
+    ],
+)
+def test_each_started_day_takes_its_percent(late: dict[str, float], points: float) -> None:
+    taken, reason = off(TEN_PER_DAY, after(**late))
+    assert taken == points
+    assert f"= {points * 10:g}% off" in reason
+
+
+def test_percent_per_hour() -> None:
+    policy = LatePolicy(kind="percent", percent=2, unit="hour")
+    assert off(policy, after(hours=3, minutes=1))[0] == pytest.approx(0.8)
+
+
+def test_the_floor_keeps_a_share_of_the_score() -> None:
+    taken, reason = off(TEN_PER_DAY, after(days=9))
+    assert taken == 3.5  # 90% wanted, held at 35% so 65% is kept
+    assert "held at 35% by the floor" in reason
+
+
+def test_zero_after_the_deadline() -> None:
+    policy = LatePolicy(kind="zero", grace=60)
+    assert off(policy, after(seconds=30))[0] == 0.0
+    assert off(policy, after(minutes=2))[0] == 10.0
+
+
+def test_missing_time_takes_nothing_and_says_why() -> None:
+    taken, reason = off(TEN_PER_DAY, None)
+    assert taken == 0.0
+    assert "no submission time was found" in reason
+    assert "--trust-mtime" in reason
+
+
+def test_no_policy_no_penalty() -> None:
+    assert deadlines.penalty(LatePolicy(), points=10, due=DUE, stamp=after(days=3)) is None
+
+
+def _result(score: float) -> results.SubmissionResult:
+    return results.SubmissionResult(
+        assignment="00_smoke",
+        student="alice",
+        submission_hash="h",
+        suite_version="v",
+        grader_version="0",
+        graded_at="2026-12-02T00:00:00+00:00",
+        execution_time=1.0,
+        tests=(results.TestResult("test_a", "relu", 10.0, score, results.Verdict.PASSED),),
+    )
+
+
+def test_an_extension_moves_the_deadline(tmp_path: Path) -> None:
+    course = _course(tmp_path, 'late_policy = "10% per day"\n')
+    (course / "extensions.csv").write_text(
+        "student,assignment,due\nalice,00_smoke,2026-12-04T23:59:00Z\n"
+    )
+    assignment = assignments.load(course, "00_smoke")
+    extensions = deadlines.load_extensions(course)
+    final = scoring.finalize(
+        _result(10), assignment, overrides=(), extensions=extensions, stamp=after(days=2)
+    )
+    assert final.penalty is not None
+    assert final.score == 10.0
+    assert final.penalty.reason == "on time (with an extension)"
+    assert final.penalty.due.startswith("2026-12-04T23:59")
+    late = scoring.finalize(
+        _result(10), assignment, overrides=(), extensions=extensions, stamp=after(days=4)
+    )
+    assert (late.raw_score, late.score) == (10.0, 9.0)
+
+
+def _course(tmp_path: Path, extra: str) -> Path:
+    course = tmp_path / "course"
+    shutil.copytree(COURSE / "solutions", course / "solutions")
+    toml = course / "solutions" / "00_smoke" / "assignment.toml"
+    head, _, limits = toml.read_text().partition("[limits]")
+    toml.write_text(head + "due = 2026-12-01T23:59:00Z\n" + extra + "[limits]" + limits)
+    return course
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ('late_policy = "10 per day"\n', 'late_policy = "10 per day": expected "none", "zero"'),
+        ('late_policy = "150% per day"\n', "late_policy"),
+        ("late_floor = 120\n", "late_floor = 120: expected a number from 0 to 100"),
+        ('late_grace = "3"\n', 'late_grace = "3": expected seconds'),
+    ],
+)
+def test_wrong_late_keys_are_named(tmp_path: Path, extra: str, message: str) -> None:
+    course = _course(tmp_path, extra)
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
+        assignments.load(course, "00_smoke")
+
+
+def test_a_late_policy_needs_a_due_date(tmp_path: Path) -> None:
+    course = _course(tmp_path, 'late_policy = "zero"\n')
+    toml = course / "solutions" / "00_smoke" / "assignment.toml"
+    toml.write_text(toml.read_text().replace("due = 2026-12-01T23:59:00Z\n", ""))
+    with pytest.raises(ConfigError, match="late_policy is set but due is not"):
+        assignments.load(course, "00_smoke")
+
+
+def test_bad_extension_row_names_its_line(tmp_path: Path) -> None:
+    (tmp_path / "extensions.csv").write_text("student,assignment,due\nbob,00_smoke,soon\n")
+    with pytest.raises(ConfigError, match=r"extensions.csv:2: due = 'soon'"):
+        deadlines.load_extensions(tmp_path)
+
+
+def test_times_come_from_the_first_source_that_applies(tmp_path: Path) -> None:
+    folder = tmp_path / "alice"
+    folder.mkdir()
+    notebook = folder / "01.ipynb"
+    notebook.write_text("{}")
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("student,submitted_at\nalice,2026-12-01T10:00:00Z\n")
+    stamps = timestamps.load_manifest(manifest)
+
+    def when(**flags: bool) -> Stamp | None:
+        return timestamps.submission_time(
+            "alice",
+            folder,
+            notebook,
+            manifest=stamps if flags.get("m", False) else {},
+            trust_mtime=flags.get("mtime", False),
+        )
+
+    assert when() is None  # nothing is guessed: no time without a source
+    os.utime(notebook, (0, 1_700_000_000))
+    stamp = when(mtime=True)
+    assert stamp is not None and stamp.source == "file modification time"
+    assert stamp.at == dt.datetime.fromtimestamp(1_700_000_000, dt.UTC)
+    stamp = when(m=True, mtime=True)
+    assert stamp is not None and stamp.source == "submissions manifest"
+    git = ["git", "-C", str(folder), "-c", "user.name=t", "-c", "user.email=t@x"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "01.ipynb"], check=True)
+    subprocess.run(
+        [*git, "commit", "-qm", "x"],
+        check=True,
+        env={**os.environ, "GIT_COMMITTER_DATE": "2026-12-01T21:00:00+01:00"},
+    )
+    stamp = when(m=True, mtime=True)
+    assert stamp is not None and stamp.source == "git commit time"
+    assert stamp.at == dt.datetime(2026, 12, 1, 20, tzinfo=dt.UTC)
+    (folder / "submission_metadata.json").write_text(
+        json.dumps({"created_at": "2026-12-01T21:30:00.5-08:00", "previous_submissions": []})
+    )
+    stamp = when(m=True, mtime=True)
+    assert stamp is not None and stamp.source == "Gradescope submission metadata"
+    assert stamp.at == dt.datetime(2026, 12, 2, 5, 30, 0, 500000, tzinfo=dt.UTC)
+
+
+def test_a_class_folder_file_has_no_folder_of_its_own(tmp_path: Path) -> None:
+    """Metadata beside a file in a class folder is not that student's."""
+    (tmp_path / "submission_metadata.json").write_text('{"created_at": "2026-12-01T00:00:00Z"}')
+    notebook = tmp_path / "bob.ipynb"
+    notebook.write_text("{}")
+    assert timestamps.submission_time("bob", None, notebook, manifest={}, trust_mtime=False) is None

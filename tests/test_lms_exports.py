@@ -1,0 +1,229 @@
+"""``grader export canvas|moodle|csv|nbgrader``: each file is written and read
+back with Python's ``csv`` module as the target system reads it; nobody on
+the roster or in the gradebook is dropped; cells are safe in a spreadsheet."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+from pathlib import Path
+
+import pytest
+
+from grader import assignments, exporters, results
+from grader.errors import ConfigError
+from grader.exporters import ExportRequest
+from grader.gradebook import Gradebook
+from tests.conftest import COURSE, run_grader
+
+ROSTER = (
+    "student,name,email,lms_id,sis_id,login,section\n"
+    'alice,"Liddell, Alice",alice@uni.example,101,S-1,aliddell,A\n'
+    "zoë,Zoë Ångström,zoe@uni.example,102,S-2,zangstrom,B\n"
+    'carol,=HYPERLINK("http://evil"),carol@uni.example,103,S-3,carol,@A\n'
+)
+
+
+def result(student: str, points: tuple[float, float], **extra: object) -> results.SubmissionResult:
+    tests = tuple(
+        results.TestResult(f"test_{i}", "relu", 5.0, p, results.Verdict.PASSED)
+        for i, p in enumerate(points)
+    )
+    base = results.SubmissionResult(
+        assignment="00_smoke",
+        student=student,
+        submission_hash="h-" + student,
+        suite_version="v1",
+        grader_version="0",
+        graded_at="2026-12-02T00:00:00+00:00",
+        execution_time=1.0,
+        tests=tests,
+    )
+    return dataclasses.replace(base, **extra)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def graded(tmp_path: Path) -> ExportRequest:
+    """A gradebook with alice (late, 8 -> 6.4), zoë (10), and mallory (not on the roster);
+    carol is on the roster without a submission."""
+    out = tmp_path / "reports"
+    late = results.Penalty(
+        submitted_at="2026-12-03T10:00:00+00:00",
+        source="git commit time",
+        due="2026-12-01T23:59:00+00:00",
+        percent=20.0,
+        points=1.6,
+        reason="1 d 10 h 1 min late: 2 days × 10% = 20% off",
+    )
+    with Gradebook(out / "gradebook.db") as book:
+        book.record(result("alice", (5, 3), penalty=late))
+        book.record(result("zoë", (5, 5)))
+        book.record(result("mallory", (0, 5)))
+    roster = tmp_path / "roster.csv"
+    roster.write_text(ROSTER, encoding="utf-8")
+    return ExportRequest(
+        assignments=(assignments.load(COURSE, "00_smoke"),),
+        out=out,
+        output=None,
+        roster=roster,
+        echo=lambda line: None,
+    )
+
+
+def read(path: Path) -> list[list[str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.reader(handle))
+
+
+def test_every_format_module_has_summary_and_export() -> None:
+    assert {"canvas", "moodle", "csv", "nbgrader"} <= set(exporters.names())
+    for name in exporters.names():
+        module = exporters.module(name)
+        assert isinstance(module.SUMMARY, str) and module.SUMMARY
+        assert callable(module.export)
+
+
+def test_canvas_columns_points_possible_and_every_student(graded: ExportRequest) -> None:
+    assignment = dataclasses.replace(graded.assignments[0], lms_id="4711")
+    [path] = exporters.exporter("canvas")(dataclasses.replace(graded, assignments=(assignment,)))
+    header, possible, *rows = read(path)
+    assert header == [
+        "Student",
+        "ID",
+        "SIS User ID",
+        "SIS Login ID",
+        "Section",
+        "Smoke test (4711)",
+    ]
+    assert possible == ["Points Possible", "", "", "", "", "10"]
+    by_id = {row[1]: row for row in rows}
+    assert by_id["101"] == ["Liddell, Alice", "101", "S-1", "aliddell", "A", "6.4"]
+    assert by_id["102"][0] == "Zoë Ångström" and by_id["102"][5] == "10"
+    # on the roster without a submission: zero by default; a formula is quoted
+    assert by_id["103"] == ['\'=HYPERLINK("http://evil")', "103", "S-3", "carol", "'@A", "0"]
+    # a submission the roster does not list is kept, with blank identities
+    assert by_id[""] == ["mallory", "", "", "", "", "5"]
+
+
+def test_missing_blank_leaves_the_cell_empty(graded: ExportRequest) -> None:
+    request = dataclasses.replace(graded, missing="blank", output=graded.out / "c.csv")
+    [path] = exporters.exporter("canvas")(request)
+    assert path == graded.out / "c.csv"
+    rows = {row[0]: row for row in read(path)[2:]}
+    assert rows['\'=HYPERLINK("http://evil")'][5] == ""
+
+
+def test_moodle_identifier_grade_and_feedback(graded: ExportRequest) -> None:
+    for identifier, alice in (
+        ("username", "aliddell"),
+        ("email", "alice@uni.example"),
+        ("idnumber", "S-1"),
+    ):
+        [path] = exporters.exporter("moodle")(dataclasses.replace(graded, identifier=identifier))
+        header, *rows = read(path)
+        assert header == [identifier, "Smoke test", "Smoke test feedback"]
+        by_id = {row[0]: row for row in rows}
+        assert by_id[alice][1] == "6.4"
+        assert "tests 8/10" in by_id[alice][2] and "late penalty -1.6" in by_id[alice][2]
+        assert by_id["mallory"][1:] == ["5", "tests 5/10"]
+        assert len(rows) == 4
+
+
+def test_csv_has_raw_and_final_scores(graded: ExportRequest) -> None:
+    [path] = exporters.exporter("csv")(graded)
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = {row["student"]: row for row in csv.DictReader(handle)}
+    assert set(rows) == {"alice", "zoë", "carol", "mallory"}
+    alice = rows["alice"]
+    assert (alice["raw_score"], alice["late_penalty"], alice["score"]) == ("8", "1.6", "6.4")
+    assert alice["late_reason"].startswith("1 d 10 h 1 min late")
+    assert (rows["carol"]["status"], rows["carol"]["score"]) == ("missing", "0")
+    assert rows["mallory"]["on_roster"] == "no"
+
+
+def test_nbgrader_grades_csv_columns(graded: ExportRequest) -> None:
+    [path] = exporters.exporter("nbgrader")(graded)
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        rows = {row["student_id"]: row for row in reader}
+    assert reader.fieldnames == [
+        "assignment", "duedate", "timestamp", "student_id", "last_name", "first_name",
+        "email", "raw_score", "late_submission_penalty", "score", "max_score",
+    ]  # fmt: skip
+    alice = rows["alice"]
+    assert (alice["last_name"], alice["first_name"]) == ("Liddell", "Alice")
+    assert (alice["raw_score"], alice["late_submission_penalty"], alice["score"]) == (
+        "8", "1.6", "6.4",
+    )  # fmt: skip
+    assert alice["timestamp"] == "2026-12-03T10:00:00+00:00"
+    assert (rows["zoë"]["first_name"], rows["zoë"]["last_name"]) == ("Zoë", "Ångström")
+    assert (rows["carol"]["score"], rows["carol"]["max_score"]) == ("0", "10")
+
+
+def test_cli_export_lists_who_the_lms_will_not_match(graded: ExportRequest, tmp_path: Path) -> None:
+    target = tmp_path / "canvas.csv"
+    done = run_grader(
+        "--root", str(COURSE), "export", "canvas", "00_smoke", "--out", str(graded.out),
+        "--roster", str(graded.roster), "-o", str(target),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert f"wrote {target}" in done.stdout
+    assert "no roster entry" in done.stderr and "mallory" in done.stderr
+    assert "without a submission" in done.stderr and "carol" in done.stderr
+    assert len(read(target)) == 2 + 4
+
+
+def test_cli_export_without_a_gradebook_says_so(tmp_path: Path) -> None:
+    done = run_grader("--root", str(COURSE), "export", "csv", "00_smoke", "--out", str(tmp_path))
+    assert done.returncode == 2
+    assert "no gradebook in" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_roster_mistakes_name_the_line(tmp_path: Path, graded: ExportRequest) -> None:
+    roster = tmp_path / "bad.csv"
+    roster.write_text("student,mail\nalice,a@x\n")
+    request = dataclasses.replace(graded, roster=roster)
+    done = run_grader(
+        "--root", str(COURSE), "export", "csv", "00_smoke", "--out", str(graded.out),
+        "--roster", str(roster),
+    )  # fmt: skip
+    assert done.returncode == 2 and "unknown column mail" in done.stderr
+    roster.write_text("student,name\nalice,A\nalice,B\n")
+    with pytest.raises(ConfigError, match=r"bad\.csv:3: student alice is listed twice"):
+        exporters.exporter("csv")(request)
+
+
+def test_a_spreadsheet_bom_is_read(graded: ExportRequest, tmp_path: Path) -> None:
+    roster = tmp_path / "excel.csv"
+    roster.write_bytes("\ufeffstudent,name\nalice,Alice\n".encode())
+    [path] = exporters.exporter("csv")(dataclasses.replace(graded, roster=roster))
+    rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
+    assert rows[0]["name"] == "Alice" and rows[0]["on_roster"] == "yes"
+
+
+@pytest.mark.parametrize("format_name", ["canvas", "moodle", "csv", "nbgrader"])
+def test_no_cell_of_any_format_is_a_formula(
+    graded: ExportRequest, tmp_path: Path, format_name: str
+) -> None:
+    roster = tmp_path / "hostile.csv"
+    roster.write_text(
+        "student,name,email,login,sis_id,section\n"
+        'alice,"+SUM(1,2)",-2+3@x,@cmd,"\tx","\r=1"\n'
+        "zoë,=1+1,=zoe,=u,=s,=t\n",
+        encoding="utf-8",
+    )
+    request = dataclasses.replace(graded, roster=roster, identifier="username")
+    [path] = exporters.exporter(format_name)(request)
+    cells = [cell for row in read(path) for cell in row]
+    for cell in cells:
+        assert cell[:1] not in ("=", "+", "-", "@", "\t", "\r") or _number(cell), cell
+    assert any(c.startswith("'+SUM(1") for c in cells) or format_name == "moodle"
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
