@@ -26,6 +26,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from grader import grading
 from grader.assignments import Assignment
 from grader.devices import Slot
 from grader.runners.local import LocalRunner, preload_tensorflow
@@ -96,6 +97,7 @@ def serve(requests: BinaryIO, replies: BinaryIO) -> None:
         )
         os.environ["CUDA_VISIBLE_DEVICES"] = ""  # the reference runs on the CPU, as locally
         preload_tensorflow()
+        grading.suite_tests(assignment)  # as the local driver does: forks inherit the reference
         gc.freeze()
         _reply(replies, ("ready", runner.wait_ready()))
         while True:
