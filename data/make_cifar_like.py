@@ -10,9 +10,9 @@ tar holding ``cifar-10-batches-py/`` with ``data_batch_1`` ... ``data_batch_5``,
 ``test_batch`` and ``batches.meta``, each a pickled dict with bytes keys
 (``b"data"``: uint8 rows of 3072 values, the red, green and blue 32x32
 planes; ``b"labels"``; ``b"filenames"``; ``b"batch_label"``), as on the
-CIFAR site. Ten classes: five shapes (disc, square, triangle, cross, ring)
-in a warm or a cool colour, at random places and sizes, on a random dark
-background with grey noise.
+CIFAR site. Ten classes: five textures (plain, striped, barred, checked,
+dotted) in a warm or a cool colour, filling a disc or a square of random
+place and size, on a random dark background with grey noise.
 
 The bytes depend only on the seed (and numpy's pickle format): members are
 written in a fixed order with fixed owners, modes and times, and the gzip
@@ -33,41 +33,47 @@ import numpy as np
 ARCHIVE = "cifar-10-batches-py-target_archive"
 """the real archive's file name in Keras's cache (``keras.utils.get_file``)"""
 TRAIN_BATCHES, PER_BATCH, N_TEST = 5, 400, 500
-SHAPES = ("disc", "square", "triangle", "cross", "ring")
+TEXTURES = ("plain", "striped", "barred", "checked", "dotted")
 COLOURS = ("warm", "cool")
-LABEL_NAMES = [f"{colour} {shape}" for colour in COLOURS for shape in SHAPES]
+LABEL_NAMES = [f"{colour} {texture}" for colour in COLOURS for texture in TEXTURES]
 SIZE = 32
 
 
-def _mask(shape: str, cy: float, cx: float, r: float) -> np.ndarray:
-    """Pixels of one shape centred at (cy, cx) with radius r."""
-    y, x = np.mgrid[0:SIZE, 0:SIZE].astype(np.float32) + 0.5
-    dy, dx = y - cy, x - cx
-    if shape == "disc":
-        return dy**2 + dx**2 <= r**2
-    if shape == "square":
-        return (np.abs(dy) <= 0.8 * r) & (np.abs(dx) <= 0.8 * r)
-    if shape == "triangle":
-        return (dy <= 0.8 * r) & (dy >= -r + 2 * np.abs(dx))
-    if shape == "cross":
-        bar = 0.3 * r
-        return ((np.abs(dy) <= bar) & (np.abs(dx) <= r)) | ((np.abs(dx) <= bar) & (np.abs(dy) <= r))
-    return (dy**2 + dx**2 <= r**2) & (dy**2 + dx**2 >= (0.55 * r) ** 2)
+def _texture(texture: str, period: int, phase: int) -> np.ndarray:
+    """Where a texture shows its colour (True) or a darker shade (False). Every
+    texture looks the same mirrored left to right, as a random flip leaves labels."""
+    y, x = np.mgrid[0:SIZE, 0:SIZE]
+    on_y, on_x = (y + phase) % period < period / 2, (x + phase) % period < period / 2
+    if texture == "plain":
+        return np.ones((SIZE, SIZE), bool)
+    if texture == "striped":
+        return on_y
+    if texture == "barred":
+        return on_x
+    if texture == "checked":
+        return on_y ^ on_x
+    return ~(on_y & on_x)
 
 
 def _image(label: int, rng: np.random.Generator) -> np.ndarray:
-    """One (32, 32, 3) uint8 image of class ``label``."""
-    shape, colour = SHAPES[label % len(SHAPES)], COLOURS[label // len(SHAPES)]
-    background = rng.integers(10, 90, size=3)
+    """One (32, 32, 3) uint8 image of class ``label``: a disc or a square filled with
+    the class's texture in one of its colour family's tints, on a dark background."""
+    texture, colour = TEXTURES[label % len(TEXTURES)], COLOURS[label // len(TEXTURES)]
     image = np.empty((SIZE, SIZE, 3), np.float32)
-    image[:] = background
-    hue = rng.integers(0, 3)  # which of the colour family's tints
+    image[:] = rng.integers(10, 90, size=3)
     warm = [(230, 60, 40), (240, 170, 30), (220, 80, 160)]
     cool = [(40, 90, 230), (40, 200, 180), (120, 70, 230)]
-    tint = np.array((warm if colour == "warm" else cool)[hue], np.float32)
-    r = rng.uniform(6.0, 11.0)
+    tint = np.array((warm if colour == "warm" else cool)[rng.integers(0, 3)], np.float32)
+    r = rng.uniform(8.0, 13.0)
     cy, cx = rng.uniform(r, SIZE - r, size=2)
-    image[_mask(shape, cy, cx, r)] = tint
+    y, x = np.mgrid[0:SIZE, 0:SIZE].astype(np.float32) + 0.5
+    if rng.integers(0, 2):
+        inside = (y - cy) ** 2 + (x - cx) ** 2 <= r**2
+    else:
+        inside = (np.abs(y - cy) <= 0.8 * r) & (np.abs(x - cx) <= 0.8 * r)
+    pattern = _texture(texture, int(rng.integers(4, 7)), int(rng.integers(0, 6)))
+    image[inside & pattern] = tint
+    image[inside & ~pattern] = 0.35 * tint
     # grey noise on 2x2 blocks: enough to keep a model from memorising pixels, cheap to store
     noise = rng.choice(np.array([-10, 10], np.float32), size=(SIZE // 2, SIZE // 2, 1))
     noise = noise.repeat(2, axis=0).repeat(2, axis=1)
