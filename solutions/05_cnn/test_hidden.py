@@ -71,7 +71,12 @@ ACCURACY_MARGIN = 0.15
 # stopping must end the run.
 STOP = {"epochs": 6, "learning_rate": 3e-3, "patience": 1, "batch_size": 32, "seed": 1}
 STOP_CHECKPOINT = "stop_best.keras"
+STOP_VAL, TEST_IMAGES = 400, 500
 RNN = {"n": 600, "length": 8, "units": 16, "epochs": 6, "seed": 3, "test_seed": 4}
+FLIPS = 1.5
+"""two measurements of an accuracy on the same weights may differ by one image on a
+GPU, where nondeterministic kernels can turn a near-tie; in images, the tolerance of
+such comparisons (on the CPU they agree exactly)"""
 RNN_MAX_MSE = 0.05
 """mean squared error allowed on fresh sequences (their running sums vary by about 1.5)"""
 
@@ -1137,7 +1142,7 @@ def test_train_restores_best(student, stop_run):
         np.float64(final),
         np.float64(accuracy.max()),
         check_dtype=False,
-        atol=1e-6,
+        atol=FLIPS / STOP_VAL,
         what="the returned model's validation accuracy (it should be the best epoch's, "
         f"{accuracy.max():.4f}, not the last epoch's, {accuracy[-1]:.4f})",
     )
@@ -1160,7 +1165,7 @@ def test_train_checkpoint_best(student, stop_run, sandbox):
         np.float64(_value(stop_run, "checkpoint")),
         np.float64(accuracy.max()),
         check_dtype=False,
-        atol=1e-6,
+        atol=FLIPS / STOP_VAL,
         what="the validation accuracy of the checkpoint's weights (it should hold the best "
         f"epoch, {accuracy.max():.4f}, not the last one, {accuracy[-1]:.4f})",
     )
@@ -1192,7 +1197,8 @@ def test_evaluate_scores(student, main_run):
             as_array(result[key], what=f"evaluate_and_predict's {key!r}").astype(np.float64),
             np.float64(as_float(scores[key], what=f"the {key} evaluate reports")),
             check_dtype=False,
-            rtol=1e-5,
+            rtol=1e-4,
+            atol=FLIPS / TEST_IMAGES if key == "accuracy" else 1e-6,
             what=f"the test {key} evaluate_and_predict returned",
         )
 
@@ -1210,7 +1216,12 @@ def test_evaluate_predictions(student, main_run):
     got = as_array(result["predictions"], what="the predictions")
     want = np.argmax(_value(main_run, "predicted"), axis=1)
     expect_equal(tuple(got.shape), want.shape, what="the shape of the predictions")
-    expect_close(got, want, check_dtype=False, rtol=0, atol=0, what="the predicted classes")
+    differ = int(np.sum(got.reshape(-1) != want))
+    expect(
+        differ <= int(FLIPS),
+        f"{differ} of the {want.size} predicted classes differ from the index of the model's "
+        "largest probability.",
+    )
 
 
 # ----------------------------------------------------------------------- learning_curves
