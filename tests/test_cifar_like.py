@@ -85,7 +85,7 @@ def test_sandbox_loads_the_course_data(tmp_path: Path) -> None:
         "\n(x, y), (xt, yt) = load_cifar10()\n"
         "print(x.shape, x.dtype, y.shape, xt.shape, x.max(), sorted(set(y.ravel().tolist())))\n"
         "try:\n    keras.datasets.cifar10.load_data()\n"
-        "except OSError as error:\n    print(type(error).__name__, str(error)[:60])\n"
+        "except OSError as error:\n    print(type(error).__name__, str(error)[:80])\n"
     )
     with Zygote() as zygote:
         zygote.wait_ready()
