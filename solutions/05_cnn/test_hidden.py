@@ -268,7 +268,13 @@ def _batch_sizes(dataset, what):
     for skip in (0, max(batches - 1, 0)):
         part = method(method(dataset, "skip", what=what)(skip), "take", what=what)(1)
         pair = method(part, "get_single_element", what=what)()
-        sizes.append(int(as_array(pair[1], what=f"a batch of labels of {what}").shape[0]))
+        expect(
+            isinstance(pair, (tuple, list)) and len(pair) == 2,
+            f"the elements of {what} should be (images, labels) pairs.",
+        )
+        labels = as_array(pair[1], what=f"a batch of labels of {what}")
+        expect(labels.ndim >= 1, f"{what} is not batched: its elements are single examples.")
+        sizes.append(int(labels.shape[0]))
     return batches, sizes
 
 
@@ -650,6 +656,39 @@ def test_sequential_predicts_probabilities(student, rng):
     _probabilities(model(_images(rng, 3)), 3, "your model's output on 3 images")
 
 
+def _initial_weights(model, what):
+    weights = as_list(method(model, "get_weights", what=what)(), what=f"{what}'s weights")
+    return [as_array(w, what=f"a weight array of {what}") for w in weights]
+
+
+def _expect_seeded(build, name, rng):
+    """Two models built with one seed start alike; another seed starts elsewhere."""
+    seed = int(rng.integers(0, 1000))
+    first = _initial_weights(_model(build(seed), f"{name}({seed})"), f"{name}({seed})")
+    again = _initial_weights(_model(build(seed), f"{name}({seed})"), f"a second {name}({seed})")
+    other = _initial_weights(_model(build(seed + 1), f"{name}({seed + 1})"), f"{name}({seed + 1})")
+    expect(
+        len(first) == len(again)
+        and all(np.array_equal(a, b) for a, b in zip(first, again, strict=False)),
+        f"two models built with {name}({seed}) start with different weights: call "
+        "keras.utils.set_random_seed(seed) before creating the layers.",
+    )
+    expect(
+        any(not np.array_equal(a, b) for a, b in zip(first, other, strict=False)),
+        f"{name}({seed}) and {name}({seed + 1}) start with the same weights: the seed should "
+        "decide them.",
+    )
+
+
+@grade(
+    points=1,
+    exercise="build_sequential_cnn",
+    hint="Call keras.utils.set_random_seed(seed) first: the same seed, the same initial weights.",
+)
+def test_sequential_seeded(student, rng):
+    _expect_seeded(student.build_sequential_cnn, "build_sequential_cnn", rng)
+
+
 # ---------------------------------------------------------------- build_functional_cnn
 
 FUNCTIONAL_CNN = "the task's Functional CNN"
@@ -766,6 +805,15 @@ def test_functional_augments_in_training(student, rng):
         "two training calls on the same images gave the same outputs: is the augmentation "
         "part of the model?",
     )
+
+
+@grade(
+    points=1,
+    exercise="build_functional_cnn",
+    hint="Call keras.utils.set_random_seed(seed) first: the same seed, the same initial weights.",
+)
+def test_functional_seeded(student, rng):
+    _expect_seeded(student.build_functional_cnn, "build_functional_cnn", rng)
 
 
 # ----------------------------------------------------------------------------- CifarNet
@@ -1236,7 +1284,15 @@ def _figure_lines(student, history):
         len(axes) == 2, f"the figure should have 2 axes (loss, accuracy), but it has {len(axes)}."
     )
     found = []
-    for ax in axes:
+    for ax, name in zip(axes, ("first (loss)", "second (accuracy)"), strict=True):
+        what = f"the {name} axes"
+        title = method(ax, "get_title", what=what)()
+        expect(isinstance(title, str) and title.strip() != "", f"{what} have no title.")
+        expect_equal(method(ax, "get_xlabel", what=what)(), "epoch", what=f"the x label of {what}")
+        expect(
+            isinstance(method(ax, "get_legend", what=what)(), Remote),
+            f"{what} have no legend: call legend() after plotting the labelled lines.",
+        )
         # get_lines() gives a list subclass (a handle here); its copy() is a plain list
         lines = method(method(ax, "get_lines", what="an axes")(), "copy", what="the lines")()
         lines = as_list(lines, what="the axes' lines")
@@ -1273,7 +1329,8 @@ def _expect_curves(lines, history, key, name):
 @grade(
     points=1,
     exercise="learning_curves",
-    hint="plt.subplots(1, 2); plot history['loss'], then history['val_loss'] on the first axes.",
+    hint="plt.subplots(1, 2); plot history['loss'], then history['val_loss'] on the first axes, "
+    "each with a label; then a title, the x label 'epoch' and a legend.",
 )
 def test_learning_curves_loss(student, rng):
     history = _fake_history(rng)
@@ -1284,7 +1341,8 @@ def test_learning_curves_loss(student, rng):
 @grade(
     points=1,
     exercise="learning_curves",
-    hint="The second axes plot history['accuracy'], then history['val_accuracy'].",
+    hint="The second axes plot history['accuracy'], then history['val_accuracy'], with a "
+    "title, the x label 'epoch' and a legend.",
 )
 def test_learning_curves_accuracy(student, rng):
     history = _fake_history(rng)
@@ -1401,4 +1459,34 @@ def test_running_sum_learns(student, rnn_run, feedback):
         mse <= RNN_MAX_MSE,
         f"on 500 new sequences your model's mean squared error is {mse:.4f}; at most "
         f"{RNN_MAX_MSE} was expected (the running sums vary by about {want.var():.2f}).",
+    )
+
+
+@grade(
+    fixed_inputs=TRAINING_DATA,
+    points=1,
+    exercise="train_running_sum",
+    hint="Call keras.utils.set_random_seed(seed) before building the model: the initial weights "
+    "and fit's shuffling then repeat.",
+)
+def test_running_sum_seeded(student, reference):
+    x, y = reference.make_sequences(64, RNN["length"], seed=RNN["test_seed"])
+    outputs = []
+    for seed in (RNN["seed"], RNN["seed"], RNN["seed"] + 1):
+        result = student.train_running_sum(x, y, 4, 1, seed)
+        expect(
+            isinstance(result, (tuple, list)) and len(result) == 2,
+            f"train_running_sum should return (model, history), but it returned {_kind(result)}.",
+        )
+        model = _model(result[0], "train_running_sum's model")
+        outputs.append(as_array(model(x[:8]), what="the model's predictions"))
+    expect_close(
+        outputs[1],
+        outputs[0],
+        what=f"the predictions of a second model trained with seed {RNN['seed']}",
+    )
+    expect(
+        not np.allclose(outputs[0], outputs[2]),
+        f"models trained with seeds {RNN['seed']} and {RNN['seed'] + 1} predict the same: the "
+        "seed should decide the initial weights.",
     )
