@@ -1,7 +1,8 @@
-"""Reference data kept across submissions and runs changes no grade: each
-example class (two students each: one close to the reference, one with
-mistakes) graded with a cold cache, a warm cache and no cache gives the
-same results, curves included."""
+"""Reference data kept across submissions and runs changes no grade: a
+part of each example class (a student with mistakes; in 03, whose suite
+uses the cache, one close to the reference too) graded with a cold cache
+and with no cache gives the same results, curves included, and in 03 a
+warm cache too."""
 
 from __future__ import annotations
 
@@ -16,10 +17,10 @@ from tests.conftest import REPO, read_results, run_grader
 pytestmark = pytest.mark.slow
 
 STUDENTS = {
-    "01_tensors": ["ada", "kim"],
-    "02_layers": ["ada", "ben"],
+    "01_tensors": ["kim"],
+    "02_layers": ["ben"],
     "03_training": ["ana", "eko"],
-    "04_save_load": ["ana", "bob"],
+    "04_save_load": ["bob"],
 }
 USES_THE_CACHE = {"03_training": 2}
 """assignments whose suites call ``reference_data``, and how many entries they keep"""
@@ -52,16 +53,15 @@ def test_cache_changes_nothing(assignment: str, tmp_path: Path) -> None:
     ]
     cached, uncached = tmp_path / "cached", tmp_path / "uncached"
     runs = {}
-    for label, out, extra in [
-        ("cold", cached, []),
-        ("warm", cached, ["--force"]),
-        ("none", uncached, ["--no-reference-cache"]),
-    ]:
+    plan = [("cold", cached, []), ("none", uncached, ["--no-reference-cache"])]
+    if assignment in USES_THE_CACHE:
+        plan.append(("warm", cached, ["--force"]))
+    for label, out, extra in plan:
         done = run_grader("grade", assignment, *paths, "--out", str(out), "-j", "1", *extra)
         assert done.returncode == 0, done.stderr
         runs[label] = comparable(read_results(out / assignment))
     assert sorted(runs["cold"]) == sorted(STUDENTS[assignment])
-    assert runs["cold"] == runs["warm"] == runs["none"]
+    assert runs["cold"] == runs["none"] == runs.get("warm", runs["cold"])
     kept = list((cached / "staff" / "reference-cache" / assignment).glob("*.json"))
     assert len(kept) == USES_THE_CACHE.get(assignment, 0)
     assert not (uncached / "staff" / "reference-cache").exists()
