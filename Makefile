@@ -38,6 +38,14 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
+# The ray extra (--backend ray), for its tests: pinned in requirements-ray.lock,
+# resolved with requirements.lock as constraints. `make grade` does not need it.
+RAY_STAMP := $(VENV)/.ray-installed
+
+$(RAY_STAMP): requirements-ray.lock $(STAMP)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-ray.lock
+	touch $(RAY_STAMP)
+
 grade: $(STAMP)
 	@for a in $(ASSIGNMENTS); do $(BIN)/grader grade $$a || exit $$?; done
 
@@ -51,18 +59,10 @@ check:
 release: $(STAMP)
 	@for a in $(ASSIGNMENTS); do $(BIN)/grader release $$a || exit $$?; done
 
-lint: $(STAMP)
+lint: $(STAMP) $(RAY_STAMP)
 	$(BIN)/ruff check grader tests bench
 	$(BIN)/ruff format --check grader tests bench
 	$(BIN)/mypy
-
-# The ray extra (--backend ray), for its tests: pinned in requirements-ray.lock,
-# resolved with requirements.lock as constraints. `make grade` does not need it.
-RAY_STAMP := $(VENV)/.ray-installed
-
-$(RAY_STAMP): requirements-ray.lock $(STAMP)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-ray.lock
-	touch $(RAY_STAMP)
 
 test: lint $(NODE_STAMP) $(RAY_STAMP)
 	$(BIN)/pytest -q
