@@ -86,6 +86,17 @@ class Notice:
     line: int | None = None
     frames: tuple[Frame, ...] = ()
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Notice:
+        """From ``dataclasses.asdict`` of a notice (as results.json holds them)."""
+        return cls(
+            kind=data["kind"],
+            message=data["message"],
+            cell=data["cell"],
+            line=data["line"],
+            frames=tuple(Frame(**f) for f in data["frames"]),
+        )
+
 
 @dataclass(frozen=True)
 class TestResult:
@@ -262,16 +273,7 @@ class SubmissionResult:
                 )
                 for t in data["tests"]
             ),
-            notices=tuple(
-                Notice(
-                    kind=n["kind"],
-                    message=n["message"],
-                    cell=n["cell"],
-                    line=n["line"],
-                    frames=tuple(Frame(**f) for f in n["frames"]),
-                )
-                for n in data["notices"]
-            ),
+            notices=tuple(Notice.from_json(n) for n in data["notices"]),
             isolation=data["isolation"],
             output=data["student_output"],
             exercises=tuple(data["exercises"]),

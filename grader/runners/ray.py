@@ -16,9 +16,9 @@ from __future__ import annotations
 import collections
 import contextlib
 import dataclasses
+import json
 import logging
 import os
-import pickle
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
@@ -30,9 +30,10 @@ import ray.exceptions
 
 from grader import devices
 from grader.assignments import Assignment
-from grader.errors import GraderError
+from grader.errors import GraderError, UsageError
 from grader.runners import MAX_TRIES, Outcome, SlotStats
-from grader.runners.slot import Setup, pack
+from grader.runners import slot as slot_server
+from grader.runners.slot import pack
 from grader.submissions import Submission
 from grader.texts import one_line
 
@@ -42,9 +43,10 @@ batch goes on without the ones that are not ready"""
 
 
 class _SlotActor:
-    """One slot: a slot server process, fed one submission at a time."""
+    """One slot: a slot server process, fed one submission at a time. What
+    crosses to the driver is JSON text, parsed there as data."""
 
-    def __init__(self, setup: Setup, gpu_share: int) -> None:
+    def __init__(self, setup: dict[str, Any], blobs: list[bytes], gpu_share: int) -> None:
         context = ray.get_runtime_context()
         gpus = [str(g) for g in ray.get_gpu_ids()]
         where = f"{context.get_node_id()[:8]}-{(context.get_actor_id() or '')[:6]}"
@@ -59,37 +61,35 @@ class _SlotActor:
             stdout=subprocess.PIPE,
             env={**os.environ, "PYTHONPATH": package, "TF_CPP_MIN_LOG_LEVEL": "3"},
         )
-        self._send(dataclasses.replace(setup, slot=slot))
         self.slot = slot
+        self._request({**setup, "slot": dataclasses.asdict(slot)}, tuple(blobs))
 
-    def _send(self, value: Any) -> None:
+    def _request(self, body: Any, blobs: tuple[bytes, ...] = ()) -> None:
         assert self._process.stdin is not None
-        pickle.dump(value, self._process.stdin)
-        self._process.stdin.flush()
+        slot_server.send(self._process.stdin, body, blobs)
 
-    def _receive(self) -> Any:
+    def _reply(self) -> Any:
         assert self._process.stdout is not None
         try:
-            return pickle.load(self._process.stdout)
+            body, _ = slot_server.receive(self._process.stdout)
         except EOFError:
             raise RuntimeError("the slot's grading server died") from None
+        return body
 
-    def ready(self) -> tuple[str, str, dict[str, str]]:
-        """The slot's name, why its sandboxes are weaker ("" if they are not),
-        and the device settings its sandboxes get."""
-        word, problem = self._receive()
+    def ready(self) -> str:
+        """Why the slot's sandboxes are weaker ("" if they are not)."""
+        word, problem = self._reply()
         assert word == "ready"
-        return self.slot.name, str(problem), self.slot.env
+        return str(problem)
 
-    def grade(self, submission: Submission) -> Outcome:
-        self._send(("grade", submission))
-        outcome: Outcome = self._receive()
-        return outcome
+    def grade(self, submission: str) -> str:
+        """An outcome, as JSON text, for a submission as JSON text."""
+        self._request(["grade", json.loads(submission)])
+        return json.dumps(self._reply())
 
-    def stats(self) -> SlotStats:
-        self._send(("stats",))
-        stats: SlotStats = self._receive()
-        return stats
+    def stats(self) -> str:
+        self._request(["stats"])
+        return json.dumps(self._reply())
 
 
 class RayRunner:
@@ -121,18 +121,21 @@ class RayRunner:
         resources = ray.cluster_resources()  # type: ignore[no-untyped-call]
         gpus = int(resources.get("GPU", 0))
         count, per_actor = (gpus * gpu_share, 1 / gpu_share) if gpus else (jobs, 0.0)
-        data = Path(assignment.limits.data) if assignment.limits.data else None
-        setup = Setup(
-            assignment,
-            suite_version,
-            devices.Slot("unplaced"),
-            pack(assignment.solution_dir),
-            pack(data) if data else None,
-            reference_cache,
-        )
-        setup_ref = ray.put(setup)
+        data = _data_within(assignment)
+        setup = {
+            "assignment": assignment.name,
+            "suite_version": suite_version,
+            "data": None if data is None else data.as_posix(),
+            "reference_cache": reference_cache,
+        }
+        blobs = [pack(assignment.solution_dir)]
+        if data is not None:
+            blobs.append(pack(assignment.root / data))
+        setup_ref, blobs_ref = ray.put(setup), ray.put(blobs)
         actor = ray.remote(num_cpus=1, num_gpus=per_actor, max_restarts=0)(_SlotActor)
-        self._actors: list[Any] = [actor.remote(setup_ref, gpu_share) for _ in range(count)]
+        self._actors: list[Any] = [
+            actor.remote(setup_ref, blobs_ref, gpu_share) for _ in range(count)
+        ]
         self._stats: list[SlotStats] = []
         where = f"{gpus} GPU(s), {gpu_share} per GPU" if gpus else "CPUs"
         echo(f"grading on Ray: {count} slot(s) on {where}")
@@ -144,7 +147,7 @@ class RayRunner:
         problems, alive = set(), []
         for ref in ready:
             try:
-                _, problem, _ = ray.get(ref)
+                problem = ray.get(ref)
             except ray.exceptions.RayError as err:
                 self.echo(one_line(f"a Ray slot failed to start: {err}"))
                 continue
@@ -168,7 +171,8 @@ class RayRunner:
             while queue and idle:
                 actor, submission = idle.pop(), queue.popleft()
                 tries[submission.student] += 1
-                running[actor.grade.remote(submission)] = (actor, submission)
+                request = json.dumps(slot_server.submission_json(submission))
+                running[actor.grade.remote(request)] = (actor, submission)
             if not running:
                 raise GraderError(
                     f"every Ray slot is gone, {len(queue)} submission(s) not graded: "
@@ -177,7 +181,7 @@ class RayRunner:
             [ref], _ = ray.wait(list(running), num_returns=1)
             actor, submission = running.pop(ref)
             try:
-                outcome: Outcome = ray.get(ref)
+                outcome = slot_server.outcome_from_json(json.loads(ray.get(ref)))
             except ray.exceptions.RayError as err:  # the actor or its node died
                 self._actors.remove(actor)
                 if tries[submission.student] < MAX_TRIES:
@@ -194,7 +198,7 @@ class RayRunner:
             refs = [actor.stats.remote() for actor in self._actors]
             for ref in refs:
                 try:
-                    self._stats.append(ray.get(ref))
+                    self._stats.append(SlotStats(**json.loads(ray.get(ref))))
                 except ray.exceptions.RayError:
                     continue
         return self._stats
@@ -205,3 +209,16 @@ class RayRunner:
                 ray.kill(actor)
         if self._owns_ray:
             ray.shutdown()
+
+
+def _data_within(assignment: Assignment) -> Path | None:
+    """The data folder's place in the course, where slots unpack it too."""
+    if not assignment.limits.data:
+        return None
+    try:
+        return Path(assignment.limits.data).relative_to(assignment.root)
+    except ValueError:
+        raise UsageError(
+            f"--backend ray ships the course data folder to its slots, so it must be inside "
+            f"the course folder; {assignment.limits.data} is not"
+        ) from None

@@ -3,9 +3,9 @@ grades the submissions the actor passes it with a one-job ``LocalRunner``.
 
 It exists because a Ray worker runs threads (gRPC, Ray's core) and a
 process with threads should not fork: this one has none when it forks its
-grading processes. It talks to its actor with pickled frames on stdin and
-stdout (both sides are trusted; student code never sees this pipe), and
-dies with the actor.
+grading processes. It talks to its actor with JSON frames on stdin and
+stdout (never pickle: results carry text student code wrote), and dies
+with the actor.
 
 Its private folder holds the hidden suite, the solution and the course
 data, as the driver sent them: readable by its grading processes, never
@@ -17,36 +17,84 @@ from __future__ import annotations
 import dataclasses
 import gc
 import io
+import json
 import os
-import pickle
 import shutil
 import sys
 import tarfile
 import tempfile
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any
 
-from grader import grading
+from grader import assignments, grading
 from grader.assignments import Assignment
 from grader.devices import Slot
+from grader.results import Notice, SubmissionResult
+from grader.runners import Outcome
 from grader.runners.local import LocalRunner, preload_tensorflow
 from grader.sandbox.worker import die_with_parent
+from grader.submissions import Cell, Submission
 from grader.workdir import RunDir
 
 
-@dataclasses.dataclass(frozen=True)
-class Setup:
-    """What the driver sends a slot once: the assignment, and its files."""
+def submission_json(submission: Submission) -> dict[str, Any]:
+    return {
+        "student": submission.student,
+        "path": str(submission.path),
+        "cells": [[cell.number, cell.source] for cell in submission.cells],
+        "hash": submission.hash,
+        "notices": [dataclasses.asdict(n) for n in submission.notices],
+    }
 
-    assignment: Assignment
-    suite_version: str
-    slot: Slot
-    solution: bytes
-    """a tar of ``solutions/NAME/``"""
-    data: bytes | None
-    """a tar of the course data folder, if the assignment has one"""
-    reference_cache: bool
-    """keep reference data (in the slot's private folder, for this run)"""
+
+def submission_from_json(data: dict[str, Any]) -> Submission:
+    return Submission(
+        student=data["student"],
+        path=Path(data["path"]),
+        cells=tuple(Cell(int(number), str(source)) for number, source in data["cells"]),
+        hash=data["hash"],
+        notices=tuple(Notice.from_json(n) for n in data["notices"]),
+    )
+
+
+def outcome_json(outcome: Outcome) -> dict[str, Any]:
+    return {
+        "submission": submission_json(outcome.submission),
+        "result": None if outcome.result is None else outcome.result.to_json(),
+        "staff_details": outcome.staff_details,
+        "slot": outcome.slot,
+    }
+
+
+def outcome_from_json(data: dict[str, Any]) -> Outcome:
+    result = data["result"]
+    return Outcome(
+        submission_from_json(data["submission"]),
+        None if result is None else SubmissionResult.from_json(result),
+        data["staff_details"],
+        data["slot"],
+    )
+
+
+def send(stream: IO[bytes], body: Any, blobs: tuple[bytes, ...] = ()) -> None:
+    """One frame: a JSON line (the body and the blobs' sizes), then the blobs.
+
+    JSON, never pickle: results carry text that student code wrote, and a
+    frame is only ever parsed as data."""
+    header = {"body": body, "blobs": [len(b) for b in blobs]}
+    stream.write(json.dumps(header).encode() + b"\n")
+    for blob in blobs:
+        stream.write(blob)
+    stream.flush()
+
+
+def receive(stream: IO[bytes]) -> tuple[Any, list[bytes]]:
+    """The next frame; EOFError when the other side closed the pipe."""
+    line = stream.readline()
+    if not line:
+        raise EOFError
+    header = json.loads(line)
+    return header["body"], [stream.read(int(size)) for size in header["blobs"]]
 
 
 def pack(folder: Path) -> bytes:
@@ -65,61 +113,57 @@ def _unpack(data: bytes, folder: Path) -> None:
         archive.extractall(folder, filter="data")
 
 
-def _installed(setup: Setup, private: Path) -> Assignment:
-    """The assignment with its files in ``private`` (mode 0700)."""
-    name = setup.assignment.name
-    _unpack(setup.solution, private / "solutions" / name)
-    limits = setup.assignment.limits
-    if setup.data is not None:
-        _unpack(setup.data, private / "data")
-        limits = dataclasses.replace(limits, data=str(private / "data"))
-    return dataclasses.replace(setup.assignment, root=private, limits=limits)
+def _installed(setup: dict[str, Any], blobs: list[bytes], private: Path) -> Assignment:
+    """The assignment, loaded from its files unpacked in ``private`` (mode 0700):
+    ``solutions/NAME/`` and, at the same place in the course, its data folder."""
+    name = setup["assignment"]
+    _unpack(blobs[0], private / "solutions" / name)
+    if setup["data"] is not None:
+        _unpack(blobs[1], private / setup["data"])
+    return assignments.load(private, name)
 
 
-def serve(requests: BinaryIO, replies: BinaryIO) -> None:
-    """Set up from the first frame, say ``("ready", problem)``, then answer
-    ``("grade", submission)`` with an ``Outcome`` and ``("stats",)`` with the
-    slot's ``SlotStats``, until the actor closes the pipe."""
-    setup: Setup = pickle.load(requests)
+def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
+    """Set up from the first frame (see ``RayRunner``), say ``["ready",
+    problem]``, then answer ``["grade", submission]`` with an outcome and
+    ``["stats"]`` with the slot's stats, until the actor closes the pipe."""
+    setup, blobs = receive(requests)
+    slot = Slot(setup["slot"]["name"], setup["slot"]["env"], setup["slot"]["gpu"])
     private = Path(tempfile.mkdtemp(prefix="tfgrade-slot-"))
     run_dir = RunDir.create()
     runner: LocalRunner | None = None
     try:
-        assignment = _installed(setup, private)
+        assignment = _installed(setup, blobs, private)
         runner = LocalRunner(
             assignment,
-            setup.suite_version,
-            [setup.slot],
+            setup["suite_version"],
+            [slot],
             run_dir,
             jobs=1,
-            reference_cache=private / "reference-cache" if setup.reference_cache else None,
+            reference_cache=private / "reference-cache" if setup["reference_cache"] else None,
             echo=lambda _: None,
         )
         os.environ["CUDA_VISIBLE_DEVICES"] = ""  # the reference runs on the CPU, as locally
         preload_tensorflow()
         grading.suite_tests(assignment)  # as the local driver does: forks inherit the reference
         gc.freeze()
-        _reply(replies, ("ready", runner.wait_ready()))
+        send(replies, ["ready", runner.wait_ready()])
         while True:
             try:
-                request: tuple[Any, ...] = pickle.load(requests)
+                request, _ = receive(requests)
             except EOFError:
                 return
             if request[0] == "grade":
-                _reply(replies, next(iter(runner.grade([request[1]]))))
+                [outcome] = runner.grade([submission_from_json(request[1])])
+                send(replies, outcome_json(outcome))
             else:
-                stats = runner.stats()[0]
-                _reply(replies, dataclasses.replace(stats, name=setup.slot.name))
+                stats = dataclasses.replace(runner.stats()[0], name=slot.name)
+                send(replies, dataclasses.asdict(stats))
     finally:
         if runner is not None:
             runner.close()
         run_dir.remove()
         shutil.rmtree(private, ignore_errors=True)
-
-
-def _reply(stream: BinaryIO, value: Any) -> None:
-    pickle.dump(value, stream)
-    stream.flush()
 
 
 def main() -> None:
