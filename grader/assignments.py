@@ -16,8 +16,8 @@ from pathlib import Path
 from grader import config
 from grader.deadlines import NO_LATE_POLICY, LatePolicy
 from grader.errors import UsageError
+from grader.sandbox.common import compile_cell
 from grader.sandbox.limits import Limits
-from grader.sandbox.worker import compile_cell
 from grader.submissions import notebook_cells
 
 CONFIG_NAME = "assignment.toml"

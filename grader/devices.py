@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.sandbox.worker import GPU_MEMORY_VARIABLE
+from grader.sandbox.common import GPU_MEMORY_VARIABLE
 
 NVIDIA_GPUS = Path("/proc/driver/nvidia/gpus")
 
@@ -62,7 +62,7 @@ def gpu_slot(gpu: str, share: int, name: str) -> Slot:
 
     Alone on its GPU, TensorFlow grows its memory as needed. Shared, each
     sandbox gets a logical device capped at its share of the GPU's memory
-    (``TFGRADE_GPU_MEMORY_MB``, see ``grader.sandbox.worker``), read with
+    (``TFGRADE_GPU_MEMORY_MB``, see ``grader.sandbox.common``), read with
     ``nvidia-smi``; where that fails, the sandboxes share without a cap."""
     env = {"CUDA_VISIBLE_DEVICES": gpu}
     total = memory_mb(gpu) if share > 1 else None

@@ -15,7 +15,7 @@ import numpy as np
 from keras.src.datasets.cifar import load_batch
 
 from grader import assignments
-from grader.sandbox.client import Sandbox, Zygote, ZygoteInfo
+from grader.sandbox.client import SandboxClient, Zygote, ZygoteInfo
 from tests.conftest import REPO
 
 
@@ -89,7 +89,7 @@ def test_sandbox_loads_the_course_data(tmp_path: Path) -> None:
     )
     with Zygote() as zygote:
         zygote.wait_ready()
-        sandbox = Sandbox(
+        sandbox = SandboxClient(
             ZygoteInfo(zygote.address, str(zygote.root), isolate=True), limits, tmp_path
         )
         try:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from grader import assignments
-from grader.sandbox.client import Sandbox, Zygote, ZygoteInfo
+from grader.sandbox.client import SandboxClient, Zygote, ZygoteInfo
 from tests.conftest import REPO, read_results, run_grader
 
 COURSE = REPO / "tests" / "files" / "guide_course"
@@ -138,7 +138,7 @@ def test_without_namespaces_the_data_folder_is_linked_the_same_way(tmp_path: Pat
     with Zygote() as zygote:
         zygote.wait_ready()
         info = ZygoteInfo(zygote.address, str(zygote.root), isolate=False)
-        sandbox = Sandbox(info, limits, tmp_path)
+        sandbox = SandboxClient(info, limits, tmp_path)
         try:
             load = sandbox.send({"op": "load", "cells": [{"cell": 1, "source": cells[0]}]}, [])
             reply, _ = sandbox.wait(load, timeout=60)

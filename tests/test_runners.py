@@ -23,25 +23,49 @@ ASSIGNMENT = "01_tensors"
 PROBE_COURSE = REPO / "tests" / "files" / "probe_course"
 
 
-def test_sandbox_side_imports_nothing_trusted() -> None:
-    """What a zygote imports (``python -I``, fresh): only the sandbox package."""
+def fresh_imports(*modules: str) -> set[str]:
+    """Every module loaded by importing ``modules`` in a fresh ``python -I``."""
     code = (
-        f"import sys; sys.path.insert(0, {str(REPO)!r}); import grader.sandbox.worker; "
-        "print('\\n'.join(sorted(sys.modules)))"
+        f"import sys; sys.path.insert(0, {str(REPO)!r}); "
+        + "".join(f"import {m}; " for m in modules)
+        + "print('\\n'.join(sorted(sys.modules)))"
     )
     done = subprocess.run(
         [sys.executable, "-I", "-c", code], capture_output=True, text=True, check=True
     )
-    modules = set(done.stdout.split())
+    return set(done.stdout.split())
+
+
+def test_sandbox_side_imports_nothing_trusted() -> None:
+    """What a zygote imports (``python -I``, fresh): only the sandbox package."""
+    modules = fresh_imports("grader.sandbox.worker")
     ours = {m for m in modules if m.split(".")[0] == "grader"}
     assert ours == {
         "grader",
         "grader.sandbox",
+        "grader.sandbox.common",
         "grader.sandbox.confine",
         "grader.sandbox.wire",
         "grader.sandbox.worker",
     }
     assert not modules & {"pytest", "_pytest", "jinja2", "nbformat", "click", "sqlite3", "ray"}
+
+
+def test_trusted_side_never_loads_the_worker() -> None:
+    """The grader's side takes what it shares with sandboxes from ``common``;
+    only the zygote's boot line names the worker."""
+    modules = fresh_imports("grader.batch", "grader.devices", "grader.assignments")
+    assert {"grader.batch", "grader.sandbox.client", "grader.sandbox.common"} <= modules
+    assert "grader.sandbox.worker" not in modules
+
+
+def test_common_imports_only_the_standard_library() -> None:
+    """``grader.sandbox.common`` is imported before any student code, on both sides."""
+    before = fresh_imports()
+    added = fresh_imports("grader.sandbox.common") - before
+    ours = {m for m in added if m.split(".")[0] == "grader"}
+    assert ours == {"grader", "grader.sandbox", "grader.sandbox.common"}
+    assert {m.split(".")[0] for m in added - ours} <= sys.stdlib_module_names
 
 
 @pytest.fixture

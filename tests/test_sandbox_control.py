@@ -9,6 +9,8 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook
 
+from grader.sandbox.client import IsolationPart, isolation_level
+from grader.sandbox.confine import is_host_root
 from tests.conftest import read_results, run_grader
 
 SOLUTION = """\
@@ -73,3 +75,15 @@ def test_restart_keeps_scratch_files(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     [test] = read_results(tmp_path / "out" / "00_files")["00_files"]["tests"]
     assert test["verdict"] == "passed", test["message"]
+
+
+def test_isolation_level_is_recorded_as_its_parts_labels() -> None:
+    """Results and reports compare this string: its format stays fixed."""
+    assert isolation_level(isolated=False, cgroup=None) == "process, memory watchdog, scratch quota"
+    isolated = isolation_level(isolated=True, cgroup=None)
+    if is_host_root():
+        assert isolated == "namespaces, uid nobody, memory watchdog, scratch quota"
+    else:
+        assert isolated == "namespaces, user namespace, memory watchdog, process cap, scratch quota"
+    labels = [part.value for part in IsolationPart]
+    assert len(set(labels)) == len(labels)

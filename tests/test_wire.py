@@ -1,4 +1,5 @@
-"""The wire carries data by value and refuses what breaks its rules."""
+"""The wire carries data by value and refuses what breaks its rules; a
+sandbox's error replies arrive as one exception class per condition."""
 
 from __future__ import annotations
 
@@ -13,7 +14,21 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from grader.harness.plugin import ruling
+from grader.harness.proxy import (
+    MAX_FRAMES,
+    FunctionMissing,
+    StillAStub,
+    StudentError,
+    StudentOutOfMemory,
+    StudentRaised,
+    ValueRefused,
+    student_error,
+)
+from grader.results import Frame
 from grader.sandbox import wire
+from grader.sandbox.common import CONDITIONS, ErrorReply
+from grader.texts import MESSAGE_CHARS
 
 
 def roundtrip(value: Any, *, tensors: bool = False) -> Any:
@@ -208,3 +223,84 @@ def test_closed_peer_is_reported() -> None:
     left.close()
     with right, pytest.raises(wire.PeerClosed):
         wire.receive(right)
+
+
+def worker_error(exc: BaseException) -> Any:
+    """The error reply a real worker builds for ``exc``, raised from a cell."""
+    from grader.sandbox import worker
+
+    left, right = socket.socketpair()
+    with left, right:
+        server = worker.SandboxServer(left)
+        server.sources[1] = ["def relu(x):", "    raise it"]
+        try:
+            exec(compile("def relu(x):\n    raise x\n", "<cell 1>", "exec"), namespace := {})
+            namespace["relu"](exc)
+        except BaseException as raised:  # noqa: BLE001 - the worker's own catch-all
+            return server._error(raised)
+    raise AssertionError("relu did not raise")
+
+
+@pytest.mark.parametrize(
+    ("exc", "kind"),
+    [
+        (ValueError("bad"), StudentRaised),
+        (NotImplementedError(), StillAStub),
+        (MemoryError(), StudentOutOfMemory),
+        (SystemExit(3), StudentRaised),
+    ],
+    ids=lambda v: type(v).__name__ if isinstance(v, BaseException) else v.__name__,
+)
+def test_each_error_reply_arrives_as_its_own_exception(exc: BaseException, kind: type) -> None:
+    reply = worker_error(exc)
+    assert set(reply) == ErrorReply.__required_keys__
+    error = student_error(json.loads(json.dumps(reply)), "`relu`")
+    assert type(error) is kind
+    assert error.type_name == type(exc).__name__
+    assert error.frames == (Frame(cell=1, line=2, function="relu", code="    raise it"),)
+
+
+def test_a_missing_name_and_a_refused_result_arrive_typed() -> None:
+    from grader.sandbox import worker
+
+    left, right = socket.socketpair()
+    with left, right:
+        missing = worker.SandboxServer(left)._error(worker._Missing("relu"))
+    error = student_error(missing, "`relu`")
+    assert isinstance(error, FunctionMissing)
+    assert (error.name, error.missing, error.not_implemented) == ("relu", "relu", False)
+    refused = student_error(worker._refused(wire.WireError("too deep")), "`relu`")
+    assert isinstance(refused, ValueRefused)
+    assert refused.message == "too deep"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        None,
+        [],
+        "error",
+        {"condition": ["stub"]},
+        {"condition": {"a": 1}, "frames": "x"},
+        {"condition": "missing", "name": 5},
+        {"condition": "missing", "name": ""},
+        {"condition": "root", "type": {"a": 1}, "message": "x" * 10**6},
+        {"condition": "stub", "frames": [{"cell": "1", "line": -4}, 7] * 1000},
+    ],
+    ids=repr,
+)
+def test_a_forged_error_reply_is_bounded_and_never_breaks_the_grader(raw: Any) -> None:
+    error = student_error(raw, "`relu`")
+    assert isinstance(error, StudentError)
+    assert len(error.message) <= MESSAGE_CHARS + 60
+    assert len(error.frames) <= MAX_FRAMES
+    assert all(f.cell == 0 and f.line == 0 for f in error.frames)
+    if not (isinstance(raw, dict) and raw.get("condition") == "stub"):
+        assert type(error) is StudentRaised
+
+
+def test_every_student_error_has_its_own_verdict_rule() -> None:
+    """A new condition needs a rule, or it would be judged as a plain exception."""
+    conditions = StudentError.__subclasses__()
+    assert len(conditions) == len(CONDITIONS)
+    assert all(kind in ruling.registry for kind in conditions)

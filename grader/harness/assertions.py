@@ -210,14 +210,14 @@ def as_object(value: Any, *, kind: str, what: str) -> Remote:
 def attribute(target: Any, name: str, *, what: str) -> Any:
     """``target.name``, or a Mismatch if the student's object has no such
     attribute, or is data rather than an object."""
-    from grader.harness.proxy import Remote, StudentError
+    from grader.harness.proxy import Remote, StudentError, StudentRaised
 
     if not isinstance(target, Remote):
         raise Mismatch(f"{what} has no attribute `{name}`: it is {_describe(target)}.")
     try:
         return getattr(target, name)
     except StudentError as err:
-        if err.not_implemented or err.type_name != "AttributeError":
+        if not isinstance(err, StudentRaised) or err.type_name != "AttributeError":
             raise
         raise Mismatch(f"{what} has no attribute `{name}`.", frames=err.frames) from None
 

@@ -8,9 +8,11 @@ which would quote the hidden test's source.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import types
 from collections.abc import Generator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,15 +20,20 @@ import pytest
 
 from grader.harness.assertions import Mismatch
 from grader.harness.proxy import (
+    FunctionMissing,
     LoadFailed,
     SandboxControl,
-    StudentError,
+    StillAStub,
+    StudentOutOfMemory,
     StudentProxy,
+    StudentRaised,
     StudentSession,
+    ValueRefused,
 )
 from grader.harness.reference_data import ReferenceData
 from grader.results import Curve, Frame, TestResult, Verdict
 from grader.sandbox.client import SandboxDied, SandboxFailure, SandboxRefused, SandboxTimeout
+from grader.sandbox.limits import Limits
 
 
 class Feedback:
@@ -156,129 +163,174 @@ class GradingPlugin:
         info = self.marks.get(item.nodeid, {})
         points = float(info.get("points", 0.0))
         exception = call.excinfo.value if call.excinfo else None
-        verdict, message, frames = self.verdict(exception)
-        if verdict is Verdict.INTERNAL and call.excinfo is not None:
+        judged = self.verdict(exception)
+        if judged.verdict is Verdict.INTERNAL and call.excinfo is not None:
             self.internal_details.append(f"{item.nodeid}:\n{call.excinfo.getrepr(style='short')}")
         return TestResult(
             name=item.name,
             exercise=str(info.get("exercise", "")),
             max_score=points,
-            score=points if verdict is Verdict.PASSED else 0.0,
-            verdict=verdict,
-            message=message,
+            score=points if judged.verdict is Verdict.PASSED else 0.0,
+            verdict=judged.verdict,
+            message=judged.message,
             hint=str(info.get("hint", "")),
             visibility=str(info.get("visibility", "visible")),
-            frames=frames,
+            frames=judged.frames,
             output=self.session.take_output() if self.session is not None else "",
             duration=call.duration,
             comparison=exception.comparison if isinstance(exception, Mismatch) else None,
             curves=tuple(self.feedback_for.get(item.nodeid, Feedback()).curves),
         )
 
-    def verdict(self, exc: BaseException | None) -> tuple[Verdict, str, tuple[Frame, ...]]:
-        """The verdict and the student-facing message for a test's exception."""
-        limits = self.session.limits if self.session is not None else None
+    def verdict(self, exc: BaseException | None) -> Ruling:
+        """The verdict and the student-facing message for a test's exception
+        (``None``: it passed), by the rule for the exception's class."""
         if exc is None:
-            return Verdict.PASSED, "", ()
-        if isinstance(exc, Mismatch):
-            return Verdict.FAILED, str(exc), exc.frames
-        if isinstance(exc, AssertionError):
-            return Verdict.FAILED, "Your result is not what the test expected.", ()
-        if isinstance(exc, StudentError):
-            if exc.missing:
-                return (
-                    Verdict.NOT_IMPLEMENTED,
-                    f"Your notebook does not define `{exc.missing}`. Check the name's spelling "
-                    "and that the cell defining it runs without errors.",
-                    (),
-                )
-            if exc.not_implemented:
-                return (
-                    Verdict.NOT_IMPLEMENTED,
-                    f"{exc.label.split('.')[0]} still raises NotImplementedError: replace the "
-                    "`raise NotImplementedError()` line with your code.",
-                    exc.frames,
-                )
-            if exc.refused:
-                return (
-                    Verdict.ERROR,
-                    f"{exc.label} returned something the grader refuses to receive: {exc.message}.",
-                    (),
-                )
-            if exc.memory:
-                return Verdict.MEMORY, f"{exc.label} ran out of memory ({exc.message}).", exc.frames
-            return Verdict.ERROR, f"{exc.label} raised {exc.message}", exc.frames
-        if isinstance(exc, LoadFailed):
-            return self._load_failed(exc.cause)
-        if isinstance(exc, SandboxTimeout) and limits is not None:
-            if exc.seconds >= limits.total_timeout:
-                return (
-                    Verdict.TIMEOUT,
-                    f"Your code used up the {limits.total_timeout:g} s allowed for the whole "
-                    "notebook, so this test was not run.",
-                    (),
-                )
-            return (
-                Verdict.TIMEOUT,
-                f"The call did not finish within {exc.seconds:g} s and was stopped. Look for a "
-                "loop whose condition never becomes false, or work far larger than the inputs.",
-                (),
-            )
-        if isinstance(exc, SandboxDied):
-            if exc.scratch and limits is not None:
-                return (
-                    Verdict.CRASH,
-                    f"Your code filled its scratch folder past {limits.scratch_mb} MB or "
-                    f"{limits.scratch_files} files and was stopped; the folder was emptied.",
-                    (),
-                )
-            if exc.memory and limits is not None:
-                return (
-                    Verdict.MEMORY,
-                    f"Your code went over the {limits.memory_mb} MB memory limit and was stopped. "
-                    "Look for tensors much larger than the inputs (an accidental outer product or "
-                    "broadcast).",
-                    (),
-                )
-            return (
-                Verdict.CRASH,
-                "Your code ended the process running it (for example exit(), os._exit() or a "
-                "crash in native code), so the test could not finish.",
-                (),
-            )
-        if isinstance(exc, SandboxRefused):
-            return Verdict.ERROR, f"Your code returned something the grader refuses: {exc}.", ()
-        if isinstance(exc, SandboxFailure):
-            return Verdict.ERROR, f"{exc}.", ()
-        return Verdict.INTERNAL, "The grader failed on this test; course staff have been told.", ()
+            return Ruling(Verdict.PASSED, "")
+        return ruling(exc, self.session.limits if self.session is not None else Limits())
 
-    def _load_failed(self, cause: SandboxFailure) -> tuple[Verdict, str, tuple[Frame, ...]]:
-        cell = getattr(cause, "cell", None)
-        where = f" (cell {cell} was running)" if cell else ""
-        if isinstance(cause, SandboxTimeout):
-            return (
-                Verdict.TIMEOUT,
-                f"Running your notebook's cells took longer than {cause.seconds:g} s{where}, so "
-                "none of your functions could be tested. Move long work out of top-level code.",
-                (),
-            )
-        if isinstance(cause, SandboxRefused):
-            return (
-                Verdict.ERROR,
-                f"While your notebook's cells ran, the grader received something it refuses "
-                f"({cause}), so none of your functions could be tested.",
-                (),
-            )
-        if isinstance(cause, SandboxDied) and cause.memory:
-            return (
-                Verdict.MEMORY,
-                f"Running your notebook's cells went over the memory limit{where}, so none of "
-                "your functions could be tested.",
-                (),
-            )
-        return (
-            Verdict.CRASH,
-            f"Running your notebook's cells ended the process{where} (exit(), os._exit() or a "
-            "crash), so none of your functions could be tested.",
-            (),
+
+@dataclass(frozen=True)
+class Ruling:
+    """What a test's exception means for the student."""
+
+    verdict: Verdict
+    message: str
+    """student-facing: never pytest's report, which would quote the hidden test"""
+    frames: tuple[Frame, ...] = ()
+    """the student's own traceback lines, shown with the message"""
+
+
+# -- the verdict for each kind of exception: one rule per class, found along
+# the exception's MRO (``functools.singledispatch``); anything else is ours.
+
+
+@functools.singledispatch
+def ruling(exc: BaseException, limits: Limits) -> Ruling:
+    """An exception no rule knows: the suite or the grader itself failed."""
+    return Ruling(Verdict.INTERNAL, "The grader failed on this test; course staff have been told.")
+
+
+@ruling.register
+def _mismatch(exc: Mismatch, limits: Limits) -> Ruling:
+    return Ruling(Verdict.FAILED, str(exc), exc.frames)
+
+
+@ruling.register
+def _assertion(exc: AssertionError, limits: Limits) -> Ruling:
+    return Ruling(Verdict.FAILED, "Your result is not what the test expected.")
+
+
+@ruling.register
+def _function_missing(exc: FunctionMissing, limits: Limits) -> Ruling:
+    return Ruling(
+        Verdict.NOT_IMPLEMENTED,
+        f"Your notebook does not define `{exc.name}`. Check the name's spelling "
+        "and that the cell defining it runs without errors.",
+    )
+
+
+@ruling.register
+def _still_a_stub(exc: StillAStub, limits: Limits) -> Ruling:
+    return Ruling(
+        Verdict.NOT_IMPLEMENTED,
+        f"{exc.label.split('.')[0]} still raises NotImplementedError: replace the "
+        "`raise NotImplementedError()` line with your code.",
+        exc.frames,
+    )
+
+
+@ruling.register
+def _value_refused(exc: ValueRefused, limits: Limits) -> Ruling:
+    return Ruling(
+        Verdict.ERROR,
+        f"{exc.label} returned something the grader refuses to receive: {exc.message}.",
+    )
+
+
+@ruling.register
+def _student_out_of_memory(exc: StudentOutOfMemory, limits: Limits) -> Ruling:
+    return Ruling(Verdict.MEMORY, f"{exc.label} ran out of memory ({exc.message}).", exc.frames)
+
+
+@ruling.register
+def _student_raised(exc: StudentRaised, limits: Limits) -> Ruling:
+    return Ruling(Verdict.ERROR, f"{exc.label} raised {exc.message}", exc.frames)
+
+
+@ruling.register
+def _sandbox_timeout(exc: SandboxTimeout, limits: Limits) -> Ruling:
+    if exc.seconds >= limits.total_timeout:
+        return Ruling(
+            Verdict.TIMEOUT,
+            f"Your code used up the {limits.total_timeout:g} s allowed for the whole "
+            "notebook, so this test was not run.",
         )
+    return Ruling(
+        Verdict.TIMEOUT,
+        f"The call did not finish within {exc.seconds:g} s and was stopped. Look for a "
+        "loop whose condition never becomes false, or work far larger than the inputs.",
+    )
+
+
+@ruling.register
+def _sandbox_died(exc: SandboxDied, limits: Limits) -> Ruling:
+    if exc.scratch:
+        return Ruling(
+            Verdict.CRASH,
+            f"Your code filled its scratch folder past {limits.scratch_mb} MB or "
+            f"{limits.scratch_files} files and was stopped; the folder was emptied.",
+        )
+    if exc.memory:
+        return Ruling(
+            Verdict.MEMORY,
+            f"Your code went over the {limits.memory_mb} MB memory limit and was stopped. "
+            "Look for tensors much larger than the inputs (an accidental outer product or "
+            "broadcast).",
+        )
+    return Ruling(
+        Verdict.CRASH,
+        "Your code ended the process running it (for example exit(), os._exit() or a "
+        "crash in native code), so the test could not finish.",
+    )
+
+
+@ruling.register
+def _sandbox_refused(exc: SandboxRefused, limits: Limits) -> Ruling:
+    return Ruling(Verdict.ERROR, f"Your code returned something the grader refuses: {exc}.")
+
+
+@ruling.register
+def _sandbox_failure(exc: SandboxFailure, limits: Limits) -> Ruling:
+    return Ruling(Verdict.ERROR, f"{exc}.")
+
+
+@ruling.register
+def _load_failed(exc: LoadFailed, limits: Limits) -> Ruling:
+    """The notebook's cells could not be loaded: every test says why."""
+    cause = exc.cause
+    cell = getattr(cause, "cell", None)
+    where = f" (cell {cell} was running)" if cell else ""
+    if isinstance(cause, SandboxTimeout):
+        return Ruling(
+            Verdict.TIMEOUT,
+            f"Running your notebook's cells took longer than {cause.seconds:g} s{where}, so "
+            "none of your functions could be tested. Move long work out of top-level code.",
+        )
+    if isinstance(cause, SandboxRefused):
+        return Ruling(
+            Verdict.ERROR,
+            f"While your notebook's cells ran, the grader received something it refuses "
+            f"({cause}), so none of your functions could be tested.",
+        )
+    if isinstance(cause, SandboxDied) and cause.memory:
+        return Ruling(
+            Verdict.MEMORY,
+            f"Running your notebook's cells went over the memory limit{where}, so none of "
+            "your functions could be tested.",
+        )
+    return Ruling(
+        Verdict.CRASH,
+        f"Running your notebook's cells ended the process{where} (exit(), os._exit() or a "
+        "crash), so none of your functions could be tested.",
+    )

@@ -21,7 +21,7 @@ from typing import Any
 from grader.results import Frame, Notice
 from grader.sandbox import wire
 from grader.sandbox.client import (
-    Sandbox,
+    SandboxClient,
     SandboxDied,
     SandboxFailure,
     SandboxForged,
@@ -42,21 +42,82 @@ MAX_FRAMES = 20
 
 
 class StudentError(Exception):
-    """The student's code raised an exception; carries its own traceback lines."""
+    """A call into the student's code failed there; suites catch this base
+    class. Each condition is a subclass, built from the sandbox's error reply
+    by ``student_error``; ``type_name`` is the exception's class name in the
+    sandbox, ``frames`` the student's own traceback lines."""
 
-    def __init__(self, error: Any, label: str) -> None:
-        error = error if isinstance(error, dict) else {}
-        super().__init__(received(error.get("message"), MESSAGE_CHARS))
-        self.type_name = received(error.get("type", "Exception"), NAME_CHARS)
-        self.message = received(error.get("message"), MESSAGE_CHARS)
-        self.frames = _frames(error.get("frames"))
-        self.not_implemented = bool(error.get("not_implemented"))
-        missing = error.get("missing")
-        self.missing = received(missing, NAME_CHARS) if missing else None
-        self.memory = bool(error.get("memory"))
-        self.refused = bool(error.get("refused"))
-        """the call returned, but its result breaks the wire's rules"""
+    def __init__(self, label: str, type_name: str, message: str, frames: tuple[Frame, ...]) -> None:
+        super().__init__(message)
         self.label = label
+        """how the test named what it called (`relu`, the Variable from `make`)"""
+        self.type_name = type_name
+        self.message = message
+        self.frames = frames
+
+    @property
+    def not_implemented(self) -> bool:
+        """Whether this is a ``StillAStub`` (kept for suites that test it)."""
+        return isinstance(self, StillAStub)
+
+    @property
+    def missing(self) -> str | None:
+        """The undefined name of a ``FunctionMissing`` (kept for suites that test it)."""
+        return self.name if isinstance(self, FunctionMissing) else None
+
+
+class StudentRaised(StudentError):
+    """The student's code raised an exception."""
+
+
+class FunctionMissing(StudentError):
+    """The notebook does not define the name the test asked for."""
+
+    def __init__(
+        self, label: str, type_name: str, message: str, frames: tuple[Frame, ...], *, name: str
+    ) -> None:
+        super().__init__(label, type_name, message, frames)
+        self.name = name
+
+
+class StillAStub(StudentError):
+    """The function still raises NotImplementedError, as released."""
+
+
+class StudentOutOfMemory(StudentError):
+    """The student's code raised MemoryError."""
+
+
+class ValueRefused(StudentError):
+    """The call returned, but its result breaks the wire's rules (size, depth)."""
+
+
+_CONDITIONS: dict[str, type[StudentError]] = {
+    "raised": StudentRaised,
+    "stub": StillAStub,
+    "memory": StudentOutOfMemory,
+    "refused": ValueRefused,
+}
+"""the exception for each condition of ``grader.sandbox.common.ErrorReply``
+(``missing`` carries a name: ``FunctionMissing``)"""
+
+
+def student_error(raw: object, label: str) -> StudentError:
+    """The exception for an ``ErrorReply`` from the sandbox. Untrusted: any
+    field may be missing or of the wrong type; texts are bounded, an unknown
+    condition counts as a plain exception."""
+    reply = raw if isinstance(raw, dict) else {}
+    condition = reply.get("condition")
+    name = received(reply.get("name"), NAME_CHARS)
+    type_name = received(reply.get("type", "Exception"), NAME_CHARS)
+    message = received(reply.get("message"), MESSAGE_CHARS)
+    frames = _frames(reply.get("frames"))
+    if condition == "missing" and name:
+        return FunctionMissing(label, type_name, message, frames, name=name)
+    kind = (
+        _CONDITIONS.get(condition, StudentRaised) if isinstance(condition, str) else StudentRaised
+    )
+    return kind(label, type_name, message, frames)
 
 
 class LoadFailed(SandboxFailure):
@@ -79,7 +140,7 @@ class StudentSession:
     notices: list[Notice] = field(default_factory=list)
     load_output: str = ""
     isolation: str = ""
-    _sandbox: Sandbox | None = None
+    _sandbox: SandboxClient | None = None
     _generation: int = 0
     _restarts: int = 0
     _used: float = 0.0
@@ -146,7 +207,7 @@ class StudentSession:
             self._take_problems(sandbox)
         self._output.append(received(reply.get("output"), self.limits.output_kb * 1024))
         if not reply.get("ok"):
-            raise StudentError(reply.get("error"), label)
+            raise student_error(reply.get("error"), label)
         generation = self._generation
         method = message.get("op") == "getattr"
 
@@ -165,7 +226,7 @@ class StudentSession:
         self._charge(sandbox, sent, answered)
         return value
 
-    def _charge(self, sandbox: Sandbox, sent: float, answered: float) -> None:
+    def _charge(self, sandbox: SandboxClient, sent: float, answered: float) -> None:
         """Count the time spent decoding an answer against the call's deadline
         and the submission's budget: an answer cheap to send and costly to
         decode spends the student's time, not ours."""
@@ -183,10 +244,10 @@ class StudentSession:
         self._add_notice(notice)
 
     def _await(
-        self, sandbox: Sandbox, request_id: int, limit: float, sent: float | None = None
+        self, sandbox: SandboxClient, request_id: int, limit: float, sent: float
     ) -> tuple[dict[str, Any], list[bytes]]:
-        """Wait for a reply within ``limit`` and what is left of the total budget."""
-        sent = time.monotonic() if sent is None else sent
+        """Wait for a reply within ``limit`` and what is left of the total budget,
+        both counted from ``sent``."""
         remaining = self.limits.total_timeout - self._used
         if remaining <= 0:
             sandbox.close()
@@ -210,13 +271,13 @@ class StudentSession:
             raise SandboxDied(memory=False, cell=None)
         self._restarts += 1
         self._generation += 1
-        self._sandbox = Sandbox(self.zygote, self.limits, self.scratch)
+        self._sandbox = SandboxClient(self.zygote, self.limits, self.scratch)
         register_sandbox(self.workdir, self._sandbox.pid)
         self.isolation = self._sandbox.isolation
         cells = [{"cell": c.number, "source": c.source} for c in self.submission.cells]
         self._loading = (self._sandbox.send({"op": "load", "cells": cells}, []), time.monotonic())
 
-    def _ready(self) -> Sandbox:
+    def _ready(self) -> SandboxClient:
         """The live sandbox with the code loaded, forking a new one if needed."""
         if self._load_failure is not None:
             raise self._load_failure
@@ -241,7 +302,7 @@ class StudentSession:
             self.load_output = received(reply.get("output"), self.limits.output_kb * 1024)
         return sandbox
 
-    def _take_problems(self, sandbox: Sandbox) -> None:
+    def _take_problems(self, sandbox: SandboxClient) -> None:
         """Turn what the sandbox reported into notices, once each: cells that
         failed (reported by the first load only) and tampering."""
         problems, sandbox.problems = sandbox.problems, []

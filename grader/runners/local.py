@@ -28,7 +28,7 @@ from grader.errors import GraderError
 from grader.results import SubmissionResult
 from grader.runners import MAX_TRIES, Outcome, SlotStats
 from grader.sandbox.client import Zygote, ZygoteInfo
-from grader.sandbox.worker import die_with_parent
+from grader.sandbox.common import die_with_parent
 from grader.submissions import Submission
 from grader.texts import one_line
 from grader.workdir import RunDir

@@ -32,7 +32,7 @@ from grader.devices import Slot
 from grader.results import Notice, SubmissionResult
 from grader.runners import Outcome
 from grader.runners.local import LocalRunner, preload_tensorflow
-from grader.sandbox.worker import die_with_parent
+from grader.sandbox.common import die_with_parent
 from grader.submissions import Cell, Submission
 from grader.workdir import RunDir
 

@@ -13,6 +13,7 @@ Exceptions (all ``SandboxFailure``)::
 from __future__ import annotations
 
 import contextlib
+import enum
 import os
 import select
 import shutil
@@ -28,16 +29,15 @@ from typing import Any
 
 from grader.errors import GraderError
 from grader.sandbox import wire
+from grader.sandbox.common import KEPT_ENVIRONMENT, PROBLEM_KINDS
 from grader.sandbox.confine import SANDBOX_UID, is_host_root
 from grader.sandbox.limits import Cgroup, Limits, ProcessTree, Watchdog
-from grader.sandbox.worker import KEPT_ENVIRONMENT
 
-ZYGOTE_START_TIMEOUT = 120.0
 _ENV_KEEP = ("PATH", *KEPT_ENVIRONMENT)
 MAX_PROBLEMS = 200
 """problem frames one sandbox may send (one per failing cell, one per
 tampering): more is a flood, refused as forged"""
-LOAD_PROBLEM_KINDS = frozenset({"syntax", "error", "exit", "tamper"})
+LOAD_PROBLEM_KINDS = PROBLEM_KINDS
 CALL_PROBLEM_KINDS = frozenset({"tamper"})
 """what a sandbox may report while loading cells, and while answering a call"""
 
@@ -166,30 +166,54 @@ _BOOT = (
 )
 
 
+class IsolationPart(enum.Enum):
+    """One part of how a sandbox is confined; each value is the part's label
+    in the recorded isolation level (``isolation_level``)."""
+
+    PROCESS = "process"
+    """a plain process: no namespaces here"""
+    NAMESPACES_AS_ROOT = "namespaces, uid nobody"
+    """namespaces, entered as root, then dropped to an unprivileged user"""
+    NAMESPACES_AS_USER = "namespaces, user namespace"
+    """namespaces, entered by a normal user through a user namespace"""
+    CGROUP = "cgroup"
+    """memory and processes capped by a cgroup"""
+    CPU_CAP = "cpu cap"
+    """the cgroup caps CPU use too"""
+    MEMORY_WATCHDOG = "memory watchdog"
+    """no cgroup: a thread measures memory and kills past the limit"""
+    PROCESS_CAP = "process cap"
+    """no cgroup: processes capped per user namespace"""
+    SCRATCH_QUOTA = "scratch quota"
+    """the scratch folder's size and file count are watched"""
+
+
 def isolation_level(*, isolated: bool, cgroup: Cgroup | None) -> str:
-    """How a sandbox is confined, in words: namespaces (as root, or as a
-    normal user through a user namespace) or a plain process; a cgroup or
-    the memory watchdog plus a per-namespace process cap; the scratch quota."""
+    """How a sandbox is confined, recorded with every result as the parts'
+    labels in order: namespaces (as root, or as a normal user through a user
+    namespace) or a plain process; a cgroup or the memory watchdog plus a
+    per-namespace process cap; the scratch quota."""
     if not isolated:
-        parts = ["process"]
+        parts = [IsolationPart.PROCESS]
     elif is_host_root():
-        parts = ["namespaces, uid nobody"]
+        parts = [IsolationPart.NAMESPACES_AS_ROOT]
     else:
-        parts = ["namespaces, user namespace"]
+        parts = [IsolationPart.NAMESPACES_AS_USER]
     if cgroup is not None:
-        parts.append("cgroup")
+        parts.append(IsolationPart.CGROUP)
         if cgroup.cpu is not None:
-            parts.append("cpu cap")
+            parts.append(IsolationPart.CPU_CAP)
     else:
-        parts.append("memory watchdog")
+        parts.append(IsolationPart.MEMORY_WATCHDOG)
         if isolated and not is_host_root():
-            parts.append("process cap")
-    parts.append("scratch quota")
-    return ", ".join(parts)
+            parts.append(IsolationPart.PROCESS_CAP)
+    parts.append(IsolationPart.SCRATCH_QUOTA)
+    return ", ".join(part.value for part in parts)
 
 
-class Sandbox:
-    """One sandbox process, forked from the zygote, confined and limited."""
+class SandboxClient:
+    """The trusted side's end of one sandbox process (a ``SandboxServer`` in
+    the worker), forked from the zygote, confined and limited."""
 
     def __init__(self, zygote: ZygoteInfo, limits: Limits, scratch: Path) -> None:
         self.limits = limits
@@ -344,7 +368,7 @@ class _Deadline:
     timeout; a sandbox that sleeps or waits uses no CPU and meets the wall
     backstop at ``BACKSTOP`` times the timeout."""
 
-    def __init__(self, sandbox: Sandbox, timeout: float) -> None:
+    def __init__(self, sandbox: SandboxClient, timeout: float) -> None:
         self.sandbox = sandbox
         self.timeout = timeout
         self.start = time.monotonic()

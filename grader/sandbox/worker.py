@@ -3,21 +3,20 @@ per connection, and the loop each sandbox runs (load the student's code,
 answer calls, keep non-data results as handles).
 
 Self-contained on purpose: it imports the standard library, numpy,
-TensorFlow (with Keras) and ``grader.sandbox.wire`` only. It never imports the trusted
-side, the solutions or the hidden suites, so a fork of it carries nothing
-secret. Run it as ``python -m grader.sandbox.worker SOCKET_PATH``.
-"""
+TensorFlow (with Keras) and ``grader.sandbox``'s ``common``, ``confine`` and
+``wire`` only. It never imports the trusted side, the solutions or the
+hidden suites, so a fork of it carries nothing secret; the trusted side
+never imports it either (what both need is in ``common``). Run it as
+``python -m grader.sandbox.worker SOCKET_PATH``."""
 
 from __future__ import annotations
 
 import ast
 import builtins
 import contextlib
-import ctypes
 import gc
 import inspect
 import io
-import linecache
 import os
 import re
 import resource
@@ -31,20 +30,20 @@ import types
 from typing import Any
 
 from grader.sandbox import confine, wire
+from grader.sandbox.common import (
+    GPU_MEMORY_VARIABLE,
+    KEPT_ENVIRONMENT,
+    Condition,
+    ErrorReply,
+    FrameData,
+    Problem,
+    ProblemKind,
+    compile_cell,
+    die_with_parent,
+)
 
-KEPT_ENVIRONMENT = ("LANG", "LC_ALL", "CUDA_VISIBLE_DEVICES", "TF_FORCE_GPU_ALLOW_GROWTH")
-"""the only variables student code sees besides those ``_scratch_environment`` sets"""
-GPU_MEMORY_VARIABLE = "TFGRADE_GPU_MEMORY_MB"
-"""set in a zygote's environment when its sandboxes share a GPU: each one's limit"""
 MESSAGE_LIMIT = 2000
 _CELL_FILE = re.compile(r"^<cell (\d+)>$")
-_PR_SET_PDEATHSIG = 1
-
-
-def die_with_parent() -> None:
-    """Ask the kernel to SIGKILL this process when its parent dies."""
-    with contextlib.suppress(OSError, AttributeError):  # not Linux: no such call
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 class _Output(io.TextIOBase):
@@ -83,8 +82,9 @@ def _message(exc: BaseException) -> str:
     return text if len(text) <= MESSAGE_LIMIT else text[:MESSAGE_LIMIT] + "..."
 
 
-class Sandbox:
-    """Serves one trusted-side connection: one student's code, one process."""
+class SandboxServer:
+    """Serves one trusted-side connection (a ``SandboxClient``): one
+    student's code, one process."""
 
     def __init__(self, conn: socket.socket) -> None:
         self.conn = conn
@@ -250,7 +250,7 @@ class Sandbox:
             except BaseException as exc:  # noqa: BLE001 - a cell may raise SystemExit
                 error = self._error(exc)
                 frames = error["frames"]
-                kind = "exit" if isinstance(exc, SystemExit) else "error"
+                kind: ProblemKind = "exit" if isinstance(exc, SystemExit) else "error"
                 line = frames[-1]["line"] if frames else 0
                 self._problem(kind, number, line, error["message"], frames)
             self._undo_builtins(number)
@@ -280,13 +280,13 @@ class Sandbox:
         )
 
     def _problem(
-        self, kind: str, cell: int, line: int, message: str, frames: list[dict[str, Any]]
+        self, kind: ProblemKind, cell: int, line: int, message: str, frames: list[FrameData]
     ) -> None:
-        problem = {"kind": kind, "cell": cell, "line": line, "message": message, "frames": frames}
+        problem = Problem(kind=kind, cell=cell, line=line, message=message, frames=frames)
         wire.send(self.conn, {"op": "problem", "problem": problem})
 
-    def _error(self, exc: BaseException) -> dict[str, Any]:
-        frames = []
+    def _error(self, exc: BaseException) -> ErrorReply:
+        frames: list[FrameData] = []
         for frame in traceback.extract_tb(exc.__traceback__):
             match = _CELL_FILE.match(frame.filename)
             if not match:
@@ -294,17 +294,27 @@ class Sandbox:
             cell, line = int(match.group(1)), frame.lineno or 0
             lines = self.sources.get(cell, [])
             code = lines[line - 1] if 0 < line <= len(lines) else ""
-            frames.append({"cell": cell, "line": line, "function": frame.name, "code": code})
-        missing = exc.name if isinstance(exc, _Missing) else None
-        return {
-            "type": type(exc).__name__,
-            "message": f"`{missing}` is not defined" if missing else _message(exc),
-            "frames": frames[-20:],
-            "not_implemented": isinstance(exc, _Stub)
-            or (isinstance(exc, NotImplementedError) and bool(frames)),
-            "missing": missing,
-            "memory": isinstance(exc, MemoryError),
-        }
+            frames.append(FrameData(cell=cell, line=line, function=frame.name, code=code))
+        missing = exc.name if isinstance(exc, _Missing) else ""
+        return ErrorReply(
+            condition=_condition(exc, bool(frames)),
+            type=type(exc).__name__,
+            message=f"`{missing}` is not defined" if missing else _message(exc),
+            frames=frames[-20:],
+            name=missing,
+        )
+
+
+def _condition(exc: BaseException, in_student_code: bool) -> Condition:
+    """Why a request failed; a NotImplementedError counts as a stub only when
+    raised from the student's own cells, not from inside a library."""
+    if isinstance(exc, _Missing):
+        return "missing"
+    if isinstance(exc, _Stub) or (isinstance(exc, NotImplementedError) and in_student_code):
+        return "stub"
+    if isinstance(exc, MemoryError):
+        return "memory"
+    return "raised"
 
 
 def _scratch_environment(scratch: str) -> None:
@@ -362,9 +372,11 @@ class DownloadRefused(OSError):
     """Student code tried to download something while being graded."""
 
 
-def _refused(exc: wire.WireError) -> dict[str, Any]:
+def _refused(exc: wire.WireError) -> ErrorReply:
     """The error sent when a result cannot cross the wire (size, depth)."""
-    return {"type": "ResultRefused", "message": str(exc), "frames": [], "refused": True}
+    return ErrorReply(
+        condition="refused", type="ResultRefused", message=str(exc), frames=[], name=""
+    )
 
 
 class _Missing(Exception):
@@ -395,14 +407,6 @@ def _is_stub(value: Any) -> bool:
         return False
     raised = body[0].exc.func if isinstance(body[0].exc, ast.Call) else body[0].exc
     return isinstance(raised, ast.Name) and raised.id == "NotImplementedError"
-
-
-def compile_cell(source: str, filename: str) -> types.CodeType:
-    """Compile a cell and register its source, so tracebacks and AutoGraph
-    (which reads a ``tf.function``'s source to convert it) can find it."""
-    code = compile(source, filename, "exec")
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    return code
 
 
 def _to_tensor(array: Any) -> Any:
@@ -455,7 +459,7 @@ def zygote(address: str) -> None:
             listener.close()
             status = 0
             try:
-                Sandbox(conn).run()
+                SandboxServer(conn).run()
             except BaseException:  # noqa: BLE001 - never raise into the zygote
                 status = 70
             finally:
