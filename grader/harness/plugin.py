@@ -164,6 +164,7 @@ class GradingPlugin:
         points = float(info.get("points", 0.0))
         exception = call.excinfo.value if call.excinfo else None
         judged = self.verdict(exception)
+        output, _ = self.session.take_output() if self.session is not None else ("", False)
         if judged.verdict is Verdict.INTERNAL and call.excinfo is not None:
             self.internal_details.append(f"{item.nodeid}:\n{call.excinfo.getrepr(style='short')}")
         return TestResult(
@@ -176,7 +177,7 @@ class GradingPlugin:
             hint=str(info.get("hint", "")),
             visibility=str(info.get("visibility", "visible")),
             frames=judged.frames,
-            output=self.session.take_output() if self.session is not None else "",
+            output=output,
             duration=call.duration,
             comparison=exception.comparison if isinstance(exception, Mismatch) else None,
             curves=tuple(self.feedback_for.get(item.nodeid, Feedback()).curves),

@@ -139,12 +139,15 @@ class StudentSession:
     """the grading process's folder: scratch folders and sandbox pids go here"""
     notices: list[Notice] = field(default_factory=list)
     load_output: str = ""
+    load_output_cut: bool = False
+    """whether what loading the cells printed was cut (past ``output_kb``)"""
     isolation: str = ""
     _sandbox: SandboxClient | None = None
     _generation: int = 0
     _restarts: int = 0
     _used: float = 0.0
     _output: list[str] = field(default_factory=list)
+    _output_cut: bool = False
     _load_failure: LoadFailed | None = None
     _scratch: Path | None = None
     _loading: tuple[int, float] | None = None
@@ -171,10 +174,12 @@ class StudentSession:
             self._sandbox = None
             self._restarts -= 1  # asked for by the test, not caused by the student
 
-    def take_output(self) -> str:
-        """What the student's code printed since the last call to this."""
-        text, self._output = "".join(self._output), []
-        return text
+    def take_output(self) -> tuple[str, bool]:
+        """What the student's code printed since the last call to this, and
+        whether some of it was cut (past ``output_kb`` per call)."""
+        printed = "".join(self._output), self._output_cut
+        self._output, self._output_cut = [], False
+        return printed
 
     def close(self) -> None:
         if self._sandbox is not None:
@@ -205,7 +210,9 @@ class StudentSession:
             raise
         finally:
             self._take_problems(sandbox)
-        self._output.append(received(reply.get("output"), self.limits.output_kb * 1024))
+        text, cut = self._printed(reply)
+        self._output.append(text)
+        self._output_cut |= cut
         if not reply.get("ok"):
             raise student_error(reply.get("error"), label)
         generation = self._generation
@@ -299,8 +306,15 @@ class StudentSession:
         finally:
             self._take_problems(sandbox)
         if self._generation == 1:
-            self.load_output = received(reply.get("output"), self.limits.output_kb * 1024)
+            self.load_output, self.load_output_cut = self._printed(reply)
         return sandbox
+
+    def _printed(self, reply: dict[str, Any]) -> tuple[str, bool]:
+        """What a request printed, bounded, and whether it was cut: by the
+        sandbox (which says so) or here, if it sent more than ``output_kb``."""
+        raw, limit = reply.get("output"), self.limits.output_kb * 1024
+        cut = reply.get("output_cut") is True or (isinstance(raw, str) and len(raw) > limit)
+        return received(raw, limit), cut
 
     def _take_problems(self, sandbox: SandboxClient) -> None:
         """Turn what the sandbox reported into notices, once each: cells that
