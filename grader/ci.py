@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import platform
-import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -22,17 +21,15 @@ from grader.assignments import Assignment
 from grader.batch import REFUSAL_KINDS, BatchSummary
 from grader.errors import GraderError
 from grader.exports import atomic_write
-from grader.reports import Release, stats, views
-from grader.results import SubmissionResult, Verdict
+from grader.reports import Release, views
+from grader.results import SubmissionResult, Verdict, class_exercise_order
+from grader.texts import xml_safe
 
 FAIL_UNDER_STATUS = 3
 """exit status of ``grader grade --fail-under`` when a submission scored below it"""
 
-_FAILURES = {Verdict.FAILED, Verdict.NOT_IMPLEMENTED}
 """verdicts shown as a JUnit ``failure`` (the student's result was wrong or
 missing); every other verdict but PASSED is an ``error`` (it did not finish)"""
-
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def batch_results(summary: BatchSummary) -> list[SubmissionResult]:
@@ -51,7 +48,7 @@ def points_line(results: Iterable[SubmissionResult]) -> str:
 
 def below(results: Iterable[SubmissionResult], percent: float) -> list[SubmissionResult]:
     """Submissions that scored under ``percent`` of their points."""
-    return [r for r in results if stats.percent(r) < percent]
+    return [r for r in results if r.percent < percent]
 
 
 def finish(
@@ -83,10 +80,7 @@ def finish(
         ) from err
     low = [] if fail_under is None else below(results, fail_under)
     for result in low:
-        warn(
-            f"{result.student} scored {stats.percent(result):.1f}%, under --fail-under "
-            f"{fail_under:g}%"
-        )
+        warn(f"{result.student} scored {result.percent:.1f}%, under --fail-under {fail_under:g}%")
     echo(points_line(results))
     return FAIL_UNDER_STATUS if low else 0
 
@@ -116,8 +110,8 @@ def junit_suite(result: SubmissionResult, release: Release) -> ET.Element:
             name = test.name or test.title
             case = ET.Element(
                 "testcase",
-                name=_xml(name),
-                classname=_xml(exercise.name),
+                name=xml_safe(name),
+                classname=xml_safe(exercise.name),
                 time=f"{durations.get(test.name, 0.0) if test.name else 0.0:.3f}",
             )
             outcome = _outcome(test)
@@ -129,7 +123,7 @@ def junit_suite(result: SubmissionResult, release: Release) -> ET.Element:
             points.append((f"points {exercise.name}.{name}", f"{got}/{test.max_score:g}"))
     suite = ET.Element(
         "testsuite",
-        name=_xml(f"{result.assignment}/{result.student}"),
+        name=xml_safe(f"{result.assignment}/{result.student}"),
         timestamp=_timestamp(result.graded_at),
         hostname=platform.node() or "localhost",
         tests=str(len(cases)),
@@ -144,15 +138,15 @@ def junit_suite(result: SubmissionResult, release: Release) -> ET.Element:
         ("student", result.student),
         ("score", f"{result.score:g}"),
         ("max_score", f"{result.max_score:g}"),
-        ("percent", f"{stats.percent(result):.1f}"),
+        ("percent", f"{result.percent:.1f}"),
         ("isolation", result.isolation or "none"),
         ("submission_hash", result.submission_hash),
         *points,
     ]
     for key, value in facts:
-        ET.SubElement(properties, "property", name=_xml(key), value=_xml(value))
+        ET.SubElement(properties, "property", name=xml_safe(key), value=xml_safe(value))
     suite.extend(cases)
-    ET.SubElement(suite, "system-out").text = _xml(_notices(result))
+    ET.SubElement(suite, "system-out").text = xml_safe(_notices(result))
     ET.SubElement(suite, "system-err").text = ""
     return suite
 
@@ -165,7 +159,7 @@ def _outcome(test: views.TestView) -> ET.Element | None:
         return element
     if test.verdict is Verdict.PASSED:
         return None
-    tag = "failure" if test.verdict in _FAILURES else "error"
+    tag = test.verdict.info.junit
     if test.held_until:
         message = f"{test.verdict_text}; details are shown after {test.held_until}"
         body = message
@@ -175,8 +169,8 @@ def _outcome(test: views.TestView) -> ET.Element | None:
         lines += [f"  cell {f.cell}, line {f.line}: {f.code.strip()}" for f in test.frames]
         lines += [f"Hint: {test.hint}"] if test.hint else []
         body = "\n".join(line for line in lines if line)
-    element = ET.Element(tag, type=test.verdict.value, message=_xml(message))
-    element.text = _xml(body)
+    element = ET.Element(tag, type=test.verdict.value, message=xml_safe(message))
+    element.text = xml_safe(body)
     return element
 
 
@@ -202,11 +196,6 @@ def _timestamp(iso: str) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def _xml(text: str) -> str:
-    """Text with every character XML 1.0 cannot hold shown as an escape."""
-    return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-
-
 # -- Markdown summary ---------------------------------------------------------
 
 
@@ -214,7 +203,7 @@ def summary_markdown(assignment: Assignment, results: list[SubmissionResult]) ->
     """A table for ``$GITHUB_STEP_SUMMARY`` (or a merge request note): points
     and percentage per student, points per exercise, and why a submission
     was not graded."""
-    exercises = list(dict.fromkeys(e for r in results for e in r.exercises))
+    exercises = class_exercise_order(results)
     header = ["Student", "Points", "%", *(f"`{e}`" for e in exercises), "Notes"]
     lines = [
         f"### {_cell(assignment.name)}: {_cell(assignment.title)}",
@@ -231,7 +220,7 @@ def summary_markdown(assignment: Assignment, results: list[SubmissionResult]) ->
         row = [
             f"`{result.student}`",
             f"{result.score:g}/{result.max_score:g}",
-            f"{stats.percent(result):.1f}",
+            f"{result.percent:.1f}",
             *per_exercise.values(),
             _cell(_note(result)),
         ]
@@ -245,12 +234,12 @@ def _note(result: SubmissionResult) -> str:
     refusal = next((n for n in result.notices if n.kind in REFUSAL_KINDS), None)
     if refusal is not None:
         return f"not graded: {refusal.message}"
-    if result.internal_errors:
+    if result.grader_at_fault:
         return "grader error (not the student's fault; see the staff log)"
     return ""
 
 
 def _cell(text: str) -> str:
     """Text safe in a Markdown table cell: one line, no column break, no HTML."""
-    text = " ".join(_xml(text).split())
+    text = " ".join(xml_safe(text).split())
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;")

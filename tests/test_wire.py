@@ -8,7 +8,7 @@ import socket
 import struct
 import threading
 import time
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 import pytest
@@ -27,7 +27,8 @@ from grader.harness.proxy import (
 )
 from grader.results import Frame
 from grader.sandbox import wire
-from grader.sandbox.common import CONDITIONS, ErrorReply
+from grader.sandbox.client import LOAD_PROBLEM_KINDS
+from grader.sandbox.common import Condition, ErrorReply, ProblemKind
 from grader.texts import MESSAGE_CHARS
 
 
@@ -302,5 +303,9 @@ def test_a_forged_error_reply_is_bounded_and_never_breaks_the_grader(raw: Any) -
 def test_every_student_error_has_its_own_verdict_rule() -> None:
     """A new condition needs a rule, or it would be judged as a plain exception."""
     conditions = StudentError.__subclasses__()
-    assert len(conditions) == len(CONDITIONS)
+    assert len(conditions) == len(get_args(Condition))
     assert all(kind in ruling.registry for kind in conditions)
+
+
+def test_the_trusted_side_accepts_exactly_the_problems_a_worker_sends() -> None:
+    assert set(get_args(ProblemKind)) == LOAD_PROBLEM_KINDS

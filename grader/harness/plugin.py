@@ -31,7 +31,7 @@ from grader.harness.proxy import (
     ValueRefused,
 )
 from grader.harness.reference_data import ReferenceData
-from grader.results import Curve, Frame, TestResult, Verdict
+from grader.results import Curve, Frame, Limit, TestResult, Verdict, Visibility
 from grader.sandbox.client import SandboxDied, SandboxFailure, SandboxRefused, SandboxTimeout
 from grader.sandbox.limits import Limits
 
@@ -164,7 +164,7 @@ class GradingPlugin:
         points = float(info.get("points", 0.0))
         exception = call.excinfo.value if call.excinfo else None
         judged = self.verdict(exception)
-        output, _ = self.session.take_output() if self.session is not None else ("", False)
+        output, output_cut = self.session.take_output() if self.session else ("", False)
         if judged.verdict is Verdict.INTERNAL and call.excinfo is not None:
             self.internal_details.append(f"{item.nodeid}:\n{call.excinfo.getrepr(style='short')}")
         return TestResult(
@@ -175,11 +175,15 @@ class GradingPlugin:
             verdict=judged.verdict,
             message=judged.message,
             hint=str(info.get("hint", "")),
-            visibility=str(info.get("visibility", "visible")),
+            visibility=Visibility(info.get("visibility", Visibility.VISIBLE)),
             frames=judged.frames,
             output=output,
+            output_cut=output_cut,
             duration=call.duration,
             comparison=exception.comparison if isinstance(exception, Mismatch) else None,
+            handle_type=exception.handle_type if isinstance(exception, Mismatch) else "",
+            limit=judged.limit,
+            refused=judged.refused,
             curves=tuple(self.feedback_for.get(item.nodeid, Feedback()).curves),
         )
 
@@ -200,6 +204,10 @@ class Ruling:
     """student-facing: never pytest's report, which would quote the hidden test"""
     frames: tuple[Frame, ...] = ()
     """the student's own traceback lines, shown with the message"""
+    limit: Limit | None = None
+    """the limit a timeout, memory or crash verdict ran into"""
+    refused: bool = False
+    """the sandbox sent data the grader refused"""
 
 
 # -- the verdict for each kind of exception: one rule per class, found along
@@ -246,12 +254,18 @@ def _value_refused(exc: ValueRefused, limits: Limits) -> Ruling:
     return Ruling(
         Verdict.ERROR,
         f"{exc.label} returned something the grader refuses to receive: {exc.message}.",
+        refused=True,
     )
 
 
 @ruling.register
 def _student_out_of_memory(exc: StudentOutOfMemory, limits: Limits) -> Ruling:
-    return Ruling(Verdict.MEMORY, f"{exc.label} ran out of memory ({exc.message}).", exc.frames)
+    return Ruling(
+        Verdict.MEMORY,
+        f"{exc.label} ran out of memory ({exc.message}).",
+        exc.frames,
+        limit=Limit.MEMORY,
+    )
 
 
 @ruling.register
@@ -261,16 +275,18 @@ def _student_raised(exc: StudentRaised, limits: Limits) -> Ruling:
 
 @ruling.register
 def _sandbox_timeout(exc: SandboxTimeout, limits: Limits) -> Ruling:
-    if exc.seconds >= limits.total_timeout:
+    if _time_limit(exc, limits) is Limit.NOTEBOOK_TIME:
         return Ruling(
             Verdict.TIMEOUT,
             f"Your code used up the {limits.total_timeout:g} s allowed for the whole "
             "notebook, so this test was not run.",
+            limit=Limit.NOTEBOOK_TIME,
         )
     return Ruling(
         Verdict.TIMEOUT,
         f"The call did not finish within {exc.seconds:g} s and was stopped. Look for a "
         "loop whose condition never becomes false, or work far larger than the inputs.",
+        limit=Limit.CALL_TIME,
     )
 
 
@@ -281,6 +297,7 @@ def _sandbox_died(exc: SandboxDied, limits: Limits) -> Ruling:
             Verdict.CRASH,
             f"Your code filled its scratch folder past {limits.scratch_mb} MB or "
             f"{limits.scratch_files} files and was stopped; the folder was emptied.",
+            limit=Limit.SCRATCH,
         )
     if exc.memory:
         return Ruling(
@@ -288,17 +305,21 @@ def _sandbox_died(exc: SandboxDied, limits: Limits) -> Ruling:
             f"Your code went over the {limits.memory_mb} MB memory limit and was stopped. "
             "Look for tensors much larger than the inputs (an accidental outer product or "
             "broadcast).",
+            limit=Limit.MEMORY,
         )
     return Ruling(
         Verdict.CRASH,
         "Your code ended the process running it (for example exit(), os._exit() or a "
         "crash in native code), so the test could not finish.",
+        limit=Limit.PROCESS,
     )
 
 
 @ruling.register
 def _sandbox_refused(exc: SandboxRefused, limits: Limits) -> Ruling:
-    return Ruling(Verdict.ERROR, f"Your code returned something the grader refuses: {exc}.")
+    return Ruling(
+        Verdict.ERROR, f"Your code returned something the grader refuses: {exc}.", refused=True
+    )
 
 
 @ruling.register
@@ -317,21 +338,31 @@ def _load_failed(exc: LoadFailed, limits: Limits) -> Ruling:
             Verdict.TIMEOUT,
             f"Running your notebook's cells took longer than {cause.seconds:g} s{where}, so "
             "none of your functions could be tested. Move long work out of top-level code.",
+            limit=_time_limit(cause, limits),
         )
     if isinstance(cause, SandboxRefused):
         return Ruling(
             Verdict.ERROR,
             f"While your notebook's cells ran, the grader received something it refuses "
             f"({cause}), so none of your functions could be tested.",
+            refused=True,
         )
     if isinstance(cause, SandboxDied) and cause.memory:
         return Ruling(
             Verdict.MEMORY,
             f"Running your notebook's cells went over the memory limit{where}, so none of "
             "your functions could be tested.",
+            limit=Limit.MEMORY,
         )
     return Ruling(
         Verdict.CRASH,
         f"Running your notebook's cells ended the process{where} (exit(), os._exit() or a "
         "crash), so none of your functions could be tested.",
+        limit=Limit.SCRATCH if isinstance(cause, SandboxDied) and cause.scratch else Limit.PROCESS,
     )
+
+
+def _time_limit(exc: SandboxTimeout, limits: Limits) -> Limit:
+    """A request that overran: its own deadline, or the whole notebook's budget
+    (loading the cells counts as one request)."""
+    return Limit.NOTEBOOK_TIME if exc.seconds >= limits.total_timeout else Limit.CALL_TIME

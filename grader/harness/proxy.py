@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader.results import Frame, Notice
+from grader.results import Frame, Notice, NoticeKind
 from grader.sandbox import wire
 from grader.sandbox.client import (
     SandboxClient,
@@ -140,7 +140,7 @@ class StudentSession:
     notices: list[Notice] = field(default_factory=list)
     load_output: str = ""
     load_output_cut: bool = False
-    """whether what loading the cells printed was cut (past ``output_kb``)"""
+    """the sandbox kept only part of ``load_output`` (``output_kb``)"""
     isolation: str = ""
     _sandbox: SandboxClient | None = None
     _generation: int = 0
@@ -176,10 +176,18 @@ class StudentSession:
 
     def take_output(self) -> tuple[str, bool]:
         """What the student's code printed since the last call to this, and
-        whether some of it was cut (past ``output_kb`` per call)."""
-        printed = "".join(self._output), self._output_cut
+        whether the sandbox kept only part of it."""
+        text, cut = "".join(self._output), self._output_cut
         self._output, self._output_cut = [], False
-        return printed
+        return text, cut
+
+    def _printed(self, reply: dict[str, Any]) -> tuple[str, bool]:
+        """A reply's printed output, bounded, and whether it was cut. The
+        sandbox keeps ``output_kb`` and adds a note when it drops the rest,
+        so more than that arriving means it was cut (by the sandbox, or here)."""
+        limit = self.limits.output_kb * 1024
+        raw = reply.get("output")
+        return received(raw, limit), isinstance(raw, str) and len(raw) > limit
 
     def close(self) -> None:
         if self._sandbox is not None:
@@ -245,7 +253,7 @@ class StudentSession:
 
     def _flag_forgery(self) -> None:
         notice = Notice(
-            kind="forged",
+            kind=NoticeKind.FORGED,
             message="Your code wrote to the grader's connection itself; what it sent was refused.",
         )
         self._add_notice(notice)
@@ -309,19 +317,12 @@ class StudentSession:
             self.load_output, self.load_output_cut = self._printed(reply)
         return sandbox
 
-    def _printed(self, reply: dict[str, Any]) -> tuple[str, bool]:
-        """What a request printed, bounded, and whether it was cut: by the
-        sandbox (which says so) or here, if it sent more than ``output_kb``."""
-        raw, limit = reply.get("output"), self.limits.output_kb * 1024
-        cut = reply.get("output_cut") is True or (isinstance(raw, str) and len(raw) > limit)
-        return received(raw, limit), cut
-
     def _take_problems(self, sandbox: SandboxClient) -> None:
         """Turn what the sandbox reported into notices, once each: cells that
         failed (reported by the first load only) and tampering."""
         problems, sandbox.problems = sandbox.problems, []
         for notice in _load_notices(problems):
-            if self._generation == 1 or notice.kind == "tamper":
+            if self._generation == 1 or notice.kind is NoticeKind.TAMPER:
                 self._add_notice(notice)
 
     def _add_notice(self, notice: Notice) -> None:
@@ -330,7 +331,7 @@ class StudentSession:
             return
         self._notice_set.add(notice)
         if len(self.notices) == MAX_NOTICES:
-            notice = Notice(kind="truncated", message="Further notices were not kept.")
+            notice = Notice(kind=NoticeKind.TRUNCATED, message="Further notices were not kept.")
         self.notices.append(notice)
 
     def _handle_of(self, value: Any) -> dict[str, Any]:
@@ -354,7 +355,7 @@ def _load_notices(problems: list[dict[str, Any]]) -> list[Notice]:
     """Problems the sandbox reported (their kinds checked by the client)."""
     return [
         Notice(
-            kind=received(problem.get("kind"), NAME_CHARS),
+            kind=NoticeKind(problem["kind"]),
             message=received(problem.get("message"), MESSAGE_CHARS),
             cell=_number(problem.get("cell")) or None,
             line=_number(problem.get("line")) or None,

@@ -18,7 +18,6 @@ Content-Security-Policy allows no script but our own.
 from __future__ import annotations
 
 import datetime as dt
-import re
 import urllib.parse
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -31,6 +30,7 @@ from grader.reports import assets, stats, views
 from grader.reports.plots import histogram, number, rate_bar
 from grader.reports.release import Release, format_time
 from grader.results import SubmissionResult, Verdict
+from grader.texts import html_safe
 
 if TYPE_CHECKING:  # importing copydetect costs half a second; only the CLI verb needs it
     from grader.similarity import Check
@@ -47,13 +47,10 @@ _ENV = jinja2.Environment(
 _ENV.filters["code_spans"] = views.code_spans
 _ENV.filters["points"] = lambda value: f"{value:g}"
 _ENV.filters["number"] = number
-_ENV.filters["css"] = views.css_class
 _ENV.filters["humanize"] = views.humanize
 _ENV.filters["breakable"] = views.breakable
 _ENV.filters["rate_bar"] = rate_bar
 _ENV.globals["Verdict"] = Verdict
-_ENV.globals["VERDICT_LABELS"] = views.VERDICT_LABELS
-_ENV.globals["NOTICE_LABELS"] = views.NOTICE_LABELS
 _ENV.globals["CSS"] = assets.CSS
 _ENV.globals["OUTPUT_LIMIT"] = views.OUTPUT_LIMIT
 
@@ -68,12 +65,6 @@ def _when(iso: str) -> str:
 
 _ENV.filters["when"] = _when
 
-_UNPRINTABLE = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef"
-    + "".join(f"\\U{plane:04x}fffe\\U{plane:04x}ffff" for plane in range(17))
-    + "]"
-)
-
 
 def _printable(page: str) -> str:
     """The page with every character HTML forbids, or UTF-8 cannot encode,
@@ -81,18 +72,7 @@ def _printable(page: str) -> str:
     escapes included), lone surrogates, noncharacters. The templates emit
     none, so only text from a submission is touched, and a hostile
     exception message cannot stop its report from being written."""
-
-    def escape(match: re.Match[str]) -> str:
-        code = ord(match.group())
-        return (
-            f"\\x{code:02x}"
-            if code < 0x100
-            else f"\\u{code:04x}"
-            if code < 0x10000
-            else f"\\U{code:08x}"
-        )
-
-    return _UNPRINTABLE.sub(escape, page)
+    return html_safe(page)
 
 
 def _href(path: str) -> str:
@@ -118,13 +98,13 @@ def student_page(
         _ENV.get_template("student.html").render(
             r=result,
             title=title,
-            percent=stats.percent(result),
+            percent=result.percent,
             exercises=exercises,
             held=held,
             held_reasons=sorted({t.held_until for t in held}, key=lambda r: r.startswith("grades")),
             hidden=sum(t.hidden for t in tests),
             named={t.name for t in tests if t.name},
-            load_output=views.printed(result.output),
+            load_output=views.printed(result.output, cut_by_sandbox=result.output_cut),
             csp=assets.content_security_policy(script=False),
             script="",
         )

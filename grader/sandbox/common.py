@@ -16,7 +16,7 @@ import ctypes
 import linecache
 import signal
 import types
-from typing import Literal, TypedDict, get_args
+from typing import Literal, TypedDict
 
 KEPT_ENVIRONMENT = ("LANG", "LC_ALL", "CUDA_VISIBLE_DEVICES", "TF_FORCE_GPU_ALLOW_GROWTH")
 """the only variables student code sees besides those the worker sets for its scratch folder"""
@@ -52,7 +52,6 @@ Condition = Literal["raised", "missing", "stub", "memory", "refused"]
 """why a request failed: the student's code raised; the name asked for is not
 defined; the function is still the released stub; it ran out of memory; or
 its result breaks the wire's rules"""
-CONDITIONS: frozenset[str] = frozenset(get_args(Condition))
 
 
 class ErrorReply(TypedDict):
@@ -68,8 +67,8 @@ class ErrorReply(TypedDict):
 
 
 ProblemKind = Literal["syntax", "error", "exit", "tamper"]
-"""a cell that does not compile, raised or called exit(); builtins replaced"""
-PROBLEM_KINDS: frozenset[str] = frozenset(get_args(ProblemKind))
+"""a cell that does not compile, raised or called exit(); builtins replaced
+(the notice kinds ``grader.results.NOTICES`` accepts from a sandbox)"""
 
 
 class Problem(TypedDict):

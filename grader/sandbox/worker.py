@@ -186,7 +186,6 @@ class SandboxServer:
         finally:
             sys.stdout, sys.stderr = saved
         reply["output"] = output.text()
-        reply["output_cut"] = output.dropped > 0
         try:
             wire.send(self.conn, reply, reply_blobs, max_bytes=self.result_bytes)
         except wire.WireError as exc:
