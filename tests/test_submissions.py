@@ -9,6 +9,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from grader.errors import UsageError
 from grader.submissions import (
     Found,
     SubmissionProblem,
@@ -48,7 +49,7 @@ def test_one_students_folder(tmp_path: Path) -> None:
 
 
 def test_missing_path_is_reported(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="no such file"):
+    with pytest.raises(UsageError, match="no such file"):
         discover([tmp_path / "nope"], NAME)
 
 
