@@ -10,19 +10,23 @@ import nbformat
 import pytest
 
 from grader import assignments
-from tests.conftest import REPO, read_results, run_grader
 from tests.example_class import (
-    Results,
+    CENTER,
+    Expected,
     assert_scored_exactly,
     assert_stub_is_released,
-    failures,
     grade_example_class,
     only,
 )
+from tests.helpers import REPO, Results, failures, read_results, run_grader
 
 pytestmark = pytest.mark.slow
 
-CENTER = ["test_center_random", "test_center_feature_offsets", "test_center_single_row"]
+ASSIGNMENT = "01_tensors"
+MAX_SCORE = 36
+STUB = "zoe"
+CHEATER = "jon"
+
 TO_IMAGES = [
     "test_to_images_values",
     "test_to_images_non_square_uint8",
@@ -52,7 +56,7 @@ TRACES = [
 
 
 # student -> (score out of 36, the tests it does not pass and their verdicts)
-EXPECTED_01: dict[str, tuple[float, dict[str, str]]] = {
+EXPECTED: Expected = {
     "ada": (36, {}),  # full marks, written differently from the reference
     "ben": (32, only("failed", CENTER)),  # mean over axis=1
     "cleo": (35, {"test_to_float_pixels_dtype": "failed"}),  # float64 pixels
@@ -77,45 +81,44 @@ EXPECTED_01: dict[str, tuple[float, dict[str, str]]] = {
 
 
 @pytest.fixture(scope="module")
-def class_01(tmp_path_factory: pytest.TempPathFactory) -> Results:
-    return grade_example_class("01_tensors", tmp_path_factory)
+def graded(tmp_path_factory: pytest.TempPathFactory) -> Results:
+    return grade_example_class(ASSIGNMENT, tmp_path_factory)
 
 
-def test_example_class_is_complete(class_01: Results) -> None:
-    assert set(class_01) == set(EXPECTED_01) | {"jon"}
+def test_example_class_is_complete(graded: Results) -> None:
+    assert set(graded) == set(EXPECTED) | {CHEATER}
 
 
-@pytest.mark.parametrize("student", sorted(EXPECTED_01))
-def test_example_scores_exactly(class_01: Results, student: str) -> None:
-    score, failed = EXPECTED_01[student]
-    result = class_01[student]
-    assert_scored_exactly(result, score, failed, 36, stub=student == "zoe")
+@pytest.mark.parametrize("student", sorted(EXPECTED))
+def test_example_scores_exactly(graded: Results, student: str) -> None:
+    assert_scored_exactly(graded[student], EXPECTED[student], MAX_SCORE, stub=student == STUB)
 
 
-def test_syntax_error_is_reported_with_its_cell(class_01: Results) -> None:
-    [notice] = class_01["hal"]["notices"]
+def test_syntax_error_is_reported_with_its_cell(graded: Results) -> None:
+    [notice] = graded["hal"]["notices"]
     assert notice["kind"] == "syntax"
     assert notice["cell"] == 19
 
 
 def test_stub_example_is_the_released_notebook() -> None:
-    assert_stub_is_released("01_tensors", "zoe")
+    assert_stub_is_released(ASSIGNMENT, STUB)
 
 
-def test_cheater_earns_only_its_honest_work(class_01: Results, tmp_path: Path) -> None:
+def test_cheater_earns_only_its_honest_work(graded: Results, tmp_path: Path) -> None:
     """jon patches numpy, defines a module __getattr__ and returns objects
     equal to everything. Without the patches it scores the same."""
-    source = REPO / "examples" / "submissions" / "01_tensors" / "jon.ipynb"
+    source = REPO / "examples" / "submissions" / ASSIGNMENT / f"{CHEATER}.ipynb"
     notebook = nbformat.read(source, as_version=4)
     for cell in notebook.cells:
         cell.source = "\n".join(
             line for line in cell.source.splitlines() if not line.startswith("np.")
         )
-    nbformat.write(notebook, tmp_path / "jon.ipynb")
-    done = run_grader("grade", "01_tensors", str(tmp_path / "jon.ipynb"), "--out", str(tmp_path))
+    honest_copy = tmp_path / f"{CHEATER}.ipynb"
+    nbformat.write(notebook, honest_copy)
+    done = run_grader("grade", ASSIGNMENT, str(honest_copy), "--out", str(tmp_path))
     assert done.returncode == 0, done.stderr
-    honest = read_results(tmp_path / "01_tensors")["jon"]
-    cheat = class_01["jon"]
+    honest = read_results(tmp_path / ASSIGNMENT)[CHEATER]
+    cheat = graded[CHEATER]
     assert cheat["score"] == honest["score"] == 14
     assert failures(cheat) == failures(honest)
     assert all(

@@ -10,17 +10,19 @@ from typing import Any
 import pytest
 
 from tests.example_class import (
-    Results,
+    Expected,
     assert_scored_exactly,
     assert_stub_is_released,
     grade_example_class,
     only,
 )
+from tests.helpers import Results
 
 pytestmark = pytest.mark.slow
 
 ASSIGNMENT = "02_layers"
 MAX_SCORE = 48
+STUB = "zoe"
 
 DENSE = [
     "test_dense_layer_output",
@@ -57,7 +59,7 @@ def failed(*names: str) -> dict[str, str]:
 
 
 # student -> (score out of 48, the tests it does not pass and their verdicts)
-EXPECTED_02: dict[str, tuple[float, dict[str, str]]] = {
+EXPECTED: Expected = {
     # full marks, written differently: tf.maximum, a two-branch sigmoid, tanh from
     # sigmoid, logsumexp softmax, initializer objects, ReLU/Softmax as separate layers
     "ada": (48, {}),
@@ -101,7 +103,7 @@ EXPECTED_02: dict[str, tuple[float, dict[str, str]]] = {
 
 
 @pytest.fixture(scope="module")
-def class_02(tmp_path_factory: pytest.TempPathFactory) -> Results:
+def graded(tmp_path_factory: pytest.TempPathFactory) -> Results:
     return grade_example_class(ASSIGNMENT, tmp_path_factory)
 
 
@@ -109,27 +111,25 @@ def messages(result: dict[str, Any]) -> dict[str, str]:
     return {t["name"]: t["message"] for t in result["tests"]}
 
 
-def test_example_class_is_complete(class_02: Results) -> None:
-    assert set(class_02) == set(EXPECTED_02)
-    assert len(EXPECTED_02) >= 8
+def test_example_class_is_complete(graded: Results) -> None:
+    assert set(graded) == set(EXPECTED)
+    assert len(EXPECTED) >= 8
 
 
-@pytest.mark.parametrize("student", sorted(EXPECTED_02))
-def test_example_scores_exactly(class_02: Results, student: str) -> None:
-    score, failed_tests = EXPECTED_02[student]
-    result = class_02[student]
-    assert result["notices"] == []
-    assert_scored_exactly(result, score, failed_tests, MAX_SCORE, stub=student == "zoe")
+@pytest.mark.parametrize("student", sorted(EXPECTED))
+def test_example_scores_exactly(graded: Results, student: str) -> None:
+    assert graded[student]["notices"] == []
+    assert_scored_exactly(graded[student], EXPECTED[student], MAX_SCORE, stub=student == STUB)
 
 
 def test_stub_example_is_the_released_notebook() -> None:
-    assert_stub_is_released(ASSIGNMENT, "zoe")
+    assert_stub_is_released(ASSIGNMENT, STUB)
 
 
 def test_architecture_messages_say_which_layer_differs(
-    class_02: Results,
+    graded: Results,
 ) -> None:
-    gus, hal, ivy = (messages(class_02[s]) for s in ("gus", "hal", "ivy"))
+    gus, hal, ivy = (messages(graded[s]) for s in ("gus", "hal", "ivy"))
     assert "layer 4 of your model is a Conv2D" in gus["test_cnn_layer_kinds"]
     assert "MaxPooling2D" in gus["test_cnn_layer_kinds"]
     assert "layer 3 of your model (Conv2D)" in hal["test_cnn_output_shapes"]
@@ -137,12 +137,12 @@ def test_architecture_messages_say_which_layer_differs(
     assert "layer 3" in hal["test_cnn_parameter_counts"]
     assert "(Dense, layer 8)" in ivy["test_cnn_activations"]
     assert "'softmax'" in ivy["test_cnn_activations"]
-    jon = messages(class_02["jon"])["test_product_layer_path"]
+    jon = messages(graded["jon"])["test_product_layer_path"]
     assert "`category`" in jon and "Dropout" in jon
 
 
-def test_errors_point_at_the_students_line(class_02: Results) -> None:
-    tests = {t["name"]: t for t in class_02["max"]["tests"]}
+def test_errors_point_at_the_students_line(graded: Results) -> None:
+    tests = {t["name"]: t for t in graded["max"]["tests"]}
     build = tests["test_dense_layer_output"]
     assert "NameError" in build["message"]
     assert build["frames"][-1]["function"] == "build"
@@ -156,8 +156,8 @@ QUOTES = ("student.", "reference.", "expect(", "expect_close", "expect_equal", "
 """pieces of the hidden suite's code that must never reach a student"""
 
 
-def test_feedback_never_quotes_the_hidden_suite(class_02: Results) -> None:
-    for result in class_02.values():
+def test_feedback_never_quotes_the_hidden_suite(graded: Results) -> None:
+    for result in graded.values():
         for test in result["tests"]:
             for text in (test["message"], test["hint"]):
                 for code in QUOTES:

@@ -6,17 +6,21 @@ from __future__ import annotations
 import pytest
 
 from tests.example_class import (
-    Results,
+    Expected,
     assert_scored_exactly,
     assert_stub_is_released,
     grade_example_class,
     only,
 )
+from tests.helpers import Results
 
 pytestmark = pytest.mark.slow
 
-NAME = "03_training"
+ASSIGNMENT = "03_training"
 MAX_SCORE = 55
+STUB = "zed"
+FULL_MARKS = "ana"
+"""the student with full marks, written differently from the reference"""
 
 SCCE = [
     "test_scce_probabilities_random",
@@ -38,7 +42,7 @@ EVALUATE = ["test_evaluate_loss_and_accuracy", "test_evaluate_probabilities"]
 
 
 # student -> (score out of 55, the tests it does not pass and their verdicts)
-EXPECTED_03: dict[str, tuple[float, dict[str, str]]] = {
+EXPECTED: Expected = {
     # full marks, written differently from the reference (softplus and xlogy, one-hot,
     # textbook Adam with a corrected epsilon, functional model, NumPy-shuffled loop)
     "ana": (55, {}),
@@ -122,24 +126,22 @@ EXPECTED_03: dict[str, tuple[float, dict[str, str]]] = {
 
 
 @pytest.fixture(scope="module")
-def class_03(tmp_path_factory: pytest.TempPathFactory) -> Results:
-    return grade_example_class(NAME, tmp_path_factory)
+def graded(tmp_path_factory: pytest.TempPathFactory) -> Results:
+    return grade_example_class(ASSIGNMENT, tmp_path_factory)
 
 
-def test_example_class_is_complete(class_03: Results) -> None:
-    assert set(class_03) == set(EXPECTED_03)
+def test_example_class_is_complete(graded: Results) -> None:
+    assert set(graded) == set(EXPECTED)
 
 
-@pytest.mark.parametrize("student", sorted(EXPECTED_03))
-def test_example_scores_exactly(class_03: Results, student: str) -> None:
-    score, failed = EXPECTED_03[student]
-    result = class_03[student]
-    assert_scored_exactly(result, score, failed, MAX_SCORE, stub=student == "zed")
+@pytest.mark.parametrize("student", sorted(EXPECTED))
+def test_example_scores_exactly(graded: Results, student: str) -> None:
+    assert_scored_exactly(graded[student], EXPECTED[student], MAX_SCORE, stub=student == STUB)
 
 
-def test_training_tests_show_curves(class_03: Results) -> None:
+def test_training_tests_show_curves(graded: Results) -> None:
     """The loss tests put the student's curve beside the reference's."""
-    tests = {t["name"]: t for t in class_03["ana"]["tests"]}
+    tests = {t["name"]: t for t in graded[FULL_MARKS]["tests"]}
     for name in ("test_train_custom_loss_goes_down", "test_train_fit_loss_goes_down"):
         [curve] = tests[name]["curves"]
         assert curve["label"] == "loss"
@@ -148,4 +150,4 @@ def test_training_tests_show_curves(class_03: Results) -> None:
 
 
 def test_stub_example_is_the_released_notebook() -> None:
-    assert_stub_is_released(NAME, "zed")
+    assert_stub_is_released(ASSIGNMENT, STUB)

@@ -7,19 +7,20 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
 from tests.example_class import (
-    Results,
+    Expected,
     assert_scored_exactly,
     assert_stub_is_released,
     grade_example_class,
     only,
 )
+from tests.helpers import REPO, Results
 
 pytestmark = pytest.mark.slow
 
 ASSIGNMENT = "04_save_load"
 MAX_SCORE = 33
+STUB = "zed"
 
 SAVE_FULL = [
     "test_save_full_model_writes_keras_file",
@@ -49,7 +50,7 @@ RESUMING = [
 
 
 # student -> (score out of 33, the tests it does not pass and their verdicts)
-EXPECTED_04: dict[str, tuple[float, dict[str, str]]] = {
+EXPECTED: Expected = {
     # full marks, written differently: pathlib, keras.saving, tf.saved_model.save, a
     # signature called through its own description, a for loop over the steps left
     "ana": (33, {}),
@@ -96,29 +97,27 @@ EXPECTED_04: dict[str, tuple[float, dict[str, str]]] = {
 
 
 @pytest.fixture(scope="module")
-def class_04(tmp_path_factory: pytest.TempPathFactory) -> Results:
+def graded(tmp_path_factory: pytest.TempPathFactory) -> Results:
     return grade_example_class(ASSIGNMENT, tmp_path_factory)
 
 
-def test_example_class_is_complete(class_04: Results) -> None:
-    assert set(class_04) == set(EXPECTED_04)
+def test_example_class_is_complete(graded: Results) -> None:
+    assert set(graded) == set(EXPECTED)
 
 
-@pytest.mark.parametrize("student", sorted(EXPECTED_04))
-def test_example_scores_exactly(class_04: Results, student: str) -> None:
-    score, failed = EXPECTED_04[student]
-    result = class_04[student]
-    assert_scored_exactly(result, score, failed, MAX_SCORE, stub=student == "zed")
+@pytest.mark.parametrize("student", sorted(EXPECTED))
+def test_example_scores_exactly(graded: Results, student: str) -> None:
+    assert_scored_exactly(graded[student], EXPECTED[student], MAX_SCORE, stub=student == STUB)
 
 
 def test_old_saving_calls_are_answered_with_the_modern_ones(
-    class_04: Results,
+    graded: Results,
 ) -> None:
     """Keras 2 calls that Keras 3 refuses fail with feedback naming the call to use."""
     messages = {
         t["name"]: t["message"]
         for student in ("bob", "cleo")
-        for t in class_04[student]["tests"]
+        for t in graded[student]["tests"]
         if t["verdict"] == "failed"
     }
     assert "model.save(os.path.join(folder, 'model.keras'))" in messages[SAVE_FULL[0]]
@@ -128,16 +127,16 @@ def test_old_saving_calls_are_answered_with_the_modern_ones(
     )
 
 
-def test_resumed_training_curve_is_in_the_report(class_04: Results) -> None:
-    [test] = [t for t in class_04["fay"]["tests"] if t["name"] == RESUMING[0]]
+def test_resumed_training_curve_is_in_the_report(graded: Results) -> None:
+    [test] = [t for t in graded["fay"]["tests"] if t["name"] == RESUMING[0]]
     [curve] = test["curves"]
     assert len(curve["student"]) == len(curve["reference"]) == 16
 
 
 def test_stub_example_is_the_released_notebook() -> None:
-    assert_stub_is_released(ASSIGNMENT, "zed")
+    assert_stub_is_released(ASSIGNMENT, STUB)
 
 
 def test_examples_are_notebooks_of_this_assignment() -> None:
     folder = REPO / "examples" / "submissions" / ASSIGNMENT
-    assert {p.stem for p in Path(folder).glob("*.ipynb")} == set(EXPECTED_04)
+    assert {p.stem for p in Path(folder).glob("*.ipynb")} == set(EXPECTED)

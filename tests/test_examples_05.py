@@ -7,17 +7,21 @@ from __future__ import annotations
 import pytest
 
 from tests.example_class import (
-    Results,
+    Expected,
     assert_scored_exactly,
     assert_stub_is_released,
     grade_example_class,
     only,
 )
+from tests.helpers import Results
 
 pytestmark = pytest.mark.slow
 
-NAME = "05_cnn"
+ASSIGNMENT = "05_cnn"
 MAX_SCORE = 46
+STUB = "zed"
+FULL_MARKS = "ana"
+"""the student with full marks, written differently from the reference"""
 
 TRAINING = [
     "test_train_history",
@@ -32,7 +36,7 @@ ENCODER = ["test_encoder_simple_rnn", "test_encoder_lstm", "test_encoder_gru"]
 
 
 # student -> (score out of 46, the tests it does not pass and their verdicts)
-EXPECTED_05: dict[str, tuple[float, dict[str, str]]] = {
+EXPECTED: Expected = {
     # full marks, written differently from the reference: a map()ped pipeline with
     # convert_image_dtype, Sequential.add with ReLU and Softmax layers, a loop over the
     # conv blocks, a LearningRateScheduler callback instead of an optimizer schedule
@@ -95,23 +99,22 @@ EXPECTED_05: dict[str, tuple[float, dict[str, str]]] = {
 
 
 @pytest.fixture(scope="module")
-def class_05(tmp_path_factory: pytest.TempPathFactory) -> Results:
-    return grade_example_class(NAME, tmp_path_factory)
+def graded(tmp_path_factory: pytest.TempPathFactory) -> Results:
+    return grade_example_class(ASSIGNMENT, tmp_path_factory)
 
 
-def test_example_class_is_complete(class_05: Results) -> None:
-    assert set(class_05) == set(EXPECTED_05)
+def test_example_class_is_complete(graded: Results) -> None:
+    assert set(graded) == set(EXPECTED)
 
 
-@pytest.mark.parametrize("student", sorted(EXPECTED_05))
-def test_example_scores_exactly(class_05: Results, student: str) -> None:
-    score, failed = EXPECTED_05[student]
-    assert_scored_exactly(class_05[student], score, failed, MAX_SCORE, stub=student == "zed")
+@pytest.mark.parametrize("student", sorted(EXPECTED))
+def test_example_scores_exactly(graded: Results, student: str) -> None:
+    assert_scored_exactly(graded[student], EXPECTED[student], MAX_SCORE, stub=student == STUB)
 
 
-def test_training_tests_show_curves(class_05: Results) -> None:
+def test_training_tests_show_curves(graded: Results) -> None:
     """The training tests put the student's curves beside the reference's."""
-    tests = {t["name"]: t for t in class_05["ana"]["tests"]}
+    tests = {t["name"]: t for t in graded[FULL_MARKS]["tests"]}
     for name, label in [
         ("test_train_loss_falls", "loss"),
         ("test_train_val_accuracy", "val_accuracy"),
@@ -120,11 +123,9 @@ def test_training_tests_show_curves(class_05: Results) -> None:
         [curve] = tests[name]["curves"]
         assert curve["label"] == label
         assert len(curve["student"]) == len(curve["reference"]) > 1
-    [diverged] = {t["name"]: t for t in class_05["hugo"]["tests"]}["test_train_loss_falls"][
-        "curves"
-    ]
+    [diverged] = {t["name"]: t for t in graded["hugo"]["tests"]}["test_train_loss_falls"]["curves"]
     assert diverged["student"][-1] > diverged["reference"][-1]
 
 
 def test_stub_example_is_the_released_notebook() -> None:
-    assert_stub_is_released(NAME, "zed")
+    assert_stub_is_released(ASSIGNMENT, STUB)
