@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import COURSE, read_results, run_grader, smoke_args, start_grader
+from tests.helpers import COURSE, read_results, run_grader, smoke_args, start_grader, verdicts
 
 pytestmark = pytest.mark.slow
 
@@ -36,7 +36,7 @@ def make_class(folder: Path) -> Path:
 
 def outcome(results: dict[str, dict[str, Any]]) -> dict[str, tuple[float, list[str]]]:
     """What a grade is, minus when and how fast: score and verdicts."""
-    return {s: (r["score"], [t["verdict"] for t in r["tests"]]) for s, r in results.items()}
+    return {s: (r["score"], verdicts(r)) for s, r in results.items()}
 
 
 def gradebook_rows(db: Path) -> list[tuple[str, int]]:
