@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -115,8 +116,6 @@ def test_old_notebook_format_is_upgraded(tmp_path: Path) -> None:
             }
         ],
     }
-    import json
-
     cells, _ = notebook_cells(json.dumps(v3), NAME)
     assert [c.source for c in cells] == ["x = 1"]
 
