@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from grader.assignments import names
-from tests.conftest import REPO, read_results, run_grader
+from tests.helpers import REPO, read_results, run_grader
 
 pytestmark = pytest.mark.slow
 

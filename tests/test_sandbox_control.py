@@ -11,7 +11,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 from grader.sandbox.client import IsolationPart, isolation_level
 from grader.sandbox.confine import is_host_root
-from tests.conftest import read_results, run_grader
+from tests.helpers import read_results, run_grader
 
 SOLUTION = """\
 import os
