@@ -4,6 +4,7 @@ notebook's loader from the course data folder, offline."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import sys
 import tarfile
@@ -87,7 +88,7 @@ def test_sandbox_loads_the_course_data(tmp_path: Path) -> None:
         "try:\n    keras.datasets.cifar10.load_data()\n"
         "except OSError as error:\n    print(type(error).__name__, str(error)[:80])\n"
     )
-    with Zygote() as zygote:
+    with contextlib.closing(Zygote()) as zygote:
         zygote.wait_ready()
         sandbox = SandboxClient(
             ZygoteInfo(zygote.address, str(zygote.root), isolate=True), limits, tmp_path

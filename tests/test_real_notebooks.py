@@ -6,6 +6,7 @@ paths, write ~/.keras, temporary files and caches, all inside the sandbox.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import sysconfig
 from pathlib import Path
@@ -135,7 +136,7 @@ def test_without_namespaces_the_data_folder_is_linked_the_same_way(tmp_path: Pat
         "print(x.shape, keras.utils.get_file('flower_photos', 'https://x.invalid/f.tgz', "
         "extract=True))"
     ]
-    with Zygote() as zygote:
+    with contextlib.closing(Zygote()) as zygote:
         zygote.wait_ready()
         info = ZygoteInfo(zygote.address, str(zygote.root), isolate=False)
         sandbox = SandboxClient(info, limits, tmp_path)

@@ -24,7 +24,6 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from grader.errors import GraderError
@@ -139,14 +138,6 @@ class Zygote:
         if self._process.stdout is not None:
             self._process.stdout.close()
         shutil.rmtree(self._dir, ignore_errors=True)
-
-    def __enter__(self) -> Zygote:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
 
 @dataclass(frozen=True)
