@@ -48,6 +48,7 @@ from grader.harness.layers import (
     first_difference,
     fold,
     inbound_layers,
+    layer_kind,
     reference_layers,
     student_layers,
 )
@@ -55,6 +56,7 @@ from grader.harness.marks import grade
 from grader.harness.proxy import Remote, StudentError
 from grader.harness.suite import (
     as_dict,
+    as_model,
     as_parts,
     curve,
     describe,
@@ -79,6 +81,7 @@ __all__ = [
     "as_float",
     "as_int",
     "as_list",
+    "as_model",
     "as_object",
     "as_parts",
     "as_shape",
@@ -103,6 +106,7 @@ __all__ = [
     "inbound_layers",
     "keep",
     "kept",
+    "layer_kind",
     "list_of",
     "method",
     "parameter_count",

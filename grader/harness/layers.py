@@ -29,6 +29,7 @@ __all__ = [
     "first_difference",
     "fold",
     "inbound_layers",
+    "layer_kind",
     "reference_layers",
     "student_layers",
 ]
@@ -86,13 +87,19 @@ def fold(records: Iterable[LayerRecord]) -> list[LayerRecord]:
     return folded
 
 
+def layer_kind(layer: Any, *, what: str) -> str:
+    """A layer's class name: the layer is checked to be an object (a handle),
+    since data has a Python type but is no layer."""
+    return as_object(layer, kind="Keras layer", what=what).type_name
+
+
 def student_layers(model: Any, *, what: str = "your model") -> list[LayerRecord]:
     """A student's model's layers (handles in the sandbox), not folded. Reading a
     layer's ``output`` fails while the model is not built."""
     records = []
     for item in list_of(model, "layers", what=what):
-        layer = as_object(item, kind="Keras layer", what=f"a layer of {what}")
-        kind = layer.type_name
+        kind = layer_kind(item, what=f"a layer of {what}")
+        layer = item
         name = f"{what}'s {kind} layer"
         config = {}
         if kind in WEIGHTED_LAYERS | ACTIVATION_LAYERS:

@@ -25,10 +25,11 @@ from grader.harness.assertions import (
     expect,
     method,
 )
-from grader.harness.proxy import StudentError
+from grader.harness.proxy import Remote, StudentError
 
 __all__ = [
     "as_dict",
+    "as_model",
     "as_parts",
     "curve",
     "describe",
@@ -54,6 +55,12 @@ def as_dict(value: Any, *, what: str) -> dict[Any, Any]:
     if not isinstance(value, dict):
         raise Mismatch(f"{what} should be a dict, but it is {_describe(value)}.")
     return value
+
+
+def as_model(value: Any, *, what: str) -> Remote:
+    """A Keras model left in the sandbox (a handle), or a Mismatch naming the
+    data that came back instead."""
+    return as_object(value, kind="Keras model", what=what)
 
 
 def as_parts(value: Any, names: Sequence[str], *, what: str) -> list[Any]:
