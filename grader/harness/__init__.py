@@ -66,6 +66,7 @@ from grader.harness.suite import (
     list_of,
     parameter_count,
     shape_of,
+    tracing_count,
     value_of,
 )
 
@@ -113,5 +114,6 @@ __all__ = [
     "reference_layers",
     "shape_of",
     "student_layers",
+    "tracing_count",
     "value_of",
 ]

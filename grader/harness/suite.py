@@ -39,6 +39,7 @@ __all__ = [
     "list_of",
     "parameter_count",
     "shape_of",
+    "tracing_count",
     "value_of",
 ]
 
@@ -113,6 +114,14 @@ def value_of(variable: Any, *, what: str) -> np.ndarray:
 def parameter_count(model: Any, *, what: str) -> int:
     """A layer's or model's ``count_params()``, checked to be a whole number."""
     return as_int(method(model, "count_params", what=what)(), what=f"{what}'s parameter count")
+
+
+def tracing_count(function: Any, *, what: str) -> int:
+    """How many times a ``tf.function`` has traced, checked to be a whole number."""
+    return as_int(
+        method(function, "experimental_get_tracing_count", what=what)(),
+        what=f"{what}'s tracing count",
+    )
 
 
 def history_of(value: Any, *, what: str) -> dict[Any, Any]:
