@@ -97,14 +97,13 @@ def student_layers(model: Any, *, what: str = "your model") -> list[LayerRecord]
     """A student's model's layers (handles in the sandbox), not folded. Reading a
     layer's ``output`` fails while the model is not built."""
     records = []
-    for item in list_of(model, "layers", what=what):
-        kind = layer_kind(item, what=f"a layer of {what}")
-        layer = item
+    for layer in list_of(model, "layers", what=what):
+        kind = layer_kind(layer, what=f"a layer of {what}")
         name = f"{what}'s {kind} layer"
         config = {}
         if kind in WEIGHTED_LAYERS | ACTIVATION_LAYERS:
             config = method(layer, "get_config", what=name)()
-        shape = ()
+        shape: tuple[int | None, ...] = ()
         if kind != "InputLayer":
             output = attribute(layer, "output", what=name)
             shape = shape_of(output, what=f"the output of {name}")
