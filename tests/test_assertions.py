@@ -34,6 +34,7 @@ from grader.harness import (
     expect_same_params,
     expect_same_shapes,
     expect_spec,
+    expect_stopped_early,
     fold,
     history_of,
     inbound_layers,
@@ -231,6 +232,15 @@ def test_curve_takes_one_finite_number_per_epoch() -> None:
         curve(history, "bad", what="h")
     with pytest.raises(Mismatch, match=r"no 'val_loss' entry \(its keys: \['3', 'acc'"):
         curve(history, "val_loss", what="h")  # keys of mixed types are listed, not compared
+
+
+def test_early_stopping_ends_patience_epochs_after_the_best() -> None:
+    rising = np.array([0.5, 0.4, 0.6, 0.7])  # best at epoch 2, patience 2: stops after 4
+    expect_stopped_early(rising, key="val_loss", best=1, epochs=30, patience=2)
+    with pytest.raises(Mismatch, match="went on for all 4 epochs"):
+        expect_stopped_early(rising, key="val_loss", best=1, epochs=4, patience=2)
+    with pytest.raises(Mismatch, match="stop 1 epochs after the best val_loss \\(epoch 2\\)"):
+        expect_stopped_early(rising, key="val_loss", best=1, epochs=30, patience=1)
 
 
 def test_keep_stores_a_failure_for_the_tests_that_need_the_value() -> None:

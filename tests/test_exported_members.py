@@ -17,6 +17,7 @@ SHARED = {
     "expect_same_kinds",
     "expect_same_params",
     "expect_same_shapes",
+    "expect_stopped_early",
     "first_difference",
     "fold",
     "history_of",

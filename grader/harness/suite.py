@@ -33,6 +33,7 @@ __all__ = [
     "as_parts",
     "curve",
     "describe",
+    "expect_stopped_early",
     "history_of",
     "keep",
     "kept",
@@ -154,3 +155,21 @@ def curve(history: Any, key: str, *, what: str, length: int | None = None) -> np
         "The training diverged: is the learning rate too large?",
     )
     return values.astype(np.float64)
+
+
+def expect_stopped_early(
+    values: np.ndarray, *, key: str, best: int, epochs: int, patience: int
+) -> None:
+    """A run validated on labels that contradict its training data, so that
+    ``key`` (one value per epoch) gets worse as the model learns, was ended by
+    early stopping ``patience`` epochs after its best epoch (index ``best``)."""
+    expect(
+        values.size < epochs,
+        f"with validation labels that contradict the training data, {key} gets worse as the "
+        f"model learns, yet the run went on for all {epochs} epochs: early stopping did not act.",
+    )
+    expect(
+        values.size == best + patience + 1,
+        f"with patience {patience} the run should stop {patience} epochs after the best {key} "
+        f"(epoch {best + 1}), but it stopped after epoch {values.size}: is it watching {key}?",
+    )
