@@ -12,18 +12,34 @@ import numpy as np
 import pytest
 
 from grader.harness import (
+    LayerRecord,
     Mismatch,
     Remote,
+    StudentError,
     as_array,
+    as_dict,
     as_float,
     as_int,
     as_list,
     as_object,
+    as_parts,
     as_shape,
     as_text,
+    curve,
+    describe,
     expect_close,
     expect_equal,
+    expect_same_activations,
+    expect_same_kinds,
+    expect_same_params,
+    expect_same_shapes,
     expect_spec,
+    expect_stopped_early,
+    fold,
+    history_of,
+    inbound_layers,
+    keep,
+    kept,
 )
 from grader.sandbox.wire import TensorSpecData
 
@@ -168,3 +184,135 @@ def test_expect_spec_takes_only_a_real_tensor_spec() -> None:
             expect_spec(fake, shape=(None, None), dtype="float32", what="the spec")
     with pytest.raises(Mismatch, match="the shape of the spec"):
         expect_spec(spec, shape=(None, 3), dtype="float32", what="the spec")
+
+
+# ------------------------------------------------- helpers suites share (grader.harness.suite)
+
+
+@pytest.mark.parametrize("name", sorted(ODD_VALUES))
+def test_shared_readers_fail_odd_values_with_a_message(name: str) -> None:
+    value = ODD_VALUES[name]
+    readers = [
+        lambda: as_parts(value, ["model", "history", "scores", "predictions"], what="run"),
+        lambda: curve({"loss": value}, "loss", what="the history"),
+        lambda: curve(value, "loss", what="the history"),
+    ]
+    if not isinstance(value, dict):
+        readers.append(lambda: as_dict(value, what="the result"))
+    if not isinstance(value, (dict, Remote)):  # a handle's `history` is read remotely
+        readers.append(lambda: history_of(value, what="fit's result"))
+    for reader in readers:
+        with pytest.raises(Mismatch):
+            reader()
+
+
+def test_shared_readers_name_what_came_back_as_the_assertions_do() -> None:
+    assert describe(handle("History")) == "an object of type History"
+    with pytest.raises(Mismatch, match=r"^train_fit should return a tuple \(model, history\), "):
+        as_parts((1, 2, 3), ["model", "history"], what="train_fit")
+    with pytest.raises(Mismatch, match="but it returned an array of shape"):
+        as_parts(np.zeros(2), ["model", "history"], what="train_fit")
+    assert as_parts([1, "a"], ["model", "history"], what="train_fit") == [1, "a"]
+    with pytest.raises(Mismatch, match="should be a dict, but it is a list of 2 item"):
+        as_dict([1, 2], what="the result")
+    with pytest.raises(Mismatch, match="should be a History"):
+        history_of([0.5, 0.4], what="fit's result")
+    assert history_of({"loss": [1.0]}, what="fit's result") == {"loss": [1.0]}
+
+
+def test_curve_takes_one_finite_number_per_epoch() -> None:
+    history = {"loss": [1.0, 0.5], "acc": [True, False], "bad": [1.0, float("nan")], 3: []}
+    got = curve(history, "loss", what="h", length=2)
+    assert got.dtype == np.float64 and got.tolist() == [1.0, 0.5]
+    with pytest.raises(Mismatch, match="has 2 values, but the run had 3 epochs"):
+        curve(history, "loss", what="h", length=3)
+    with pytest.raises(Mismatch, match="should be a list of numbers"):
+        curve(history, "acc", what="h")
+    with pytest.raises(Mismatch, match=r"NaN or infinite.*diverged"):
+        curve(history, "bad", what="h")
+    with pytest.raises(Mismatch, match=r"no 'val_loss' entry \(its keys: \['3', 'acc'"):
+        curve(history, "val_loss", what="h")  # keys of mixed types are listed, not compared
+
+
+def test_early_stopping_ends_patience_epochs_after_the_best() -> None:
+    rising = np.array([0.5, 0.4, 0.6, 0.7])  # best at epoch 2, patience 2: stops after 4
+    expect_stopped_early(rising, key="val_loss", best=1, epochs=30, patience=2)
+    with pytest.raises(Mismatch, match="went on for all 4 epochs"):
+        expect_stopped_early(rising, key="val_loss", best=1, epochs=4, patience=2)
+    with pytest.raises(Mismatch, match="stop 1 epochs after the best val_loss \\(epoch 2\\)"):
+        expect_stopped_early(rising, key="val_loss", best=1, epochs=30, patience=1)
+
+
+def test_keep_stores_a_failure_for_the_tests_that_need_the_value() -> None:
+    def refuse() -> None:
+        raise Mismatch("no model")
+
+    def crash() -> None:
+        raise StudentError({"type": "ValueError", "message": "bad"}, "call")
+
+    def ours() -> None:
+        raise KeyError("the suite's own bug")
+
+    run: dict[str, Any] = {}
+    keep(run, "value", lambda: 3)
+    keep(run, "refused", refuse)
+    keep(run, "crashed", crash)
+    assert kept(run, "value") == 3
+    with pytest.raises(Mismatch, match="no model"):
+        kept(run, "refused")
+    with pytest.raises(StudentError):
+        kept(run, "crashed")
+    with pytest.raises(KeyError):  # a bug of the suite is not kept: it fails the fixture
+        keep(run, "ours", ours)
+
+
+# ------------------------------------------- models layer by layer (grader.harness.layers)
+
+CNN = [
+    LayerRecord("InputLayer", (), 0, None),
+    LayerRecord("Conv2D", (None, 30, 30, 32), 896, "linear"),
+    LayerRecord("ReLU", (None, 30, 30, 32), 0, "relu"),
+    LayerRecord("Flatten", (None, 28800), 0, None),
+    LayerRecord("Dense", (None, 10), 288_010, "softmax"),
+]
+
+
+def test_fold_reads_an_activation_layer_as_part_of_the_layer_before() -> None:
+    folded = fold(CNN)
+    assert [r.kind for r in folded] == ["Conv2D", "Flatten", "Dense"]
+    assert folded[0].activation == "relu"
+    for check in (expect_same_kinds, expect_same_shapes, expect_same_params):
+        check(folded, fold(CNN), name="the course's CNN")
+    expect_same_activations(folded, fold(CNN), name="the course's CNN")
+
+
+def test_comparisons_name_the_first_layer_that_differs() -> None:
+    want = fold(CNN)
+    pooled = [want[0], LayerRecord("MaxPooling2D", (None, 15, 15, 32), 0, None), *want[1:]]
+    with pytest.raises(Mismatch, match="layer 2 of your model is a MaxPooling2D, but the course"):
+        expect_same_kinds(pooled, want, name="the course's CNN")
+    with pytest.raises(
+        Mismatch, match=r"stops after 2 layers, .* goes on with a Dense \(layer 3\)"
+    ):
+        expect_same_kinds(want[:2], want, name="the course's CNN")
+    with pytest.raises(Mismatch, match=r"layer 2 of your model \(MaxPooling2D\) outputs shape"):
+        expect_same_shapes(pooled, want, name="the course's CNN")
+    smaller = [*want[:2], LayerRecord("Dense", (None, 10), 10, "softmax")]
+    with pytest.raises(Mismatch, match="In all, yours has 906 and the course's CNN 288,906"):
+        expect_same_params(smaller, want, name="the course's CNN")
+    linear = [*want[:2], LayerRecord("Dense", (None, 10), 288_010, "linear")]
+    with pytest.raises(
+        Mismatch, match=r"second layer with weights in your model \(Dense, layer 3\)"
+    ):
+        expect_same_activations(linear, want, name="the course's CNN")
+
+
+def test_inbound_layers_reads_the_keras_tensors_of_a_node() -> None:
+    def tensor(name: str) -> dict[str, Any]:
+        config = {"shape": [None, 8], "keras_history": [name, 0, 0]}
+        return {"class_name": "__keras_tensor__", "config": config}
+
+    node = {"args": [[tensor("conv_a"), tensor("conv_b")]], "kwargs": {"mask": None}}
+    assert inbound_layers(node) == ["conv_a", "conv_b"]
+    assert inbound_layers({"args": [tensor("input")]}) == ["input"]
+    assert inbound_layers("odd") == [] and inbound_layers(None) == []

@@ -18,6 +18,7 @@ from grader.harness import (
     expect,
     expect_close,
     grade,
+    list_of,
     method,
 )
 
@@ -106,7 +107,7 @@ def test_make_manager(student):
         student.train_step(model, optimizer, x, y)
         method(step, "assign_add", what="the step")(1)
         method(manager, "save", what="your manager")()
-    kept = as_list(attribute(manager, "checkpoints", what="your manager"), what="checkpoints")
+    kept = list_of(manager, "checkpoints", what="your manager")
     expect(len(kept) == 3, f"the manager keeps {len(kept)} checkpoints, not the last 3.")
 
 

@@ -11,13 +11,17 @@ import numpy as np
 
 from grader.harness import (
     as_array,
+    as_dict,
     as_int,
+    as_parts,
     as_shape,
     attribute,
+    curve,
     expect,
     expect_close,
     expect_equal,
     grade,
+    history_of,
     method,
 )
 
@@ -101,8 +105,11 @@ def test_check_encoder_shapes(student):
 )
 def test_check_datasets(student):
     x = np.random.default_rng(0).integers(0, 256, size=(10, 32, 32, 3), dtype=np.uint8)
-    result = student.make_datasets(x, np.arange(10).reshape(-1, 1), 0.2, 4, 1)
-    expect(isinstance(result, (list, tuple)) and len(result) == 2, "return (train_ds, val_ds).")
+    result = as_parts(
+        student.make_datasets(x, np.arange(10).reshape(-1, 1), 0.2, 4, 1),
+        ["train_ds", "val_ds"],
+        what="make_datasets",
+    )
     for dataset, want, name in [(result[0], 2, "training set"), (result[1], 1, "validation set")]:
         size = as_array(method(dataset, "cardinality", what=f"the {name}")(), what="its size")
         expect_equal(int(size.reshape(-1)[0]), want, what=f"the number of batches of the {name}")
@@ -135,7 +142,7 @@ def _history(student):
 @grade(points=1, exercise="train_cnn", hint="Return the History's dict of per-epoch values.")
 def test_check_train_cnn(student):
     _, history = _history(student)
-    expect(isinstance(history, dict), "train_cnn should return history.history, a dict.")
+    history = history_of(history, what="train_cnn's result")
     expect_equal(
         sorted(k for k in history if k in ("loss", "accuracy", "val_loss", "val_accuracy")),
         ["accuracy", "loss", "val_accuracy", "val_loss"],
@@ -146,8 +153,10 @@ def test_check_train_cnn(student):
 @grade(points=1, exercise="evaluate_and_predict", hint="evaluate, then argmax of predict.")
 def test_check_evaluate_and_predict(student):
     model, _ = _history(student)  # trained, so compiled
-    result = student.evaluate_and_predict(model, _images(6), np.arange(6))
-    expect(isinstance(result, dict), "evaluate_and_predict should return a dict.")
+    result = as_dict(
+        student.evaluate_and_predict(model, _images(6), np.arange(6)),
+        what="what evaluate_and_predict returned",
+    )
     predictions = as_array(result.get("predictions"), what="the predictions")
     expect_equal(predictions.shape, (6,), what="the shape of the predictions for 6 images")
 
@@ -165,6 +174,10 @@ def test_check_learning_curves(student):
 def test_check_train_running_sum(student):
     x = np.random.default_rng(0).integers(0, 3, size=(32, 8, 1)).astype(np.float32)
     result = student.train_running_sum(x, np.cumsum(x, axis=1), units=4, epochs=1)
-    expect(isinstance(result, (list, tuple)) and len(result) == 2, "return (model, history).")
-    expect(isinstance(result[1], dict), "the history should be a dict.")
-    expect_equal(len(result[1].get("loss", [])), 1, what="the losses of 1 epoch")
+    _, history = as_parts(result, ["model", "history"], what="train_running_sum")
+    curve(
+        history_of(history, what="train_running_sum's history"),
+        "loss",
+        what="the history",
+        length=1,
+    )

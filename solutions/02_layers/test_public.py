@@ -12,6 +12,7 @@ from grader.harness import (
     as_array,
     as_int,
     as_list,
+    as_model,
     as_object,
     as_shape,
     attribute,
@@ -19,12 +20,10 @@ from grader.harness import (
     expect_close,
     expect_equal,
     grade,
+    list_of,
     method,
+    parameter_count,
 )
-
-
-def _count_params(model, what):
-    return as_int(method(model, "count_params", what=what)(), what=f"{what}'s parameter count")
 
 
 @grade(points=1, exercise="relu", hint="max(x, 0), element by element, keeping the dtype.")
@@ -92,15 +91,15 @@ def test_leaky_relu(student):
 @grade(points=1, exercise="DenseLayer", hint="Create the weights in build, with add_weight.")
 def test_dense_layer(student):
     layer = as_object(student.DenseLayer(4, activation="relu"), kind="Keras layer", what="layer")
-    before = as_list(attribute(layer, "weights", what="your layer"), what="its weights")
+    before = list_of(layer, "weights", what="your layer")
     expect(not before, "weights are created in build, on the first call, not in __init__.")
     out = as_array(layer(np.ones((2, 3), dtype=np.float32)), what="the layer's output")
     expect_equal(tuple(out.shape), (2, 4), what="the output shape of DenseLayer(4) on (2, 3)")
     expect(bool(np.all(out >= 0)), "with activation='relu' no output may be negative.")
-    weights = as_list(attribute(layer, "trainable_weights", what="the layer"), what="weights")
+    weights = list_of(layer, "trainable_weights", what="the layer")
     shapes = [as_shape(attribute(w, "shape", what="a weight"), what="its shape") for w in weights]
     expect_equal(shapes, [(3, 4), (4,)], what="the shapes of the kernel and the bias")
-    expect_equal(_count_params(layer, "the layer"), 3 * 4 + 4, what="the parameter count")
+    expect_equal(parameter_count(layer, what="the layer"), 3 * 4 + 4, what="the parameter count")
 
 
 @grade(points=1, exercise="Affine", hint="w and b are trainable; the counter `seen` is not.")
@@ -108,8 +107,8 @@ def test_affine(student):
     affine = as_object(student.Affine(3, 2), kind="tf.Module", what="Affine(3, 2)")
     y = as_array(affine(np.ones((5, 3), dtype=np.float32)), what="Affine's output")
     expect_equal(tuple(y.shape), (5, 2), what="the output shape of Affine(3, 2) on (5, 3)")
-    trainable = as_list(attribute(affine, "trainable_variables", what="it"), what="variables")
-    every = as_list(attribute(affine, "variables", what="it"), what="its variables")
+    trainable = list_of(affine, "trainable_variables", what="it")
+    every = list_of(affine, "variables", what="it")
     expect_equal(len(trainable), 2, what="the number of trainable variables")
     expect_equal(len(every), 3, what="the number of variables")
     seen = method(attribute(affine, "seen", what="the module"), "numpy", what="`seen`")()
@@ -118,13 +117,13 @@ def test_affine(student):
 
 @grade(points=1, exercise="build_cnn", hint="Follow the table of layers in the notebook.")
 def test_build_cnn(student):
-    cnn = as_object(student.build_cnn(), kind="Keras model", what="build_cnn()")
+    cnn = as_model(student.build_cnn(), what="build_cnn()")
     expect_equal(
         as_shape(attribute(cnn, "output_shape", what="your CNN"), what="its output shape"),
         (None, 10),
         what="the CNN's output shape",
     )
-    expect_equal(_count_params(cnn, "the CNN"), 122_570, what="the CNN's parameter count")
+    expect_equal(parameter_count(cnn, what="the CNN"), 122_570, what="the CNN's parameter count")
     images = np.random.default_rng(0).uniform(size=(2, 32, 32, 3)).astype(np.float32)
     probabilities = as_array(cnn(images), what="the CNN's output")
     expect_close(
@@ -137,7 +136,7 @@ def test_build_cnn(student):
 
 @grade(points=1, exercise="build_product_model", hint="Dropout is active only in training.")
 def test_build_product_model(student):
-    model = as_object(student.build_product_model(4, 30, 5), kind="Keras model", what="model")
+    model = as_model(student.build_product_model(4, 30, 5), what="model")
     rng = np.random.default_rng(0)
     inputs = {
         "numeric": rng.normal(size=(8, 4)).astype(np.float32),

@@ -24,17 +24,21 @@ import pytest
 import tensorflow as tf
 
 from grader.harness import (
-    Mismatch,
-    StudentError,
     as_array,
+    as_dict,
     as_float,
-    as_int,
-    as_object,
-    attribute,
+    as_model,
+    as_parts,
+    curve,
     expect,
     expect_close,
+    expect_stopped_early,
     grade,
+    history_of,
+    keep,
+    kept,
     method,
+    parameter_count,
 )
 
 # The data sets of Part C (fixed seeds: every submission trains on the same data).
@@ -50,26 +54,6 @@ EPOCHS = 20
 LEARNING_RATE = 0.05
 RUN_SEED = 5
 TARGET_ACCURACY = 0.9
-
-
-def _kind(value):
-    """A value's kind as a student would recognise it."""
-    return getattr(value, "type_name", None) or type(value).__name__
-
-
-def _model(value, what):
-    """A model left in the sandbox (a handle), or a message naming what came back."""
-    return as_object(value, kind="Keras model", what=what)
-
-
-def _parts(value, names, what):
-    """A tuple result of the given arity, or a message naming what came back."""
-    expect(
-        isinstance(value, (tuple, list)) and len(value) == len(names),
-        f"{what} should return a tuple ({', '.join(names)}), but it returned "
-        + (f"{len(value)} values." if isinstance(value, (tuple, list)) else f"a {_kind(value)}."),
-    )
-    return list(value)
 
 
 def _scalar(value, what):
@@ -89,27 +73,6 @@ def _bce_from_logits(y, z):
     return float(np.mean(np.maximum(z, 0.0) - z * y + np.log1p(np.exp(-np.abs(z)))))
 
 
-def _curve(history, key, what, length=None):
-    """history[key] as a float64 vector of finite numbers, checked with messages."""
-    expect(isinstance(history, dict), f"{what} should be a dict, but it is a {_kind(history)}.")
-    expect(key in history, f"{what} has no {key!r} entry (its keys: {sorted(history)}).")
-    values = as_array(history[key], what=f"{what}[{key!r}]")
-    expect(
-        values.ndim == 1 and values.size > 0 and values.dtype.kind in "fiu",
-        f"{what}[{key!r}] should be a list of numbers, one per epoch.",
-    )
-    if length is not None:
-        expect(
-            values.size == length,
-            f"{what}[{key!r}] has {values.size} values, but the run had {length} epochs.",
-        )
-    expect(
-        bool(np.all(np.isfinite(values))),
-        f"{what}[{key!r}] holds NaN or infinite values: {values.tolist()}.",
-    )
-    return values.astype(np.float64)
-
-
 def _logits(model, x, what):
     """The model's outputs on x (called directly, as a layer), as a vector of n logits."""
     out = as_array(model(x, training=False), what=f"{what}'s output")
@@ -127,27 +90,6 @@ def _accuracy(logits, y):
 
 def _moons(reference, n, seed):
     return reference.make_moons(n, seed=seed)
-
-
-def _fit_history(value, what):
-    """The dict of a History (a plain dict is accepted too)."""
-    if isinstance(value, dict):
-        return value
-    expect(
-        not isinstance(value, (list, tuple, np.ndarray, str, int, float, type(None))),
-        f"{what} should be the History object that fit returned, but it is a {_kind(value)}.",
-    )
-    history = attribute(value, "history", what=what)
-    expect(isinstance(history, dict), f"{what}.history should be a dict of per-epoch lists.")
-    return history
-
-
-def _value(run, key):
-    """A value the fixture kept, re-raising the error it kept instead."""
-    value = run[key]
-    if isinstance(value, BaseException):
-        raise value
-    return value
 
 
 # ---------------------------------------------------------------------------------- mse
@@ -584,7 +526,7 @@ def _linear_mse(x, y, w, b):
 
 def _gd(student, w, b, x, y, learning_rate):
     result = student.gradient_descent_step(w, b, x, y, learning_rate)
-    new_w, new_b, loss = _parts(result, ["new_w", "new_b", "loss"], "gradient_descent_step")
+    new_w, new_b, loss = as_parts(result, ["new_w", "new_b", "loss"], what="gradient_descent_step")
     return (
         as_array(new_w, what="the new w"),
         as_array(new_b, what="the new b"),
@@ -685,7 +627,7 @@ def _momentum_path(student, start, gradients, rate, momentum, velocity=None):
     path = []
     for step, gradient in enumerate(gradients, start=1):
         result = student.momentum_step(weights, gradient, velocity, rate, momentum)
-        weights, velocity = _parts(result, ["new_weights", "new_velocity"], "momentum_step")
+        weights, velocity = as_parts(result, ["new_weights", "new_velocity"], what="momentum_step")
         weights = as_array(weights, what=f"the weights after step {step}")
         velocity = as_array(velocity, what=f"the velocity after step {step}")
         path.append((weights, velocity))
@@ -794,7 +736,7 @@ def _adam_path(student, start, gradients, first_step=1, state=None, **options):
     path = []
     for step, gradient in enumerate(gradients, start=first_step):
         result = student.adam_step(weights, gradient, m, v, step, **options)
-        weights, m, v = _parts(result, ["new_weights", "new_m", "new_v"], "adam_step")
+        weights, m, v = as_parts(result, ["new_weights", "new_m", "new_v"], what="adam_step")
         weights = as_array(weights, what=f"the weights after step {step}")
         m = as_array(m, what=f"m after step {step}")
         v = as_array(v, what=f"v after step {step}")
@@ -929,9 +871,9 @@ def test_adam_tiny_gradients(student, rng):
     "and biases of each layer.",
 )
 def test_build_model_architecture(student, rng):
-    model = _model(student.build_model(int(rng.integers(0, 1000))), "build_model's result")
+    model = as_model(student.build_model(int(rng.integers(0, 1000))), what="build_model's result")
     expected = (2 * 16 + 16) + (16 * 16 + 16) + (16 + 1)
-    count = as_int(method(model, "count_params", what="the model")(), what="the parameter count")
+    count = parameter_count(model, what="the model")
     expect(
         count == expected,
         f"the model has {count} parameters, but 2 → 16 → 16 → 1 dense layers have {expected}.",
@@ -951,7 +893,7 @@ def test_build_model_architecture(student, rng):
     "the loss applies the sigmoid itself (from_logits=True).",
 )
 def test_build_model_outputs_logits(student, rng):
-    model = _model(student.build_model(int(rng.integers(0, 1000))), "build_model's result")
+    model = as_model(student.build_model(int(rng.integers(0, 1000))), what="build_model's result")
     x = (50.0 * rng.normal(size=(64, 2))).astype(np.float32)
     out = as_array(model(x, training=False), what="the model's output")
     expect(
@@ -971,7 +913,7 @@ def test_build_model_seeded(student, rng):
     seed = int(rng.integers(0, 1000))
     first, second, other = (
         method(
-            _model(student.build_model(each), "build_model's result"),
+            as_model(student.build_model(each), what="build_model's result"),
             "get_weights",
             what="the model",
         )()
@@ -1003,10 +945,10 @@ def test_build_model_seeded(student, rng):
 
 def _custom(student, x, y, epochs, rate, seed, what):
     result = student.train_custom(x, y, epochs, BATCH, rate, seed)
-    model, history = _parts(result, ["model", "history"], "train_custom")
-    model = _model(model, "the model train_custom returned")
-    loss = _curve(history, "loss", f"{what}'s history", epochs)
-    accuracy = _curve(history, "accuracy", f"{what}'s history", epochs)
+    model, history = as_parts(result, ["model", "history"], what="train_custom")
+    model = as_model(model, what="the model train_custom returned")
+    loss = curve(history, "loss", what=f"{what}'s history", length=epochs)
+    accuracy = curve(history, "accuracy", what=f"{what}'s history", length=epochs)
     return model, loss, accuracy
 
 
@@ -1104,9 +1046,9 @@ def test_train_custom_deterministic(student, reference, custom_run):
 
 def _fit(student, x, y, x_val, y_val, epochs, rate, seed, patience):
     result = student.train_fit(x, y, x_val, y_val, epochs, BATCH, rate, seed, patience)
-    model, history = _parts(result, ["model", "history"], "train_fit")
-    model = _model(model, "the model train_fit returned")
-    return model, _fit_history(history, "train_fit's history")
+    model, history = as_parts(result, ["model", "history"], what="train_fit")
+    model = as_model(model, what="the model train_fit returned")
+    return model, history_of(history, what="train_fit's history")
 
 
 @pytest.fixture(scope="module")
@@ -1131,11 +1073,13 @@ def stopped_run(student, reference):
     flipped = 1.0 - y_val
     model, history = _fit(student, x, y, x_val, flipped, 30, LEARNING_RATE, RUN_SEED, 2)
     run = {"history": history}
-    try:  # the returned model's validation loss, by its own compiled loss
-        evaluate = method(model, "evaluate", what="the model train_fit returned")
-        run["final_val_loss"] = evaluate(x_val, flipped, verbose=0, return_dict=True)
-    except (Mismatch, StudentError) as error:
-        run["final_val_loss"] = error
+    keep(  # the returned model's validation loss, by its own compiled loss
+        run,
+        "final_val_loss",
+        lambda: method(model, "evaluate", what="the model train_fit returned")(
+            x_val, flipped, verbose=0, return_dict=True
+        ),
+    )
     return run
 
 
@@ -1148,9 +1092,9 @@ def stopped_run(student, reference):
 )
 def test_train_fit_history(student, fit_run):
     history = fit_run["history"]
-    epochs = len(_curve(history, "loss", "train_fit's history"))
+    epochs = len(curve(history, "loss", what="train_fit's history"))
     for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
-        _curve(history, key, "train_fit's history", epochs)
+        curve(history, key, what="train_fit's history", length=epochs)
 
 
 @grade(
@@ -1161,7 +1105,7 @@ def test_train_fit_history(student, fit_run):
     "given epochs and batch size.",
 )
 def test_train_fit_loss_goes_down(student, reference, reference_data, fit_run, feedback):
-    loss = _curve(fit_run["history"], "loss", "train_fit's history")
+    loss = curve(fit_run["history"], "loss", what="train_fit's history")
     x, y = _moons(reference, N_TRAIN, TRAIN_SEED)
     x_val, y_val = _moons(reference, N_VAL, VAL_SEED)
     want = reference_data(
@@ -1191,18 +1135,9 @@ def test_train_fit_accuracy(student, fit_run):
     "callbacks list: it stops once val_loss has not improved for `patience` epochs.",
 )
 def test_train_fit_early_stopping(student, stopped_run):
-    val_loss = _curve(stopped_run["history"], "val_loss", "train_fit's history")
+    val_loss = curve(stopped_run["history"], "val_loss", what="train_fit's history")
     best = int(np.argmin(val_loss))
-    expect(
-        val_loss.size < 30,
-        "with validation labels that contradict the training data, val_loss gets worse from "
-        "the first epochs, yet the run went on for all 30 epochs: early stopping did not act.",
-    )
-    expect(
-        val_loss.size == best + 2 + 1,
-        f"with patience 2 the run should stop 2 epochs after the best val_loss (epoch "
-        f"{best + 1}), but it stopped after epoch {val_loss.size}: is it watching val_loss?",
-    )
+    expect_stopped_early(val_loss, key="val_loss", best=best, epochs=30, patience=2)
 
 
 @grade(
@@ -1213,8 +1148,8 @@ def test_train_fit_early_stopping(student, stopped_run):
     "restore_best_weights=True.",
 )
 def test_train_fit_restores_best(student, stopped_run):
-    val_loss = _curve(stopped_run["history"], "val_loss", "train_fit's history")
-    scores = _value(stopped_run, "final_val_loss")
+    val_loss = curve(stopped_run["history"], "val_loss", what="train_fit's history")
+    scores = kept(stopped_run, "final_val_loss")
     expect(
         isinstance(scores, dict) and "loss" in scores,
         "the returned model's evaluate reports no 'loss': is it the compiled model?",
@@ -1238,31 +1173,22 @@ def still_run(student, reference):
     x_val, y_val = _moons(reference, N_VAL, VAL_SEED + 1)
     x_test, y_test = _moons(reference, N_TEST, TEST_SEED)
     result = student.train_fit(x, y, x_val, y_val, 1, BATCH, 0.0, RUN_SEED + 1, 5)
-    model, history = _parts(result, ["model", "history"], "train_fit")
-    model = _model(model, "the model train_fit returned")
+    model, history = as_parts(result, ["model", "history"], what="train_fit")
+    model = as_model(model, what="the model train_fit returned")
     run = {
-        "history": history if isinstance(history, dict) else None,
         "train_logits": _logits(model, x, "the model"),
         "test_logits": _logits(model, x_test, "the model"),
     }
-    if run["history"] is None:
-        try:
-            run["history"] = _fit_history(history, "train_fit's history")
-        except (Mismatch, StudentError) as error:  # train_fit's problem, for its own test
-            run["history"] = error
-    for key, call in [
-        (
-            "scores",
-            lambda: method(model, "evaluate", what="the model train_fit returned")(
-                x_test, y_test, verbose=0, return_dict=True
-            ),
+    # train_fit's problems, for its own tests
+    keep(run, "history", lambda: history_of(history, what="train_fit's history"))
+    keep(
+        run,
+        "scores",
+        lambda: method(model, "evaluate", what="the model train_fit returned")(
+            x_test, y_test, verbose=0, return_dict=True
         ),
-        ("result", lambda: student.evaluate_and_predict(model, x_test, y_test)),
-    ]:
-        try:
-            run[key] = call()
-        except (Mismatch, StudentError) as error:
-            run[key] = error
+    )
+    keep(run, "result", lambda: student.evaluate_and_predict(model, x_test, y_test))
     return run
 
 
@@ -1275,9 +1201,9 @@ def still_run(student, reference):
 )
 def test_train_fit_epoch_metrics(student, reference, still_run):
     _, y = _moons(reference, N_VAL, VAL_SEED)
-    history = _value(still_run, "history")
-    loss = _curve(history, "loss", "train_fit's history", 1)
-    accuracy = _curve(history, "accuracy", "train_fit's history", 1)
+    history = kept(still_run, "history")
+    loss = curve(history, "loss", what="train_fit's history", length=1)
+    accuracy = curve(history, "accuracy", what="train_fit's history", length=1)
     logits = still_run["train_logits"]
     expect_close(
         loss[0],
@@ -1304,8 +1230,8 @@ def test_train_fit_epoch_metrics(student, reference, still_run):
     "before building and training.",
 )
 def test_train_fit_deterministic(student, fit_run, stopped_run):
-    first = _curve(fit_run["history"], "loss", "train_fit's history")
-    again = _curve(stopped_run["history"], "loss", "train_fit's history")
+    first = curve(fit_run["history"], "loss", what="train_fit's history")
+    again = curve(stopped_run["history"], "loss", what="train_fit's history")
     n = min(first.size, again.size, 3)
     expect_close(
         again[:n],
@@ -1321,12 +1247,7 @@ def test_train_fit_deterministic(student, fit_run, stopped_run):
 
 
 def _evaluated(run):
-    result = _value(run, "result")
-    expect(
-        isinstance(result, dict),
-        f"evaluate_and_predict should return a dict, but it returned a {_kind(result)}.",
-    )
-    return result
+    return as_dict(kept(run, "result"), what="what evaluate_and_predict returned")
 
 
 @grade(
@@ -1338,7 +1259,7 @@ def _evaluated(run):
 )
 def test_evaluate_loss_and_accuracy(student, still_run):
     result = _evaluated(still_run)
-    scores = _value(still_run, "scores")
+    scores = kept(still_run, "scores")
     for key in ("loss", "accuracy"):
         expect(key in result, f"evaluate_and_predict's dict has no {key!r} entry.")
         expect(

@@ -10,15 +10,18 @@ import numpy as np
 
 from grader.harness import (
     as_array,
+    as_dict,
     as_float,
-    as_int,
     as_list,
-    as_object,
-    attribute,
+    as_model,
+    as_parts,
+    curve,
     expect,
     expect_close,
     grade,
+    history_of,
     method,
+    parameter_count,
 )
 
 
@@ -110,9 +113,9 @@ def test_adam_step(student):
 
 @grade(points=1, exercise="build_model", hint="Seed every initializer from `seed`.")
 def test_build_model(student):
-    first = as_object(student.build_model(3), kind="Keras model", what="build_model(3)")
-    second = as_object(student.build_model(3), kind="Keras model", what="build_model(3)")
-    count = as_int(method(first, "count_params", what="the model")(), what="its parameters")
+    first = as_model(student.build_model(3), what="build_model(3)")
+    second = as_model(student.build_model(3), what="build_model(3)")
+    count = parameter_count(first, what="the model")
     expect(count == 2 * 16 + 16 + 16 * 16 + 16 + 16 + 1, f"the model has {count} parameters.")
     a = as_list(method(first, "get_weights", what="the model")(), what="its weights")
     b = as_list(method(second, "get_weights", what="the model")(), what="its weights")
@@ -126,12 +129,6 @@ def test_build_model(student):
     expect(tuple(out.shape) == (4, 1), f"the model's output has shape {tuple(out.shape)}.")
 
 
-def _entry(mapping, key, what):
-    expect(isinstance(mapping, dict), f"{what} should be a dict of per-epoch lists.")
-    expect(key in mapping, f"{what} has no {key!r} entry.")
-    return as_array(mapping[key], what=f"{what}[{key!r}]")
-
-
 def _moons(student, n, seed):
     x, y = as_list(student.make_moons(n, seed=seed), what="make_moons's result")
     return as_array(x, what="x"), as_array(y, what="y")
@@ -140,12 +137,12 @@ def _moons(student, n, seed):
 @grade(points=1, exercise="train_custom", hint="Record the mean loss and accuracy per epoch.")
 def test_train_custom(student):
     x, y = _moons(student, 256, 1)
-    _, history = as_list(
+    _, history = as_parts(
         student.train_custom(x, y, epochs=15, batch_size=32, learning_rate=0.05, seed=0),
-        what="train_custom's result",
+        ["model", "history"],
+        what="train_custom",
     )
-    losses = _entry(history, "loss", "train_custom's history")
-    expect(len(losses) == 15, f"history['loss'] has {len(losses)} entries for 15 epochs.")
+    losses = curve(history, "loss", what="train_custom's history", length=15)
     expect(bool(losses[-1] < 0.5 * losses[0]), "the loss should at least halve in 15 epochs.")
 
 
@@ -153,14 +150,14 @@ def test_train_custom(student):
 def test_train_fit(student):
     x, y = _moons(student, 256, 1)
     x_val, y_val = _moons(student, 128, 3)
-    _, history = as_list(
+    _, history = as_parts(
         student.train_fit(
             x, y, x_val, y_val, epochs=15, batch_size=32, learning_rate=0.05, seed=0, patience=10
         ),
-        what="train_fit's result",
+        ["model", "history"],
+        what="train_fit",
     )
-    logged = attribute(history, "history", what="the History object")
-    losses = _entry(logged, "loss", "history.history")
+    losses = curve(history_of(history, what="train_fit's history"), "loss", what="the history")
     expect(bool(losses[-1] < 0.5 * losses[0]), "the loss should at least halve in 15 epochs.")
 
 
@@ -168,16 +165,20 @@ def test_train_fit(student):
 def test_evaluate_and_predict(student):
     x, y = _moons(student, 256, 1)
     x_val, y_val = _moons(student, 128, 3)
-    model, _ = as_list(
+    model, _ = as_parts(
         student.train_fit(
             x, y, x_val, y_val, epochs=15, batch_size=32, learning_rate=0.05, seed=0, patience=10
         ),
-        what="train_fit's result",
+        ["model", "history"],
+        what="train_fit",
     )
     x_test, y_test = _moons(student, 400, 2)
-    results = student.evaluate_and_predict(model, x_test, y_test)
-    expect(isinstance(results, dict), "evaluate_and_predict should return a dict.")
-    probabilities = _entry(results, "probabilities", "the result")
+    results = as_dict(
+        student.evaluate_and_predict(model, x_test, y_test),
+        what="what evaluate_and_predict returned",
+    )
+    expect("probabilities" in results, "evaluate_and_predict's dict has no 'probabilities' entry.")
+    probabilities = as_array(results["probabilities"], what="the probabilities")
     expect(tuple(probabilities.shape) == (400,), f"probabilities have shape {probabilities.shape}.")
     expect(
         bool(probabilities.min() >= 0.0 and probabilities.max() <= 1.0),
