@@ -41,6 +41,7 @@ from grader.harness import (
     keep,
     kept,
 )
+from grader.harness.proxy import StudentRaised
 from grader.sandbox.wire import TensorSpecData
 
 
@@ -248,7 +249,7 @@ def test_keep_stores_a_failure_for_the_tests_that_need_the_value() -> None:
         raise Mismatch("no model")
 
     def crash() -> None:
-        raise StudentError({"type": "ValueError", "message": "bad"}, "call")
+        raise StudentRaised("call", "ValueError", "ValueError: bad", ())
 
     def ours() -> None:
         raise KeyError("the suite's own bug")

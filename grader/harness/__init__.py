@@ -31,10 +31,12 @@ from grader.harness.assertions import (
     as_shape,
     as_text,
     attribute,
+    describe,
     expect,
     expect_close,
     expect_equal,
     method,
+    not_data,
 )
 from grader.harness.behaviour import expect_spec, expect_traced, expect_variable
 from grader.harness.layers import (
@@ -59,7 +61,6 @@ from grader.harness.suite import (
     as_model,
     as_parts,
     curve,
-    describe,
     expect_stopped_early,
     history_of,
     keep,
@@ -112,6 +113,7 @@ __all__ = [
     "layer_kind",
     "list_of",
     "method",
+    "not_data",
     "parameter_count",
     "reference_layers",
     "shape_of",

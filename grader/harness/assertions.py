@@ -27,6 +27,7 @@ __all__ = [
     "as_shape",
     "as_text",
     "attribute",
+    "describe",
     "expect",
     "expect_close",
     "expect_equal",
@@ -75,8 +76,10 @@ REAL_KINDS = "biuf"
 """numpy dtype kinds of booleans, integers and real floats"""
 
 
-def _describe(value: Any) -> str:
-    """Name a value's kind the way a student would recognise it."""
+def describe(value: Any) -> str:
+    """A value's kind as a student recognises it ("an array of shape (2, 3)
+    and dtype float32", "an object of type Sequential"): for a suite's
+    message about a value it rejects itself."""
     from grader.harness.proxy import Remote
 
     if isinstance(value, Remote):
@@ -119,9 +122,9 @@ def _leaf_problem(value: Any) -> str | None:
             stack.extend(item)
         elif isinstance(item, np.ndarray):
             if _dtype_problem(item):
-                return f"an element that is {_describe(item)}"
+                return f"an element that is {describe(item)}"
         elif not isinstance(item, (bool, int, float, np.bool_, np.integer, np.floating)):
-            return f"an element that is {_describe(item)}"
+            return f"an element that is {describe(item)}"
     return None
 
 
@@ -130,7 +133,7 @@ def _to_array(value: Any) -> np.ndarray | str:
     from grader.harness.proxy import Remote
 
     if isinstance(value, Remote):
-        return f"should be a tensor or array, but it is {_describe(value)}"
+        return f"should be a tensor or array, but it is {describe(value)}"
     if not isinstance(value, (np.ndarray, list, tuple)) and hasattr(value, "numpy"):
         value = value.numpy()  # a reference's tensor: student tensors arrive as arrays
     if isinstance(value, (bool, int, float, np.generic)):
@@ -144,7 +147,7 @@ def _to_array(value: Any) -> np.ndarray | str:
         except (ValueError, OverflowError):
             return "is a ragged list that is not an array"
     if not isinstance(value, np.ndarray):
-        return f"should be a tensor or array, but it is {_describe(value)}"
+        return f"should be a tensor or array, but it is {describe(value)}"
     problem = _dtype_problem(value)
     return f"holds {problem}" if problem else value
 
@@ -171,7 +174,7 @@ def as_int(value: Any, *, what: str) -> int:
         return int(value)
     if type(value) is int:
         return value
-    raise not_data(f"{what} should be a whole number, but it is {_describe(value)}.", value)
+    raise not_data(f"{what} should be a whole number, but it is {describe(value)}.", value)
 
 
 def as_float(value: Any, *, what: str) -> float:
@@ -183,13 +186,13 @@ def as_float(value: Any, *, what: str) -> float:
             return float(value)
         except OverflowError:
             raise Mismatch(f"{what} should be a number, but it is too large for a float.") from None
-    raise not_data(f"{what} should be a number, but it is {_describe(value)}.", value)
+    raise not_data(f"{what} should be a number, but it is {describe(value)}.", value)
 
 
 def as_text(value: Any, *, what: str) -> str:
     """A string (a dtype's name crosses the wire as one)."""
     if type(value) is not str:
-        raise not_data(f"{what} should be text, but it is {_describe(value)}.", value)
+        raise not_data(f"{what} should be text, but it is {describe(value)}.", value)
     return value
 
 
@@ -197,7 +200,7 @@ def as_list(value: Any, *, what: str) -> list[Any]:
     """A list or tuple's items. An object left in the sandbox is refused, so
     a suite never calls ``len()`` on it or iterates it remotely."""
     if not isinstance(value, (list, tuple)):
-        raise not_data(f"{what} should be a list, but it is {_describe(value)}.", value)
+        raise not_data(f"{what} should be a list, but it is {describe(value)}.", value)
     return list(value)
 
 
@@ -207,7 +210,7 @@ def as_shape(value: Any, *, what: str) -> tuple[int | None, ...]:
         d is None or (type(d) is int and d >= 0) for d in value
     ):
         return tuple(value)
-    raise not_data(f"{what} should be a shape, but it is {_describe(value)}.", value)
+    raise not_data(f"{what} should be a shape, but it is {describe(value)}.", value)
 
 
 def as_object(value: Any, *, kind: str, what: str) -> Remote:
@@ -217,7 +220,7 @@ def as_object(value: Any, *, kind: str, what: str) -> Remote:
 
     if not isinstance(value, Remote):
         hint = ": is a return missing?" if value is None else ""
-        raise Mismatch(f"{what} should be a {kind}, but it is {_describe(value)}{hint}.")
+        raise Mismatch(f"{what} should be a {kind}, but it is {describe(value)}{hint}.")
     return value
 
 
@@ -227,7 +230,7 @@ def attribute(target: Any, name: str, *, what: str) -> Any:
     from grader.harness.proxy import Remote, StudentError, StudentRaised
 
     if not isinstance(target, Remote):
-        raise Mismatch(f"{what} has no attribute `{name}`: it is {_describe(target)}.")
+        raise Mismatch(f"{what} has no attribute `{name}`: it is {describe(target)}.")
     try:
         return getattr(target, name)
     except StudentError as err:
@@ -243,7 +246,7 @@ def method(target: Any, name: str, *, what: str) -> Remote:
 
     found = attribute(target, name, what=what)
     if not isinstance(found, Remote):
-        raise Mismatch(f"`{name}` of {what} should be a method, but it is {_describe(found)}.")
+        raise Mismatch(f"`{name}` of {what} should be a method, but it is {describe(found)}.")
     return found
 
 
@@ -358,7 +361,7 @@ def expect_equal(got: Any, want: Any, *, what: str = "your result") -> None:
     if isinstance(want, (list, tuple)) and isinstance(got, (list, tuple)):
         got, want = list(got), list(want)
     if not _same_kind(got, want):
-        raise not_data(f"{what} should be {_plain(want)}, but it is {_describe(got)}.", got)
+        raise not_data(f"{what} should be {_plain(want)}, but it is {describe(got)}.", got)
     if not _same(got, want):
         raise Mismatch(f"{what} is {_plain(got)}, but {_plain(want)} was expected.")
 

@@ -18,7 +18,6 @@ import numpy as np
 
 from grader.harness.assertions import (
     Mismatch,
-    _describe,
     as_array,
     as_int,
     as_list,
@@ -26,6 +25,7 @@ from grader.harness.assertions import (
     as_shape,
     as_text,
     attribute,
+    describe,
     expect,
     expect_close,
     method,
@@ -130,7 +130,7 @@ def expect_spec(
 ) -> TensorSpecData:
     """``value`` is a ``tf.TensorSpec`` with this shape and dtype."""
     if not isinstance(value, TensorSpecData):
-        raise Mismatch(f"{what} should be a tf.TensorSpec, but it is {_describe(value)}.")
+        raise Mismatch(f"{what} should be a tf.TensorSpec, but it is {describe(value)}.")
     expect(
         value.shape == shape,
         f"the shape of {what} is {value.shape}, but {shape} was expected.",

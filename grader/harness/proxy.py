@@ -55,16 +55,6 @@ class StudentError(Exception):
         self.message = message
         self.frames = frames
 
-    @property
-    def not_implemented(self) -> bool:
-        """Whether this is a ``StillAStub`` (kept for suites that test it)."""
-        return isinstance(self, StillAStub)
-
-    @property
-    def missing(self) -> str | None:
-        """The undefined name of a ``FunctionMissing`` (kept for suites that test it)."""
-        return self.name if isinstance(self, FunctionMissing) else None
-
 
 class StudentRaised(StudentError):
     """The student's code raised an exception."""

@@ -15,15 +15,16 @@ import numpy as np
 
 from grader.harness.assertions import (
     Mismatch,
-    _describe,
     as_array,
     as_int,
     as_list,
     as_object,
     as_shape,
     attribute,
+    describe,
     expect,
     method,
+    not_data,
 )
 from grader.harness.proxy import Remote, StudentError
 
@@ -32,7 +33,6 @@ __all__ = [
     "as_model",
     "as_parts",
     "curve",
-    "describe",
     "expect_stopped_early",
     "history_of",
     "keep",
@@ -45,17 +45,10 @@ __all__ = [
 ]
 
 
-def describe(value: Any) -> str:
-    """A value's kind as a student recognises it ("an array of shape (2, 3) and
-    dtype float32", "an object of type Sequential"): the assertions' own
-    wording, for a suite's message about a value it rejects itself."""
-    return _describe(value)
-
-
 def as_dict(value: Any, *, what: str) -> dict[Any, Any]:
     """A dict (a history, a dict of scores), or a Mismatch naming what came back."""
     if not isinstance(value, dict):
-        raise Mismatch(f"{what} should be a dict, but it is {_describe(value)}.")
+        raise not_data(f"{what} should be a dict, but it is {describe(value)}.", value)
     return value
 
 
@@ -73,9 +66,9 @@ def as_parts(value: Any, names: Sequence[str], *, what: str) -> list[Any]:
             return list(value)
         returned = f"{len(value)} values"
     else:
-        returned = _describe(value)
-    raise Mismatch(
-        f"{what} should return a tuple ({', '.join(names)}), but it returned {returned}."
+        returned = describe(value)
+    raise not_data(
+        f"{what} should return a tuple ({', '.join(names)}), but it returned {returned}.", value
     )
 
 
