@@ -79,7 +79,7 @@ def grade_assignment(
     *,
     paths: list[Path] | None = None,
     out: Path = Path("reports"),
-    jobs: int = 1,
+    jobs: int = 2,
     force: bool = False,
     require_isolation: bool = False,
     gpus: list[str] | None = None,
