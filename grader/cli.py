@@ -29,16 +29,16 @@ OUT = default(grade_assignment, "out")
 """``--out`` of every command that reads what ``grade`` wrote"""
 
 
-class GpuList(click.ParamType):
+class GpuList(click.ParamType[list[str] | None, str]):
     """``--gpus``: auto (None: detect), none ([]), or device ids (``grader.devices.parse``)."""
 
     name = "gpus"
 
     def convert(
-        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+        self, value: str, param: click.Parameter | None, ctx: click.Context | None
     ) -> list[str] | None:
         try:
-            return devices.parse(str(value))
+            return devices.parse(value)
         except ValueError as err:
             self.fail(str(err), param, ctx)
 
@@ -178,7 +178,8 @@ def export_command(
     """
     with _reported():
         request = exporters.ExportRequest(
-            assignments=tuple(assignments.load(root, name) for name in assignment_names),
+            assignments=tuple(assignments.load(root, name).info for name in assignment_names),
+            course=root,
             out=out,
             output=output,
             roster=roster,
@@ -434,7 +435,7 @@ def grade_command(
         click.echo(f"details for staff only (they quote the hidden suite): {summary.staff_log}")
     with _reported():
         status = ci.finish(
-            loaded,
+            loaded.info,
             summary,
             junit=junit,
             summary_md=summary_md,

@@ -16,6 +16,7 @@ import selectors
 import signal
 import time
 import traceback
+import types
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,8 +110,9 @@ class LocalRunner:
         for zygote in self._zygotes:
             zygote.close()
 
-    def grade(self, todo: Sequence[Submission]) -> Iterator[Outcome]:
-        """Grade ``todo``, ``jobs`` at a time. A child that dies or overruns
+    def grade(self, todo: Sequence[Submission], reference: types.ModuleType) -> Iterator[Outcome]:
+        """Grade ``todo`` against ``reference`` (loaded in this process, so
+        forked children inherit it), ``jobs`` at a time. A child that dies or overruns
         is cleaned up after (its sandboxes killed, its scratch removed) and
         its submission tried again, at most ``MAX_TRIES`` times."""
         limits = self.assignment.limits
@@ -125,7 +127,7 @@ class LocalRunner:
                     busy = collections.Counter(c.slot for c in running.values())
                     slot = min(range(len(slots)), key=lambda i: busy[i])
                     lane = min(set(range(self.jobs)) - {c.lane for c in running.values()})
-                    child = self._fork(queue.popleft(), slots[slot], slot, lane)
+                    child = self._fork(queue.popleft(), reference, slots[slot], slot, lane)
                     running[child.fd] = child
                     selector.register(child.fd, selectors.EVENT_READ)
                 for key, _ in selector.select(timeout=1.0):
@@ -154,7 +156,14 @@ class LocalRunner:
                 os.close(child.fd)
                 RunDir.clean_child(child.workdir)
 
-    def _fork(self, submission: Submission, zygote: ZygoteInfo, slot: int, lane: int) -> _Child:
+    def _fork(
+        self,
+        submission: Submission,
+        reference: types.ModuleType,
+        zygote: ZygoteInfo,
+        slot: int,
+        lane: int,
+    ) -> _Child:
         self.tries[submission.student] += 1
         workdir = self.run_dir.child()
         read_fd, write_fd = os.pipe()
@@ -163,6 +172,7 @@ class LocalRunner:
             os.close(read_fd)
             _child_main(
                 self.assignment,
+                reference,
                 submission,
                 self.suite_version,
                 zygote,
@@ -200,6 +210,7 @@ class LocalRunner:
 
 def _child_main(
     assignment: Assignment,
+    reference: types.ModuleType,
     submission: Submission,
     suite_version: str,
     zygote: ZygoteInfo,
@@ -221,6 +232,7 @@ def _child_main(
             result, internal = grading.grade_submission(
                 assignment,
                 submission,
+                reference=reference,
                 zygote=zygote,
                 suite_version=suite_version,
                 workdir=workdir,

@@ -21,6 +21,7 @@ import logging
 import os
 import subprocess
 import sys
+import types
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -162,7 +163,9 @@ class RayRunner:
         self._actors = alive
         return "; ".join(sorted(p for p in problems if p))
 
-    def grade(self, todo: Sequence[Submission]) -> Iterator[Outcome]:
+    def grade(self, todo: Sequence[Submission], reference: types.ModuleType) -> Iterator[Outcome]:
+        """Hand ``todo`` out to the actors; each slot server loaded its own
+        ``reference`` from the files shipped to it."""
         queue = collections.deque(todo)
         tries: collections.Counter[str] = collections.Counter()
         idle = list(self._actors)

@@ -145,7 +145,10 @@ def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
         )
         os.environ["CUDA_VISIBLE_DEVICES"] = ""  # the reference runs on the CPU, as locally
         preload_tensorflow()
-        grading.suite_tests(assignment)  # as the local driver does: forks inherit the reference
+        reference = assignments.load_reference(assignment)  # once: forks inherit it
+        grading.suite_tests(
+            assignment, reference
+        )  # as the driver does: forks inherit pytest's imports
         gc.freeze()
         send(replies, ["ready", runner.wait_ready()])
         while True:
@@ -154,7 +157,7 @@ def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
             except EOFError:
                 return
             if request[0] == "grade":
-                [outcome] = runner.grade([submission_from_json(request[1])])
+                [outcome] = runner.grade([submission_from_json(request[1])], reference)
                 send(replies, outcome_json(outcome))
             else:
                 stats = dataclasses.replace(runner.stats()[0], name=slot.name)
