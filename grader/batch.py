@@ -212,13 +212,13 @@ def _runner(
         )
     if backend != "local":
         raise UsageError(f"unknown backend {backend!r} (there are: local, ray)")
-    slots = devices.plan(devices.detect_gpus() if gpus is None else gpus, share=gpu_share)
-    if slots[0].gpu:
-        jobs = len(slots)
-        echo(f"grading on {jobs} GPU(s): {', '.join(s.name for s in slots)}, one submission each")
+    planned = devices.plan(devices.detect_gpus() if gpus is None else gpus, share=gpu_share)
+    if planned[0].gpu:
+        jobs = len(planned)
+        echo(f"grading on {jobs} GPU(s): {', '.join(d.name for d in planned)}, one submission each")
         os.environ["CUDA_VISIBLE_DEVICES"] = ""  # reference solutions run on the CPU, here
     return LocalRunner(
-        assignment, suite_version, slots, run_dir, jobs=jobs, reference_cache=cache, echo=echo
+        assignment, suite_version, planned, run_dir, jobs=jobs, reference_cache=cache, echo=echo
     )
 
 
