@@ -28,7 +28,7 @@ from grader.assignments import Assignment
 from grader.batch import REFUSAL_KINDS, grade_assignment
 from grader.errors import GraderError
 from grader.exports import atomic_write
-from grader.results import Notice, SubmissionResult
+from grader.results import Notice, NoticeKind, SubmissionResult
 from grader.runners.local import preload_tensorflow
 from grader.students import shown, student_id
 from grader.submissions import (
@@ -96,7 +96,7 @@ def _grade(assignment: Assignment, folder: Path, echo: Echo) -> tuple[Submission
             return _graded(assignment, reference, found, echo)
     else:
         refusal = found
-    notice = Notice(kind="unreadable", message=refusal.message)
+    notice = Notice(kind=NoticeKind.UNREADABLE, message=refusal.message)
     result = grading.ungradable(
         assignment,
         student="submission",

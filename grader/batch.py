@@ -30,7 +30,7 @@ from grader.deadlines import Stamp
 from grader.errors import GraderError, UsageError
 from grader.gradebook import DB_NAME, Gradebook
 from grader.regrades import ScoreChange, compare
-from grader.results import Notice, SubmissionResult, TestResult, Verdict
+from grader.results import NOTICES, Notice, NoticeKind, SubmissionResult, TestResult, Verdict
 from grader.runners import Outcome, Runner, SlotStats
 from grader.runners.local import LocalRunner, preload_tensorflow
 from grader.sandbox.limits import Cgroup
@@ -287,17 +287,15 @@ def summary_line(result: SubmissionResult) -> str:
     """One line per submission: score, percentage, verdict counts, time."""
     counts = collections.Counter(t.verdict for t in result.tests)
     parts = [f"{counts[v]} {v.value}" for v in Verdict if counts[v]]
-    percent = 100 * result.score / result.max_score if result.max_score else 0.0
     unreadable = [n.message for n in result.notices if n.kind in REFUSAL_KINDS]
     verdicts = f"not graded: {unreadable[0][:70]}" if unreadable else ", ".join(parts)
     return one_line(
-        f"{result.student:<16} {result.score:6g}/{result.max_score:<6g} {percent:5.1f}%  "
+        f"{result.student:<16} {result.score:6g}/{result.max_score:<6g} {result.percent:5.1f}%  "
         f"{verdicts:<44} {result.execution_time:5.1f}s"
     )
 
 
-REFUSAL_KINDS = ("unreadable", "duplicate")
-"""notice kinds of a submission that was not graded at all"""
+REFUSAL_KINDS = frozenset(k for k, info in NOTICES.items() if info.refusal)
 
 
 def summary_lines(assignment: str, summary: BatchSummary, out: Path) -> list[str]:
@@ -435,7 +433,7 @@ class _Batch:
         except Exception:  # noqa: BLE001 - our bug (RecursionError included); the batch goes on
             self.summary.internal_errors[item.student] = traceback.format_exc()
             raise SubmissionProblem(
-                "unreadable",
+                NoticeKind.UNREADABLE,
                 "The grader could not read this submission (its fault, not yours); course "
                 "staff have been told.",
             ) from None
@@ -512,7 +510,7 @@ class _Batch:
             self._finish(outcome.result, echo)
             return
         notice = Notice(
-            kind="internal",
+            kind=NoticeKind.INTERNAL,
             message="The grader failed on this submission (its fault, not yours); course staff "
             "have been told.",
         )
@@ -582,14 +580,14 @@ def _one_per_student(student: str, items: list[Found]) -> tuple[Found, Notice | 
     ):
         kept = notebooks[0]
         note = Notice(
-            kind="ignored",
+            kind=NoticeKind.IGNORED,
             message=f"{', '.join(others)} not graded: {shown(kept.path.name)} was, "
             "as the notebook with the same name.",
         )
         return kept, note
     names = ", ".join(shown(i.path.name) for i in items)
     raise SubmissionProblem(
-        "duplicate",
+        NoticeKind.DUPLICATE,
         f"More than one submission has the id {student!r} ({names}); "
         "none of them was graded. Keep exactly one.",
     )

@@ -58,16 +58,6 @@ INSTALLED_NAMES = {
 }
 """distributions that provide each pinned library on a student's machine"""
 SHOWN_NAMES = {"tensorflow": "TensorFlow", "keras": "Keras"}
-COLOURS = {
-    Verdict.PASSED: "green",
-    Verdict.FAILED: "red",
-    Verdict.ERROR: "red",
-    Verdict.NOT_IMPLEMENTED: "yellow",
-    Verdict.TIMEOUT: "magenta",
-    Verdict.MEMORY: "magenta",
-    Verdict.CRASH: "magenta",
-    Verdict.INTERNAL: "magenta",
-}
 
 
 class NotCheckable(GraderError):
@@ -297,6 +287,7 @@ def run_checks(
         notices=(*submission.notices, *session.notices),
         isolation=session.isolation,
         output=session.load_output,
+        output_cut=session.load_output_cut,
         exercises=tuple(order),
     )
     return result, plugin.internal_details
@@ -358,7 +349,7 @@ def lines(checked: Checked, *, colour: bool) -> list[str]:
     its message and the student's own traceback lines."""
 
     def paint(text: str, verdict: Verdict) -> str:
-        return click.style(text, fg=COLOURS[verdict], bold=True) if colour else text
+        return click.style(text, fg=verdict.info.colour, bold=True) if colour else text
 
     result = checked.result
     out = [f"{result.assignment} public checks of {shown(checked.notebook.name)}:"]

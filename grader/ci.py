@@ -22,13 +22,12 @@ from grader.assignments import AssignmentInfo
 from grader.batch import REFUSAL_KINDS, BatchSummary
 from grader.errors import GraderError
 from grader.exports import atomic_write
-from grader.reports import Disclosure, stats, views
+from grader.reports import Disclosure, views
 from grader.results import SubmissionResult, Verdict
 
 FAIL_UNDER_STATUS = 3
 """exit status of ``grader grade --fail-under`` when a submission scored below it"""
 
-_FAILURES = {Verdict.FAILED, Verdict.NOT_IMPLEMENTED}
 """verdicts shown as a JUnit ``failure`` (the student's result was wrong or
 missing); every other verdict but PASSED is an ``error`` (it did not finish)"""
 
@@ -51,7 +50,7 @@ def points_line(results: Iterable[SubmissionResult]) -> str:
 
 def below(results: Iterable[SubmissionResult], percent: float) -> list[SubmissionResult]:
     """Submissions that scored under ``percent`` of their points."""
-    return [r for r in results if stats.percent(r) < percent]
+    return [r for r in results if r.percent < percent]
 
 
 def finish(
@@ -83,10 +82,7 @@ def finish(
         ) from err
     low = [] if fail_under is None else below(results, fail_under)
     for result in low:
-        warn(
-            f"{result.student} scored {stats.percent(result):.1f}%, under --fail-under "
-            f"{fail_under:g}%"
-        )
+        warn(f"{result.student} scored {result.percent:.1f}%, under --fail-under {fail_under:g}%")
     echo(points_line(results))
     return FAIL_UNDER_STATUS if low else 0
 
@@ -144,7 +140,7 @@ def junit_suite(result: SubmissionResult, disclosure: Disclosure) -> ET.Element:
         ("student", result.student),
         ("score", f"{result.score:g}"),
         ("max_score", f"{result.max_score:g}"),
-        ("percent", f"{stats.percent(result):.1f}"),
+        ("percent", f"{result.percent:.1f}"),
         ("isolation", result.isolation or "none"),
         ("submission_hash", result.submission_hash),
         *points,
@@ -165,7 +161,7 @@ def _outcome(test: views.TestView) -> ET.Element | None:
         return element
     if test.verdict is Verdict.PASSED:
         return None
-    tag = "failure" if test.verdict in _FAILURES else "error"
+    tag = test.verdict.info.junit
     if test.held_until:
         message = f"{test.verdict_text}; details are shown after {test.held_until}"
         body = message
@@ -231,7 +227,7 @@ def summary_markdown(assignment: AssignmentInfo, results: list[SubmissionResult]
         row = [
             f"`{result.student}`",
             f"{result.score:g}/{result.max_score:g}",
-            f"{stats.percent(result):.1f}",
+            f"{result.percent:.1f}",
             *per_exercise.values(),
             _cell(_note(result)),
         ]
@@ -245,7 +241,7 @@ def _note(result: SubmissionResult) -> str:
     refusal = next((n for n in result.notices if n.kind in REFUSAL_KINDS), None)
     if refusal is not None:
         return f"not graded: {refusal.message}"
-    if result.internal_errors:
+    if result.grader_at_fault:
         return "grader error (not the student's fault; see the staff log)"
     return ""
 

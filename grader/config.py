@@ -21,7 +21,6 @@ import json
 import re
 import tomllib
 import types
-import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +28,8 @@ from typing import Any, Protocol
 
 from grader.deadlines import NO_LATE_POLICY, LatePolicy
 from grader.errors import ConfigError
-from grader.harness.marks import Visibility, grade
+from grader.harness.marks import grade
+from grader.results import Visibility
 from grader.sandbox.limits import Limits
 
 LIMITS = "limits"
@@ -432,7 +432,6 @@ def _toml(value: object) -> str:
     return repr(value)
 
 
-VISIBILITIES: tuple[str, ...] = typing.get_args(Visibility)
 _MARK_ARGUMENTS = tuple(inspect.signature(grade).parameters)
 """what ``@grade`` takes, read off its signature so the two cannot differ"""
 
@@ -458,10 +457,10 @@ def check_marks(
                 f"{where}(exercise={exercise!r}): expected the name of a function the solution "
                 "notebook defines"
             )
-        visibility = mark.get("visibility", VISIBILITIES[0])
-        if visibility not in VISIBILITIES:
+        visibility = mark.get("visibility", Visibility.VISIBLE)
+        if visibility not in tuple(Visibility):
             raise ConfigError(
-                f"{where}(visibility={visibility!r}): expected one of {', '.join(VISIBILITIES)}"
+                f"{where}(visibility={visibility!r}): expected one of {', '.join(Visibility)}"
             )
         if not isinstance(mark.get("hint", ""), str):
             raise ConfigError(f"{where}(hint={mark['hint']!r}): expected text")

@@ -119,13 +119,12 @@ def grades_csv(results: list[SubmissionResult]) -> str:
         per_exercise = {e: 0.0 for e in exercises}
         for test in result.tests:
             per_exercise[test.exercise] = per_exercise.get(test.exercise, 0.0) + test.score
-        percent = 100 * result.score / result.max_score if result.max_score else 0.0
         writer.writerow(
             [
                 result.student,
                 f"{result.score:g}",
                 f"{result.max_score:g}",
-                f"{percent:.1f}",
+                f"{result.percent:.1f}",
                 *(f"{per_exercise[e]:g}" for e in exercises),
                 result.graded_at,
                 result.submission_hash,

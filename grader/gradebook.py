@@ -302,7 +302,7 @@ class Gradebook:
     def _count_failure(self, result: SubmissionResult) -> None:
         """Count runs in a row that ended with an internal error on this file and suite."""
         key = (result.assignment, result.student)
-        if not any(t.verdict is Verdict.INTERNAL for t in result.tests):
+        if not result.grader_at_fault:
             self._db.execute("DELETE FROM failures WHERE assignment = ? AND student = ?", key)
             return
         self._db.execute(

@@ -161,7 +161,7 @@ def results_json(
                 "number": number,
                 "score": test.score,
                 "max_score": test.max_score,
-                "status": test.verdict.gradescope_status,
+                "status": test.verdict.info.gradescope_status,
                 "output": _test_output(test),
                 "visibility": visibility(test.visibility),
                 "tags": [test.exercise] if test.exercise else [],
@@ -200,7 +200,7 @@ def _overall(result: SubmissionResult, message: str) -> str:
     if notices:
         items = "".join(f"<li>{_notice(n)}</li>" for n in notices)
         parts.append(f"<p>About your notebook as a whole:</p><ul>{items}</ul>")
-    if any(t.verdict is Verdict.INTERNAL for t in result.tests):
+    if result.grader_at_fault:
         parts.append(
             "<p>Some tests could not run because of a problem on the grader's side, not in "
             "your code; course staff can see it.</p>"

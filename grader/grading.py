@@ -27,7 +27,7 @@ from grader.errors import GraderError
 from grader.harness.plugin import GradingPlugin
 from grader.harness.proxy import StudentSession
 from grader.harness.reference_data import ReferenceData
-from grader.results import Notice, SubmissionResult, TestResult, Verdict
+from grader.results import Notice, SubmissionResult, TestResult, Verdict, Visibility
 from grader.sandbox.client import SandboxFailure, ZygoteInfo
 from grader.submissions import Submission
 
@@ -84,7 +84,7 @@ def _placeholder(plugin: GradingPlugin, nodeid: str) -> TestResult:
         score=0.0,
         verdict=Verdict.ERROR,
         hint=str(mark.get("hint", "")),
-        visibility=str(mark.get("visibility", "visible")),
+        visibility=Visibility(mark.get("visibility", Visibility.VISIBLE)),
     )
 
 
@@ -140,6 +140,7 @@ def grade_submission(
         notices=(*submission.notices, *session.notices),
         isolation=session.isolation,
         output=session.load_output,
+        output_cut=session.load_output_cut,
         exercises=exercise_order(reference, tests),
     )
     return bounded(result), plugin.internal_details

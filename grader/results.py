@@ -12,7 +12,8 @@ from typing import Any
 
 
 class Verdict(enum.Enum):
-    """What happened in one test, in the order reports list them (worst last)."""
+    """What happened in one test, in the order reports list them (worst last).
+    What each one means to every reader is in ``VERDICTS``."""
 
     PASSED = "passed"
     FAILED = "failed"
@@ -29,8 +30,190 @@ class Verdict(enum.Enum):
     """a bug in the grader or the hidden suite, not the student's fault"""
 
     @property
-    def gradescope_status(self) -> str:
-        return "passed" if self is Verdict.PASSED else "failed"
+    def info(self) -> VerdictInfo:
+        return VERDICTS[self]
+
+
+class Fault(enum.Enum):
+    """Whose a test's outcome is: it decides what a re-run retries."""
+
+    NONE = "none"
+    STUDENT = "student"
+    GRADER = "grader"
+    """our bug or the suite's: a re-run grades it again"""
+
+
+class Concern(enum.StrEnum):
+    """Why the class summary asks an instructor to look at a submission; the
+    value is its label there."""
+
+    LIMITS = "limits"
+    TAMPERING = "possible tampering"
+    GRADER = "grader"
+    FILE = "file"
+
+    @property
+    def css(self) -> str:
+        return CONCERN_CSS[self]
+
+
+CONCERN_CSS = {
+    Concern.LIMITS: "timeout",
+    Concern.TAMPERING: "failed",
+    Concern.GRADER: "neutral",
+    Concern.FILE: "neutral",
+}
+"""the badge's colour, shared with the verdicts'"""
+
+
+@dataclass(frozen=True)
+class VerdictInfo:
+    """A verdict's row in ``VERDICTS``."""
+
+    symbol: str
+    """on the badge, so it never relies on colour alone"""
+    label: str
+    """the badge's words"""
+    css: str
+    colour: str
+    """on a terminal (``grader check``), as ``click.style`` names it"""
+    fault: Fault
+    gradescope_status: str
+    junit: str
+    """the JUnit element a test with this verdict becomes (``""`` when it passed)"""
+    concern: Concern | None
+    """what the class summary flags a test with this verdict as"""
+
+
+VERDICTS: dict[Verdict, VerdictInfo] = {
+    Verdict.PASSED: VerdictInfo("✓", "passed", "passed", "green", Fault.NONE, "passed", "", None),
+    Verdict.FAILED: VerdictInfo(
+        "✗", "failed", "failed", "red", Fault.STUDENT, "failed", "failure", None
+    ),
+    Verdict.ERROR: VerdictInfo(
+        "!", "error", "error", "red", Fault.STUDENT, "failed", "error", None
+    ),
+    Verdict.NOT_IMPLEMENTED: VerdictInfo(
+        "…",
+        "not implemented",
+        "not-implemented",
+        "yellow",
+        Fault.STUDENT,
+        "failed",
+        "failure",
+        None,
+    ),
+    Verdict.TIMEOUT: VerdictInfo(
+        "◷", "timeout", "timeout", "magenta", Fault.STUDENT, "failed", "error", Concern.LIMITS
+    ),
+    Verdict.MEMORY: VerdictInfo(
+        "▲", "out of memory", "memory", "magenta", Fault.STUDENT, "failed", "error", Concern.LIMITS
+    ),
+    Verdict.CRASH: VerdictInfo(
+        "✗", "crashed", "crash", "magenta", Fault.STUDENT, "failed", "error", Concern.LIMITS
+    ),
+    Verdict.INTERNAL: VerdictInfo(
+        "?",
+        "grader error",
+        "internal-error",
+        "magenta",
+        Fault.GRADER,
+        "failed",
+        "error",
+        Concern.GRADER,
+    ),
+}
+
+
+class Limit(enum.Enum):
+    """Which limit a test or a loading notebook ran into."""
+
+    CALL_TIME = "time per call"
+    NOTEBOOK_TIME = "time for the whole notebook"
+    MEMORY = "memory"
+    SCRATCH = "scratch folder"
+    PROCESS = "the process ended"
+    """not a limit the grader set: the student's code ended its own process"""
+
+
+class Visibility(enum.StrEnum):
+    """Who may see a test's result, when (Gradescope's values)."""
+
+    VISIBLE = "visible"
+    AFTER_DUE_DATE = "after_due_date"
+    AFTER_PUBLISHED = "after_published"
+    HIDDEN = "hidden"
+
+
+class Origin(enum.Enum):
+    SANDBOX = "sandbox"
+    """sent by the sandbox while the notebook loaded: untrusted, so only the
+    kinds marked so are accepted from it"""
+    GRADER = "grader"
+
+
+class NoticeKind(enum.StrEnum):
+    """What a notice is about. What each one means is in ``NOTICES``."""
+
+    SYNTAX = "syntax"
+    ERROR = "error"
+    EXIT = "exit"
+    TAMPER = "tamper"
+    FORGED = "forged"
+    TRUNCATED = "truncated"
+    MAGIC = "magic"
+    LARGE = "large"
+    MALFORMED = "malformed"
+    IGNORED = "ignored"
+    UNREADABLE = "unreadable"
+    DUPLICATE = "duplicate"
+    INTERNAL = "internal"
+
+    @property
+    def info(self) -> NoticeInfo:
+        return NOTICES[self]
+
+
+@dataclass(frozen=True)
+class NoticeInfo:
+    """A notice kind's row in ``NOTICES``."""
+
+    label: str
+    """the badge on the student's page"""
+    origin: Origin
+    concern: Concern | None
+    flag: str
+    """the class summary's headline for it ("" when not flagged); ``{where}``
+    is the cell or "the notebook" """
+    refusal: bool = False
+    """the submission was not graded at all"""
+
+
+NOTICES: dict[NoticeKind, NoticeInfo] = {
+    NoticeKind.SYNTAX: NoticeInfo("Syntax error", Origin.SANDBOX, None, ""),
+    NoticeKind.ERROR: NoticeInfo("Error while the cell ran", Origin.SANDBOX, None, ""),
+    NoticeKind.EXIT: NoticeInfo(
+        "The cell called exit", Origin.SANDBOX, Concern.TAMPERING, "{where} called exit"
+    ),
+    NoticeKind.TAMPER: NoticeInfo(
+        "Builtins restored", Origin.SANDBOX, Concern.TAMPERING, "replaced Python builtins"
+    ),
+    NoticeKind.FORGED: NoticeInfo(
+        "Message refused", Origin.GRADER, Concern.TAMPERING, "wrote to the grader's connection"
+    ),
+    NoticeKind.TRUNCATED: NoticeInfo("Notices cut", Origin.GRADER, None, ""),
+    NoticeKind.MAGIC: NoticeInfo("Line skipped", Origin.GRADER, None, ""),
+    NoticeKind.LARGE: NoticeInfo("Large file", Origin.GRADER, None, ""),
+    NoticeKind.MALFORMED: NoticeInfo("Cell not read", Origin.GRADER, Concern.FILE, "partly graded"),
+    NoticeKind.IGNORED: NoticeInfo("File ignored", Origin.GRADER, Concern.FILE, "partly graded"),
+    NoticeKind.UNREADABLE: NoticeInfo(
+        "File not graded", Origin.GRADER, Concern.FILE, "not graded", refusal=True
+    ),
+    NoticeKind.DUPLICATE: NoticeInfo(
+        "File not graded", Origin.GRADER, Concern.FILE, "not graded", refusal=True
+    ),
+    NoticeKind.INTERNAL: NoticeInfo("Grader error", Origin.GRADER, None, ""),
+}
 
 
 @dataclass(frozen=True)
@@ -76,11 +259,7 @@ class Notice:
     """Something about the submission as a whole: a cell that failed to run,
     a dropped magic, a file that could not be read."""
 
-    kind: str
-    """from the sandbox while loading: syntax, error, exit, tamper (the only
-    kinds it may send); from the trusted side: timeout, crash, forged,
-    truncated, magic, large, malformed, ignored, unreadable, duplicate,
-    internal"""
+    kind: NoticeKind
     message: str
     cell: int | None = None
     line: int | None = None
@@ -90,7 +269,7 @@ class Notice:
     def from_json(cls, data: dict[str, Any]) -> Notice:
         """From ``dataclasses.asdict`` of a notice (as results.json holds them)."""
         return cls(
-            kind=data["kind"],
+            kind=NoticeKind(data["kind"]),
             message=data["message"],
             cell=data["cell"],
             line=data["line"],
@@ -110,13 +289,22 @@ class TestResult:
     message: str = ""
     """student-facing explanation of the verdict; never hidden test source"""
     hint: str = ""
-    visibility: str = "visible"
+    visibility: Visibility = Visibility.VISIBLE
     frames: tuple[Frame, ...] = ()
     output: str = ""
     """what the student's code printed during this test, truncated"""
     duration: float = 0.0
     comparison: Comparison | None = None
     curves: tuple[Curve, ...] = ()
+    limit: Limit | None = None
+    """the limit a timeout, memory or crash verdict ran into"""
+    handle_type: str = ""
+    """the type of an object kept in the sandbox that came back where data
+    was expected (e.g. a class whose ``__eq__`` always says yes)"""
+    refused: bool = False
+    """the sandbox sent data the grader refused (too large, too deep, malformed)"""
+    output_cut: bool = False
+    """the printed output filled what the sandbox keeps (``output_kb``)"""
 
 
 @dataclass(frozen=True)
@@ -165,6 +353,8 @@ class SubmissionResult:
     """how the sandbox was confined (recorded so weaker runs are visible)"""
     output: str = ""
     """what the student's code printed while its cells loaded, truncated"""
+    output_cut: bool = False
+    """that output filled what the sandbox keeps (``output_kb``)"""
     exercises: tuple[str, ...] = field(default=())
     """graded functions in notebook order"""
     overrides: tuple[Override, ...] = ()
@@ -194,8 +384,14 @@ class SubmissionResult:
         return round(sum(t.max_score for t in self.tests), 4)
 
     @property
-    def internal_errors(self) -> int:
-        return sum(t.verdict is Verdict.INTERNAL for t in self.tests)
+    def percent(self) -> float:
+        """The final score as a percentage of the maximum (0 when there is none)."""
+        return 100 * self.score / self.max_score if self.max_score else 0.0
+
+    @property
+    def grader_at_fault(self) -> bool:
+        """A test failed by our fault (a re-run grades it again)."""
+        return any(t.verdict.info.fault is Fault.GRADER for t in self.tests)
 
     def to_json(self) -> dict[str, Any]:
         """Gradescope's results.json at the top level, plus our own fields."""
@@ -212,7 +408,7 @@ class SubmissionResult:
                     "name": t.name,
                     "score": t.score,
                     "max_score": t.max_score,
-                    "status": t.verdict.gradescope_status,
+                    "status": t.verdict.info.gradescope_status,
                     "output": _test_output(t),
                     "visibility": t.visibility,
                     "verdict": t.verdict.value,
@@ -224,6 +420,10 @@ class SubmissionResult:
                     "duration": round(t.duration, 3),
                     "comparison": asdict(t.comparison) if t.comparison else None,
                     "curves": [asdict(c) for c in t.curves],
+                    "limit": t.limit.value if t.limit else None,
+                    "handle_type": t.handle_type,
+                    "refused": t.refused,
+                    "output_cut": t.output_cut,
                 }
                 for t in self.tests
             ],
@@ -237,6 +437,7 @@ class SubmissionResult:
             "exercises": list(self.exercises),
             "notices": [asdict(n) for n in self.notices],
             "student_output": self.output,
+            "output_cut": self.output_cut,
             "raw_score": self.raw_score,
             "overrides": [asdict(o) for o in self.overrides],
             "penalty": asdict(self.penalty) if self.penalty else None,
@@ -261,7 +462,7 @@ class SubmissionResult:
                     verdict=Verdict(t["verdict"]),
                     message=t["message"],
                     hint=t["hint"],
-                    visibility=t["visibility"],
+                    visibility=Visibility(t["visibility"]),
                     frames=tuple(Frame(**f) for f in t["frames"]),
                     output=t["student_output"],
                     duration=float(t["duration"]),
@@ -270,12 +471,17 @@ class SubmissionResult:
                         Curve(c["label"], tuple(c["student"]), tuple(c["reference"]))
                         for c in t.get("curves", [])
                     ),
+                    limit=Limit(t["limit"]) if t.get("limit") else None,
+                    handle_type=t.get("handle_type", ""),
+                    refused=t.get("refused", False),
+                    output_cut=t.get("output_cut", False),
                 )
                 for t in data["tests"]
             ),
             notices=tuple(Notice.from_json(n) for n in data["notices"]),
             isolation=data["isolation"],
             output=data["student_output"],
+            output_cut=data.get("output_cut", False),
             exercises=tuple(data["exercises"]),
             overrides=tuple(Override(**o) for o in data.get("overrides", [])),
             penalty=Penalty(**data["penalty"]) if data.get("penalty") else None,

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import nbformat
 
-from grader.results import Notice
+from grader.results import Notice, NoticeKind
 from grader.students import shown, student_id
 
 MAX_FILE_BYTES = 256 * 2**20
@@ -36,7 +36,7 @@ _LINE_MAGIC = re.compile(r"^\s*([%!]|[\w.,\[\] ]+=\s*[%!])|^\s*[\w.]+\?\??\s*$")
 class SubmissionProblem(Exception):
     """A submission that cannot be graded as it is; the message is for the student."""
 
-    def __init__(self, kind: str, message: str) -> None:
+    def __init__(self, kind: NoticeKind, message: str) -> None:
         super().__init__(message)
         self.notice = Notice(kind=kind, message=message)
 
@@ -160,7 +160,7 @@ def file_of(found: Found, notebook_name: str) -> Path:
     if len(candidates) != 1:
         listed = ", ".join(shown(p.name) for p in candidates) or "none"
         raise SubmissionProblem(
-            "unreadable",
+            NoticeKind.UNREADABLE,
             f"The folder {shown(path.name)}/ should hold one notebook named {notebook_name} "
             f"(found: {listed}).",
         )
@@ -176,21 +176,21 @@ def read_submission(found: Found, notebook_name: str) -> Submission:
     name = shown(path.name)
     if path.is_symlink():
         raise SubmissionProblem(
-            "unreadable", f"{name} is a symbolic link; submit the notebook file itself."
+            NoticeKind.UNREADABLE, f"{name} is a symbolic link; submit the notebook file itself."
         )
     if not _suffix(path.name):
         raise SubmissionProblem(
-            "unreadable", f"{name} is not a notebook (.ipynb) or Python (.py) file."
+            NoticeKind.UNREADABLE, f"{name} is not a notebook (.ipynb) or Python (.py) file."
         )
     data = _read_regular(path, name)
     digest = hashlib.sha256(data).hexdigest()
     if not data.strip():
-        raise SubmissionProblem("unreadable", f"{name} is empty.")
+        raise SubmissionProblem(NoticeKind.UNREADABLE, f"{name} is empty.")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
         raise SubmissionProblem(
-            "unreadable",
+            NoticeKind.UNREADABLE,
             f"{name} is not UTF-8 text (byte {err.start} cannot be read); "
             "save it again from Jupyter.",
         ) from None
@@ -199,7 +199,7 @@ def read_submission(found: Found, notebook_name: str) -> Submission:
     cells, notices = notebook_cells(text, name)
     if len(data) > LARGE_FILE_BYTES:
         large = Notice(
-            kind="large",
+            kind=NoticeKind.LARGE,
             message=f"{name} is {len(data) / 2**20:.0f} MiB, mostly cell outputs, which the "
             "grader ignores; clear them (Edit > Clear All Outputs) before submitting.",
         )
@@ -215,30 +215,33 @@ def _read_regular(path: Path, name: str) -> bytes:
     except OSError as err:
         if err.errno == errno.ELOOP:
             raise SubmissionProblem(
-                "unreadable", f"{name} is a symbolic link; submit the notebook file itself."
+                NoticeKind.UNREADABLE,
+                f"{name} is a symbolic link; submit the notebook file itself.",
             ) from None
         raise SubmissionProblem(
-            "unreadable", f"{name} could not be read: {err.strerror}."
+            NoticeKind.UNREADABLE, f"{name} could not be read: {err.strerror}."
         ) from None
     try:
         mode = os.fstat(fd).st_mode
         if stat.S_ISDIR(mode):
-            raise SubmissionProblem("unreadable", f"{name} is a folder, not a notebook file.")
+            raise SubmissionProblem(
+                NoticeKind.UNREADABLE, f"{name} is a folder, not a notebook file."
+            )
         if not stat.S_ISREG(mode):
             raise SubmissionProblem(
-                "unreadable", f"{name} is not a regular file (a pipe, socket or device)."
+                NoticeKind.UNREADABLE, f"{name} is not a regular file (a pipe, socket or device)."
             )
         with os.fdopen(fd, "rb", closefd=False) as handle:
             data = handle.read(MAX_FILE_BYTES + 1)
     except OSError as err:
         raise SubmissionProblem(
-            "unreadable", f"{name} could not be read: {err.strerror}."
+            NoticeKind.UNREADABLE, f"{name} could not be read: {err.strerror}."
         ) from None
     finally:
         os.close(fd)
     if len(data) > MAX_FILE_BYTES:
         raise SubmissionProblem(
-            "unreadable",
+            NoticeKind.UNREADABLE,
             f"{name} is over the {MAX_FILE_BYTES // 2**20} MiB limit: clear the outputs "
             "(Edit > Clear All Outputs) and submit again.",
         )
@@ -256,22 +259,24 @@ def notebook_cells(text: str, name: str) -> tuple[tuple[Cell, ...], tuple[Notice
     except (ValueError, RecursionError) as err:
         reason = "nested too deeply" if isinstance(err, RecursionError) else str(err)
         raise SubmissionProblem(
-            "unreadable",
+            NoticeKind.UNREADABLE,
             f"{name} is not valid notebook JSON ({reason}). The file may have been cut off or "
             "edited by hand; download it again from Jupyter.",
         ) from None
     if not isinstance(raw, dict) or ("cells" not in raw and "worksheets" not in raw):
-        raise SubmissionProblem("unreadable", f"{name} is JSON but not a Jupyter notebook.")
+        raise SubmissionProblem(
+            NoticeKind.UNREADABLE, f"{name} is JSON but not a Jupyter notebook."
+        )
     major = raw.get("nbformat")
     if type(major) is not int or major < 3:
         raise SubmissionProblem(
-            "unreadable",
+            NoticeKind.UNREADABLE,
             f"{name} uses notebook format {shown(repr(major))[:40]}, which is too old to read; "
             "open and save it in a current Jupyter.",
         )
     if major > nbformat.current_nbformat:
         raise SubmissionProblem(
-            "unreadable",
+            NoticeKind.UNREADABLE,
             f"{name} uses notebook format {major}, newer than the {nbformat.current_nbformat}.x "
             "this grader reads; save it from Jupyter as format 4.",
         )
@@ -281,11 +286,11 @@ def notebook_cells(text: str, name: str) -> tuple[tuple[Cell, ...], tuple[Notice
     except Exception as err:  # noqa: BLE001 - nbformat raises many kinds, RecursionError too
         reason = "nested too deeply" if isinstance(err, RecursionError) else shown(str(err))[:300]
         raise SubmissionProblem(
-            "unreadable", f"{name} is not a well-formed notebook: {reason}"
+            NoticeKind.UNREADABLE, f"{name} is not a well-formed notebook: {reason}"
         ) from None
     if not isinstance(raw_cells, list):
         raise SubmissionProblem(
-            "unreadable", f"{name} is not a well-formed notebook: no cell list."
+            NoticeKind.UNREADABLE, f"{name} is not a well-formed notebook: no cell list."
         )
     cells: list[Cell] = []
     notices: list[Notice] = []
@@ -294,7 +299,7 @@ def notebook_cells(text: str, name: str) -> tuple[tuple[Cell, ...], tuple[Notice
             continue
         source, problem = _cell_source(cell)
         if problem:
-            notices.append(Notice(kind="malformed", message=problem, cell=number))
+            notices.append(Notice(kind=NoticeKind.MALFORMED, message=problem, cell=number))
             continue
         if _is_check(cell):
             continue
@@ -303,7 +308,7 @@ def notebook_cells(text: str, name: str) -> tuple[tuple[Cell, ...], tuple[Notice
         if dropped:
             notices.append(
                 Notice(
-                    kind="magic",
+                    kind=NoticeKind.MAGIC,
                     message=f"IPython {dropped} not run by the grader: {_first_magic(original)}",
                     cell=number,
                 )

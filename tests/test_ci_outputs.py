@@ -18,7 +18,7 @@ from grader.batch import BatchSummary
 from grader.cli import main
 from grader.errors import GraderError
 from grader.reports.disclosure import Disclosure
-from grader.results import SubmissionResult, Verdict
+from grader.results import NoticeKind, SubmissionResult, Verdict
 from grader.results import TestResult as Result  # not collected as a test class
 from tests.conftest import COURSE, REPO
 from tests.test_reports import hostile_result, showcase_result, tensors
@@ -128,7 +128,9 @@ def test_hostile_text_stays_valid_xml_and_one_table_row(tmp_path: Path) -> None:
         result,
         student="zed",
         notices=(
-            dataclasses.replace(result.notices[0], kind="unreadable", message="a | b\nc <i>"),
+            dataclasses.replace(
+                result.notices[0], kind=NoticeKind.UNREADABLE, message="a | b\nc <i>"
+            ),
         ),
     )
     table = ci.summary_markdown(tensors(), [result, refused])

@@ -16,7 +16,7 @@ import pytest
 from grader import assignments, exports, reports
 from grader.reports import assets, stats, views
 from grader.reports.disclosure import Disclosure
-from grader.results import Comparison, Curve, Frame, Notice, SubmissionResult, Verdict
+from grader.results import Comparison, Curve, Frame, Notice, NoticeKind, SubmissionResult, Verdict
 from grader.results import TestResult as Result  # not collected as a test class
 from tests.conftest import REPO
 
@@ -183,7 +183,7 @@ def showcase_result(student: str = "showcase") -> SubmissionResult:
         tests,
         notices=(
             Notice(
-                "magic",
+                NoticeKind.MAGIC,
                 "IPython magic or shell command (the line was skipped) not run by the grader: "
                 "%matplotlib inline",
                 cell=1,
@@ -232,6 +232,7 @@ def hostile_result(student: str = "<img src=x onerror=alert(1)>") -> SubmissionR
             Verdict.FAILED,
             message="your result should be a tensor or array, but it is an object of type "
             "AlwaysEqual.",
+            handle_type="AlwaysEqual",
         ),
     ]
     return _result(
@@ -239,7 +240,11 @@ def hostile_result(student: str = "<img src=x onerror=alert(1)>") -> SubmissionR
         tests,
         notices=(
             Notice(
-                "exit", f"SystemExit: {XSS}", cell=3, line=2, frames=(Frame(3, 2, "<module>", XSS),)
+                NoticeKind.EXIT,
+                f"SystemExit: {XSS}",
+                cell=3,
+                line=2,
+                frames=(Frame(3, 2, "<module>", XSS),),
             ),
         ),
         output=f"{XSS}\n" * 10,

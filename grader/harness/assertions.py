@@ -31,6 +31,7 @@ __all__ = [
     "expect_close",
     "expect_equal",
     "method",
+    "not_data",
 ]
 
 
@@ -46,12 +47,25 @@ class Mismatch(AssertionError):
         message: str,
         comparison: Comparison | None = None,
         frames: tuple[Frame, ...] = (),
+        handle_type: str = "",
     ) -> None:
         """``frames``: the student's own traceback lines, when a suite turns a
-        ``StudentError`` into a Mismatch to explain a known mistake."""
+        ``StudentError`` into a Mismatch to explain a known mistake.
+        ``handle_type``: the type of an object kept in the sandbox that came
+        back where data was expected (see ``TestResult.handle_type``)."""
         super().__init__(message)
         self.comparison = comparison
         self.frames = frames
+        self.handle_type = handle_type
+
+
+def not_data(message: str, value: Any) -> Mismatch:
+    """The Mismatch for ``value`` where data was expected. A handle there is
+    recorded as such, since the class summary flags it as possible tampering
+    (an object whose ``__eq__`` always says yes, say)."""
+    from grader.harness.proxy import Remote
+
+    return Mismatch(message, handle_type=value.type_name if isinstance(value, Remote) else "")
 
 
 MAX_LEAVES = 1_000_000
@@ -147,7 +161,7 @@ def as_array(value: Any, *, what: str = "your result") -> np.ndarray:
     """
     array = _to_array(value)
     if isinstance(array, str):
-        raise Mismatch(f"{what} {array}.")
+        raise not_data(f"{what} {array}.", value)
     return array
 
 
@@ -157,7 +171,7 @@ def as_int(value: Any, *, what: str) -> int:
         return int(value)
     if type(value) is int:
         return value
-    raise Mismatch(f"{what} should be a whole number, but it is {_describe(value)}.")
+    raise not_data(f"{what} should be a whole number, but it is {_describe(value)}.", value)
 
 
 def as_float(value: Any, *, what: str) -> float:
@@ -169,13 +183,13 @@ def as_float(value: Any, *, what: str) -> float:
             return float(value)
         except OverflowError:
             raise Mismatch(f"{what} should be a number, but it is too large for a float.") from None
-    raise Mismatch(f"{what} should be a number, but it is {_describe(value)}.")
+    raise not_data(f"{what} should be a number, but it is {_describe(value)}.", value)
 
 
 def as_text(value: Any, *, what: str) -> str:
     """A string (a dtype's name crosses the wire as one)."""
     if type(value) is not str:
-        raise Mismatch(f"{what} should be text, but it is {_describe(value)}.")
+        raise not_data(f"{what} should be text, but it is {_describe(value)}.", value)
     return value
 
 
@@ -183,7 +197,7 @@ def as_list(value: Any, *, what: str) -> list[Any]:
     """A list or tuple's items. An object left in the sandbox is refused, so
     a suite never calls ``len()`` on it or iterates it remotely."""
     if not isinstance(value, (list, tuple)):
-        raise Mismatch(f"{what} should be a list, but it is {_describe(value)}.")
+        raise not_data(f"{what} should be a list, but it is {_describe(value)}.", value)
     return list(value)
 
 
@@ -193,7 +207,7 @@ def as_shape(value: Any, *, what: str) -> tuple[int | None, ...]:
         d is None or (type(d) is int and d >= 0) for d in value
     ):
         return tuple(value)
-    raise Mismatch(f"{what} should be a shape, but it is {_describe(value)}.")
+    raise not_data(f"{what} should be a shape, but it is {_describe(value)}.", value)
 
 
 def as_object(value: Any, *, kind: str, what: str) -> Remote:
@@ -344,7 +358,7 @@ def expect_equal(got: Any, want: Any, *, what: str = "your result") -> None:
     if isinstance(want, (list, tuple)) and isinstance(got, (list, tuple)):
         got, want = list(got), list(want)
     if not _same_kind(got, want):
-        raise Mismatch(f"{what} should be {_plain(want)}, but it is {_describe(got)}.")
+        raise not_data(f"{what} should be {_plain(want)}, but it is {_describe(got)}.", got)
     if not _same(got, want):
         raise Mismatch(f"{what} is {_plain(got)}, but {_plain(want)} was expected.")
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 import pytest
 
-Visibility = Literal["visible", "after_due_date", "after_published", "hidden"]
+from grader.results import Visibility
 
 
 def grade(
@@ -14,7 +12,7 @@ def grade(
     points: float,
     exercise: str,
     hint: str,
-    visibility: Visibility = "visible",
+    visibility: Visibility | str = Visibility.VISIBLE,
     fixed_inputs: str | None = None,
 ) -> pytest.MarkDecorator:
     """Mark a hidden test: points it is worth, the exercise (the graded
@@ -35,6 +33,6 @@ def grade(
         points=points,
         exercise=exercise,
         hint=hint,
-        visibility=visibility,
+        visibility=str(visibility),
         fixed_inputs=fixed_inputs,
     )

@@ -25,7 +25,7 @@ from grader.harness.proxy import (
     StudentSession,
 )
 from grader.harness.reference_data import ReferenceData
-from grader.results import Curve, Frame, TestResult, Verdict
+from grader.results import Curve, Frame, TestResult, Verdict, Visibility
 from grader.sandbox.client import SandboxDied, SandboxFailure, SandboxRefused, SandboxTimeout
 
 
@@ -157,6 +157,7 @@ class GradingPlugin:
         points = float(info.get("points", 0.0))
         exception = call.excinfo.value if call.excinfo else None
         verdict, message, frames = self.verdict(exception)
+        output, output_cut = self.session.take_output() if self.session else ("", False)
         if verdict is Verdict.INTERNAL and call.excinfo is not None:
             self.internal_details.append(f"{item.nodeid}:\n{call.excinfo.getrepr(style='short')}")
         return TestResult(
@@ -167,11 +168,14 @@ class GradingPlugin:
             verdict=verdict,
             message=message,
             hint=str(info.get("hint", "")),
-            visibility=str(info.get("visibility", "visible")),
+            visibility=Visibility(info.get("visibility", Visibility.VISIBLE)),
             frames=frames,
-            output=self.session.take_output() if self.session is not None else "",
+            output=output,
+            output_cut=output_cut,
             duration=call.duration,
             comparison=exception.comparison if isinstance(exception, Mismatch) else None,
+            handle_type=exception.handle_type if isinstance(exception, Mismatch) else "",
+            refused=_refused(exception),
             curves=tuple(self.feedback_for.get(item.nodeid, Feedback()).curves),
         )
 
@@ -282,3 +286,10 @@ class GradingPlugin:
             "crash), so none of your functions could be tested.",
             (),
         )
+
+
+def _refused(exc: BaseException | None) -> bool:
+    """The sandbox sent data the grader refused (too large, too deep, malformed)."""
+    if isinstance(exc, LoadFailed):
+        return isinstance(exc.cause, SandboxRefused)
+    return isinstance(exc, SandboxRefused) or (isinstance(exc, StudentError) and exc.refused)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader.results import Frame, Notice
+from grader.results import Frame, Notice, NoticeKind
 from grader.sandbox import wire
 from grader.sandbox.client import (
     Sandbox,
@@ -78,12 +78,15 @@ class StudentSession:
     """the grading process's folder: scratch folders and sandbox pids go here"""
     notices: list[Notice] = field(default_factory=list)
     load_output: str = ""
+    load_output_cut: bool = False
+    """the sandbox kept only part of ``load_output`` (``output_kb``)"""
     isolation: str = ""
     _sandbox: Sandbox | None = None
     _generation: int = 0
     _restarts: int = 0
     _used: float = 0.0
     _output: list[str] = field(default_factory=list)
+    _output_cut: bool = False
     _load_failure: LoadFailed | None = None
     _scratch: Path | None = None
     _loading: tuple[int, float] | None = None
@@ -110,10 +113,20 @@ class StudentSession:
             self._sandbox = None
             self._restarts -= 1  # asked for by the test, not caused by the student
 
-    def take_output(self) -> str:
-        """What the student's code printed since the last call to this."""
-        text, self._output = "".join(self._output), []
-        return text
+    def take_output(self) -> tuple[str, bool]:
+        """What the student's code printed since the last call to this, and
+        whether the sandbox kept only part of it."""
+        text, cut = "".join(self._output), self._output_cut
+        self._output, self._output_cut = [], False
+        return text, cut
+
+    def _printed(self, reply: dict[str, Any]) -> tuple[str, bool]:
+        """A reply's printed output, bounded, and whether it was cut. The
+        sandbox keeps ``output_kb`` and adds a note when it drops the rest,
+        so more than that arriving means it was cut (by the sandbox, or here)."""
+        limit = self.limits.output_kb * 1024
+        raw = reply.get("output")
+        return received(raw, limit), isinstance(raw, str) and len(raw) > limit
 
     def close(self) -> None:
         if self._sandbox is not None:
@@ -144,7 +157,9 @@ class StudentSession:
             raise
         finally:
             self._take_problems(sandbox)
-        self._output.append(received(reply.get("output"), self.limits.output_kb * 1024))
+        text, cut = self._printed(reply)
+        self._output.append(text)
+        self._output_cut |= cut
         if not reply.get("ok"):
             raise StudentError(reply.get("error"), label)
         generation = self._generation
@@ -177,7 +192,7 @@ class StudentSession:
 
     def _flag_forgery(self) -> None:
         notice = Notice(
-            kind="forged",
+            kind=NoticeKind.FORGED,
             message="Your code wrote to the grader's connection itself; what it sent was refused.",
         )
         self._add_notice(notice)
@@ -238,7 +253,7 @@ class StudentSession:
         finally:
             self._take_problems(sandbox)
         if self._generation == 1:
-            self.load_output = received(reply.get("output"), self.limits.output_kb * 1024)
+            self.load_output, self.load_output_cut = self._printed(reply)
         return sandbox
 
     def _take_problems(self, sandbox: Sandbox) -> None:
@@ -255,7 +270,7 @@ class StudentSession:
             return
         self._notice_set.add(notice)
         if len(self.notices) == MAX_NOTICES:
-            notice = Notice(kind="truncated", message="Further notices were not kept.")
+            notice = Notice(kind=NoticeKind.TRUNCATED, message="Further notices were not kept.")
         self.notices.append(notice)
 
     def _handle_of(self, value: Any) -> dict[str, Any]:
@@ -279,7 +294,7 @@ def _load_notices(problems: list[dict[str, Any]]) -> list[Notice]:
     """Problems the sandbox reported (their kinds checked by the client)."""
     return [
         Notice(
-            kind=received(problem.get("kind"), NAME_CHARS),
+            kind=NoticeKind(problem["kind"]),
             message=received(problem.get("message"), MESSAGE_CHARS),
             cell=_number(problem.get("cell")) or None,
             line=_number(problem.get("line")) or None,

@@ -47,13 +47,10 @@ _ENV = jinja2.Environment(
 _ENV.filters["code_spans"] = views.code_spans
 _ENV.filters["points"] = lambda value: f"{value:g}"
 _ENV.filters["number"] = number
-_ENV.filters["css"] = views.css_class
 _ENV.filters["humanize"] = views.humanize
 _ENV.filters["breakable"] = views.breakable
 _ENV.filters["rate_bar"] = rate_bar
 _ENV.globals["Verdict"] = Verdict
-_ENV.globals["VERDICT_LABELS"] = views.VERDICT_LABELS
-_ENV.globals["NOTICE_LABELS"] = views.NOTICE_LABELS
 _ENV.globals["CSS"] = assets.CSS
 _ENV.globals["OUTPUT_LIMIT"] = views.OUTPUT_LIMIT
 
@@ -118,13 +115,13 @@ def student_page(
         _ENV.get_template("student.html").render(
             r=result,
             title=title,
-            percent=stats.percent(result),
+            percent=result.percent,
             exercises=exercises,
             held=held,
             held_reasons=sorted({t.held_until for t in held}, key=lambda r: r.startswith("grades")),
             hidden=sum(t.hidden for t in tests),
             named={t.name for t in tests if t.name},
-            load_output=views.printed(result.output),
+            load_output=views.printed(result.output, cut_by_sandbox=result.output_cut),
             csp=assets.content_security_policy(script=False),
             script="",
         )

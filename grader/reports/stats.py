@@ -36,10 +36,7 @@ import re
 import statistics
 from dataclasses import dataclass, field
 
-from grader.reports.views import SANDBOX_CUT
-from grader.results import SubmissionResult, TestResult, Verdict
-
-LIMIT_VERDICTS = (Verdict.TIMEOUT, Verdict.MEMORY, Verdict.CRASH)
+from grader.results import Concern, SubmissionResult, TestResult, Verdict
 
 BINS = 10
 BIN_LABELS = (*(f"{10 * i}–{10 * i + 9}" for i in range(BINS - 1)), "90–100")
@@ -61,13 +58,8 @@ SUSPICIOUS_CODE = (
     "setattr(np",
     "setattr(tf",
 )
-_HANDLE = re.compile(r"it is an object of type (\w+(?:\.\w+)*)")
 _NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?(?![\w])")
 _SEQUENCE = re.compile(r"([\[(])#(?:, #)*,?([\])])")
-
-
-def percent(result: SubmissionResult) -> float:
-    return 100 * result.score / result.max_score if result.max_score else 0.0
 
 
 @dataclass(frozen=True)
@@ -121,8 +113,7 @@ class FailureGroup:
 @dataclass(frozen=True)
 class Flag:
     student: str
-    category: str
-    """limits, possible tampering, grader, file"""
+    category: Concern
     what: str
     detail: str = ""
 
@@ -289,69 +280,51 @@ def _suspicious(code: str) -> str | None:
     return next((s for s in SUSPICIOUS_CODE if s in code), None)
 
 
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'s' * (count != 1)}"
+
+
 def flags_for(result: SubmissionResult) -> list[Flag]:
-    """Why an instructor might look at this submission (see the module's docstring)."""
+    """Why an instructor might look at this submission (see the module's
+    docstring). Only typed fields are read: verdicts, notice kinds and the
+    signals tests carry, never the wording of a message."""
     student = result.student
     flags: list[Flag] = []
     by_verdict: dict[Verdict, list[TestResult]] = collections.defaultdict(list)
     for test in result.tests:
         by_verdict[test.verdict].append(test)
-    for verdict in LIMIT_VERDICTS:
-        tests = by_verdict.get(verdict, [])
-        if tests:
+    for verdict, tests in sorted(by_verdict.items(), key=lambda item: list(Verdict).index(item[0])):
+        concern = verdict.info.concern
+        if concern is Concern.LIMITS:
             names = ", ".join(t.name for t in tests)
-            flags.append(
-                Flag(
-                    student,
-                    "limits",
-                    f"{len(tests)} test{'s' * (len(tests) != 1)}: {verdict.value}",
-                    f"{tests[0].message} ({names})",
-                )
-            )
+            limits = sorted({t.limit.value for t in tests if t.limit})
+            reached = f" ({', '.join(limits)})" if limits else ""
+            what = f"{_plural(len(tests), 'test')}: {verdict.info.label}{reached}"
+            flags.append(Flag(student, concern, what, f"{tests[0].message} ({names})"))
+        elif concern is Concern.GRADER:
+            what = _plural(len(tests), "internal error")
+            flags.append(Flag(student, concern, what, "not the student's fault; re-run to retry"))
     for notice in result.notices:
-        where = f"cell {notice.cell}" if notice.cell else "the notebook"
-        if notice.kind in ("timeout", "crash"):
-            flags.append(Flag(student, "limits", f"loading {where}: {notice.kind}", notice.message))
-        elif notice.kind == "exit":
-            flags.append(
-                Flag(student, "possible tampering", f"{where} called exit", notice.message)
-            )
-        elif notice.kind == "tamper":
-            flags.append(
-                Flag(student, "possible tampering", "replaced Python builtins", notice.message)
-            )
-        elif notice.kind == "forged":
-            flags.append(
-                Flag(
-                    student,
-                    "possible tampering",
-                    "wrote to the grader's connection",
-                    notice.message,
-                )
-            )
-        elif notice.kind in ("unreadable", "duplicate"):
-            flags.append(Flag(student, "file", "not graded", notice.message))
-        elif notice.kind in ("malformed", "ignored"):
-            flags.append(Flag(student, "file", "partly graded", notice.message))
-    handles = collections.Counter(
-        match.group(1)
-        for test in result.tests
-        if (match := _HANDLE.search(test.message)) is not None
-    )
+        info = notice.kind.info
+        if info.concern is not None:
+            where = f"cell {notice.cell}" if notice.cell else "the notebook"
+            what = info.flag.format(where=where)
+            flags.append(Flag(student, info.concern, what, notice.message))
+    handles = collections.Counter(t.handle_type for t in result.tests if t.handle_type)
     for type_name, count in handles.items():
         flags.append(
             Flag(
                 student,
-                "possible tampering",
+                Concern.TAMPERING,
                 f"returned an object of type {type_name} where data was expected",
-                f"{count} test{'s' * (count != 1)}; an object kept in the sandbox, e.g. one "
+                f"{_plural(count, 'test')}; an object kept in the sandbox, e.g. one "
                 "whose __eq__ always says yes",
             )
         )
-    refused = [t for t in result.tests if "the grader refuses" in t.message]
+    refused = [t for t in result.tests if t.refused]
     if refused:
         flags.append(
-            Flag(student, "possible tampering", "sent data the grader refused", refused[0].message)
+            Flag(student, Concern.TAMPERING, "sent data the grader refused", refused[0].message)
         )
     frames = [f for t in result.tests for f in t.frames] + [
         f for n in result.notices for f in n.frames
@@ -364,29 +337,18 @@ def flags_for(result: SubmissionResult) -> list[Flag]:
             flags.append(
                 Flag(
                     student,
-                    "possible tampering",
+                    Concern.TAMPERING,
                     f"code touching {found} (cell {frame.cell}, line {frame.line})",
                     frame.code.strip(),
                 )
             )
-    outputs = [result.output, *(t.output for t in result.tests)]
-    if any(o.endswith(SANDBOX_CUT) for o in outputs):
+    if result.output_cut or any(t.output_cut for t in result.tests):
         flags.append(
             Flag(
                 student,
-                "possible tampering",
+                Concern.TAMPERING,
                 "printed more than the grader keeps",
                 "output flood: the rest was dropped",
-            )
-        )
-    internal = by_verdict.get(Verdict.INTERNAL, [])
-    if internal:
-        flags.append(
-            Flag(
-                student,
-                "grader",
-                f"{len(internal)} internal error{'s' * (len(internal) != 1)}",
-                "not the student's fault; re-run to retry",
             )
         )
     return flags
@@ -404,7 +366,7 @@ def class_stats(results: list[SubmissionResult]) -> ClassStats:
     scores = [r.score for r in ordered]
     histogram = [0] * BINS
     for result in ordered:
-        histogram[min(int(percent(result) // 10), BINS - 1)] += 1
+        histogram[min(int(result.percent // 10), BINS - 1)] += 1
     flags = [f for r in ordered for f in flags_for(r)]
     flag_counts = collections.Counter(f.student for f in flags)
     times = [r.execution_time for r in ordered]
@@ -426,7 +388,7 @@ def class_stats(results: list[SubmissionResult]) -> ClassStats:
         students=[
             StudentRow(
                 result=r,
-                percent=percent(r),
+                percent=r.percent,
                 passed=sum(t.verdict is Verdict.PASSED for t in r.tests),
                 problems=_problems(r),
                 flags=flag_counts[r.student],

@@ -22,38 +22,6 @@ from grader.results import Comparison, Curve, Frame, SubmissionResult, TestResul
 OUTPUT_LIMIT = 5_000
 """characters of printed output shown per block (the rest is cut, and the page says so)"""
 
-SANDBOX_CUT = "more characters not kept]"
-"""how the sandbox ends output it truncated (at the assignment's ``output_kb``)"""
-
-VERDICT_LABELS = {
-    Verdict.PASSED: ("✓", "passed"),
-    Verdict.FAILED: ("✗", "failed"),
-    Verdict.ERROR: ("!", "error"),
-    Verdict.NOT_IMPLEMENTED: ("…", "not implemented"),
-    Verdict.TIMEOUT: ("◷", "timeout"),
-    Verdict.MEMORY: ("▲", "out of memory"),
-    Verdict.CRASH: ("✗", "crashed"),
-    Verdict.INTERNAL: ("?", "grader error"),
-}
-"""symbol and words for each verdict: the badge never relies on colour alone"""
-
-NOTICE_LABELS = {
-    "syntax": "Syntax error",
-    "error": "Error while the cell ran",
-    "exit": "The cell called exit",
-    "timeout": "The cell took too long",
-    "crash": "The cell ended the process",
-    "magic": "Line skipped",
-    "unreadable": "File not graded",
-    "duplicate": "File not graded",
-    "tamper": "Builtins restored",
-    "large": "Large file",
-}
-
-
-def css_class(verdict: Verdict) -> str:
-    return verdict.value.replace(" ", "-")
-
 
 def humanize(name: str) -> str:
     """``test_center_single_row`` -> ``center single row``."""
@@ -80,10 +48,10 @@ class Printed:
         return self.shown < self.total
 
 
-def printed(text: str, limit: int = OUTPUT_LIMIT) -> Printed | None:
+def printed(text: str, *, cut_by_sandbox: bool, limit: int = OUTPUT_LIMIT) -> Printed | None:
     if not text:
         return None
-    return Printed(text=text[:limit], total=len(text), cut_by_sandbox=text.endswith(SANDBOX_CUT))
+    return Printed(text=text[:limit], total=len(text), cut_by_sandbox=cut_by_sandbox)
 
 
 @dataclass(frozen=True)
@@ -230,15 +198,15 @@ class TestView:
 
     @property
     def symbol(self) -> str:
-        return VERDICT_LABELS[self.verdict][0] if self.verdict else "•"
+        return self.verdict.info.symbol if self.verdict else "•"
 
     @property
     def verdict_text(self) -> str:
-        return VERDICT_LABELS[self.verdict][1] if self.verdict else "hidden"
+        return self.verdict.info.label if self.verdict else "hidden"
 
     @property
     def css(self) -> str:
-        return css_class(self.verdict) if self.verdict else "hidden"
+        return self.verdict.info.css if self.verdict else "hidden"
 
 
 def make_test_view(
@@ -275,7 +243,7 @@ def make_test_view(
         frames=test.frames,
         comparison=comparison_view(test.comparison) if test.comparison else None,
         curves=tuple(curve_view(c, f"{anchor}-c{i + 1}") for i, c in enumerate(test.curves)),
-        output=printed(test.output),
+        output=printed(test.output, cut_by_sandbox=test.output_cut),
     )
 
 

@@ -27,6 +27,7 @@ from types import TracebackType
 from typing import Any
 
 from grader.errors import GraderError
+from grader.results import NOTICES, NoticeKind, Origin
 from grader.sandbox import wire
 from grader.sandbox.confine import SANDBOX_UID, is_host_root
 from grader.sandbox.limits import Cgroup, Limits, ProcessTree, Watchdog
@@ -37,8 +38,8 @@ _ENV_KEEP = ("PATH", *KEPT_ENVIRONMENT)
 MAX_PROBLEMS = 200
 """problem frames one sandbox may send (one per failing cell, one per
 tampering): more is a flood, refused as forged"""
-LOAD_PROBLEM_KINDS = frozenset({"syntax", "error", "exit", "tamper"})
-CALL_PROBLEM_KINDS = frozenset({"tamper"})
+LOAD_PROBLEM_KINDS = frozenset(k for k, info in NOTICES.items() if info.origin is Origin.SANDBOX)
+CALL_PROBLEM_KINDS = frozenset({NoticeKind.TAMPER})
 """what a sandbox may report while loading cells, and while answering a call"""
 
 
