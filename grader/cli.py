@@ -321,8 +321,8 @@ def override_command(
     "--gpus",
     type=GpuList(),
     default=default(grade_assignment, "gpus"),
-    show_default="auto",
-    help="GPUs to grade on, one submission each at a time: auto, none, or ids like 0,1.",
+    help="GPUs to grade on, one submission each at a time: auto (the default: every GPU "
+    "here), none, or ids like 0,1.",
 )
 @click.option(
     "--backend",

@@ -98,5 +98,5 @@ def parse(option: str) -> list[str] | None:
         return []
     ids = [g.strip() for g in option.split(",")]
     if not all(g.isdigit() for g in ids):
-        raise ValueError(f"--gpus takes auto, none or device ids like 0,1; got {option!r}")
+        raise ValueError(f"give auto, none or device ids like 0,1, not {option!r}")
     return ids

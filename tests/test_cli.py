@@ -32,7 +32,13 @@ def test_missing_path_is_a_usage_error(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("option", "value"),
-    [("--jobs", "0"), ("--gpu-share", "0"), ("--fail-under", "101"), ("--fail-under", "-1")],
+    [
+        ("--jobs", "0"),
+        ("--gpu-share", "0"),
+        ("--fail-under", "101"),
+        ("--fail-under", "-1"),
+        ("--gpus", "first"),
+    ],
 )
 def test_a_value_out_of_range_is_a_usage_error_naming_the_option(option: str, value: str) -> None:
     result = CliRunner().invoke(main, ["--root", str(COURSE), "grade", "00_smoke", option, value])
