@@ -146,9 +146,8 @@ def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
         os.environ["CUDA_VISIBLE_DEVICES"] = ""  # the reference runs on the CPU, as locally
         preload_tensorflow()
         reference = assignments.load_reference(assignment)  # once: forks inherit it
-        grading.suite_tests(
-            assignment, reference
-        )  # as the driver does: forks inherit pytest's imports
+        # listed once, as the driver does: forks inherit pytest's imports too
+        grading.suite_tests(assignment, reference)
         gc.freeze()
         send(replies, ["ready", runner.wait_ready()])
         while True:
