@@ -117,10 +117,7 @@ def grade_assignment(
     if gpu_share < 1:
         raise UsageError(f"--gpu-share must be at least 1, got {gpu_share}")
     where = paths or [assignment.examples_dir]
-    try:
-        found = discover(where, assignment.notebook)
-    except FileNotFoundError as err:
-        raise UsageError(str(err)) from err
+    found = discover(where, assignment.notebook)
     if not found.found:
         raise UsageError(f"no submissions found in {', '.join(map(str, where))}")
     if only:

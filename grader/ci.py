@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import platform
-import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -23,15 +22,14 @@ from grader.batch import REFUSAL_KINDS, BatchSummary
 from grader.errors import GraderError
 from grader.exports import atomic_write
 from grader.reports import Disclosure, views
-from grader.results import SubmissionResult, Verdict
+from grader.results import SubmissionResult, Verdict, class_exercise_order
+from grader.texts import xml_safe
 
 FAIL_UNDER_STATUS = 3
 """exit status of ``grader grade --fail-under`` when a submission scored below it"""
 
 """verdicts shown as a JUnit ``failure`` (the student's result was wrong or
 missing); every other verdict but PASSED is an ``error`` (it did not finish)"""
-
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def batch_results(summary: BatchSummary) -> list[SubmissionResult]:
@@ -112,8 +110,8 @@ def junit_suite(result: SubmissionResult, disclosure: Disclosure) -> ET.Element:
             name = test.name or test.title
             case = ET.Element(
                 "testcase",
-                name=_xml(name),
-                classname=_xml(exercise.name),
+                name=xml_safe(name),
+                classname=xml_safe(exercise.name),
                 time=f"{durations.get(test.name, 0.0) if test.name else 0.0:.3f}",
             )
             outcome = _outcome(test)
@@ -125,7 +123,7 @@ def junit_suite(result: SubmissionResult, disclosure: Disclosure) -> ET.Element:
             points.append((f"points {exercise.name}.{name}", f"{got}/{test.max_score:g}"))
     suite = ET.Element(
         "testsuite",
-        name=_xml(f"{result.assignment}/{result.student}"),
+        name=xml_safe(f"{result.assignment}/{result.student}"),
         timestamp=_timestamp(result.graded_at),
         hostname=platform.node() or "localhost",
         tests=str(len(cases)),
@@ -146,9 +144,9 @@ def junit_suite(result: SubmissionResult, disclosure: Disclosure) -> ET.Element:
         *points,
     ]
     for key, value in facts:
-        ET.SubElement(properties, "property", name=_xml(key), value=_xml(value))
+        ET.SubElement(properties, "property", name=xml_safe(key), value=xml_safe(value))
     suite.extend(cases)
-    ET.SubElement(suite, "system-out").text = _xml(_notices(result))
+    ET.SubElement(suite, "system-out").text = xml_safe(_notices(result))
     ET.SubElement(suite, "system-err").text = ""
     return suite
 
@@ -171,8 +169,8 @@ def _outcome(test: views.TestView) -> ET.Element | None:
         lines += [f"  cell {f.cell}, line {f.line}: {f.code.strip()}" for f in test.frames]
         lines += [f"Hint: {test.hint}"] if test.hint else []
         body = "\n".join(line for line in lines if line)
-    element = ET.Element(tag, type=test.verdict.value, message=_xml(message))
-    element.text = _xml(body)
+    element = ET.Element(tag, type=test.verdict.value, message=xml_safe(message))
+    element.text = xml_safe(body)
     return element
 
 
@@ -198,11 +196,6 @@ def _timestamp(iso: str) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def _xml(text: str) -> str:
-    """Text with every character XML 1.0 cannot hold shown as an escape."""
-    return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-
-
 # -- Markdown summary ---------------------------------------------------------
 
 
@@ -210,7 +203,7 @@ def summary_markdown(assignment: AssignmentInfo, results: list[SubmissionResult]
     """A table for ``$GITHUB_STEP_SUMMARY`` (or a merge request note): points
     and percentage per student, points per exercise, and why a submission
     was not graded."""
-    exercises = list(dict.fromkeys(e for r in results for e in r.exercises))
+    exercises = class_exercise_order(results)
     header = ["Student", "Points", "%", *(f"`{e}`" for e in exercises), "Notes"]
     lines = [
         f"### {_cell(assignment.name)}: {_cell(assignment.title)}",
@@ -248,5 +241,5 @@ def _note(result: SubmissionResult) -> str:
 
 def _cell(text: str) -> str:
     """Text safe in a Markdown table cell: one line, no column break, no HTML."""
-    text = " ".join(_xml(text).split())
+    text = " ".join(xml_safe(text).split())
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;")

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
-import html
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from markupsafe import Markup
 
 from grader.reports.disclosure import AFTER_DUE_DATE, AFTER_PUBLISHED, HIDDEN, VISIBLE
 from grader.results import Notice, SubmissionResult, TestResult, Verdict
@@ -182,8 +183,7 @@ def iso(moment: dt.datetime | None) -> str | None:
 
 def _numbers(result: SubmissionResult) -> list[str]:
     """``exercise.test`` numbers: exercises in notebook order, tests in suite order."""
-    order = list(result.exercises)
-    order += [t.exercise for t in result.tests if t.exercise not in order]
+    order = result.exercise_order
     counts: dict[str, int] = {}
     numbers = []
     for test in result.tests:
@@ -195,17 +195,19 @@ def _numbers(result: SubmissionResult) -> list[str]:
 def _overall(result: SubmissionResult, message: str) -> str:
     """The top-level output: the refusal, if any, then the submission's notices.
     Nothing here is about one test, so nothing hidden can show."""
-    parts = [f"<p><strong>{html.escape(message)}</strong></p>"] if message else []
+    parts = [Markup("<p><strong>{}</strong></p>").format(message)] if message else []
     notices = [n for n in result.notices if not (message and n.message == message)]
     if notices:
-        items = "".join(f"<li>{_notice(n)}</li>" for n in notices)
-        parts.append(f"<p>About your notebook as a whole:</p><ul>{items}</ul>")
+        items = Markup("").join(Markup("<li>{}</li>").format(_notice(n)) for n in notices)
+        parts.append(Markup("<p>About your notebook as a whole:</p><ul>{}</ul>").format(items))
     if result.grader_at_fault:
         parts.append(
-            "<p>Some tests could not run because of a problem on the grader's side, not in "
-            "your code; course staff can see it.</p>"
+            Markup(
+                "<p>Some tests could not run because of a problem on the grader's side, not in "
+                "your code; course staff can see it.</p>"
+            )
         )
-    return "".join(parts)
+    return str(Markup("").join(parts))
 
 
 def _notice(notice: Notice) -> str:
@@ -215,19 +217,19 @@ def _notice(notice: Notice) -> str:
     if notice.line is not None:
         where.append(f"line {notice.line}")
     prefix = f"{', '.join(where)}: " if where else ""
-    return html.escape(prefix + notice.message)
+    return prefix + notice.message
 
 
 def _test_output(test: TestResult) -> str:
     """What Gradescope shows under a test: the message, the student's own
     traceback lines, the hint when it failed, and what their code printed."""
-    parts = [f"<p>{html.escape(test.message)}</p>"] if test.message else []
+    parts = [Markup("<p>{}</p>").format(test.message)] if test.message else []
     if test.frames:
         lines = "\n".join(f"cell {f.cell}, line {f.line}: {f.code.strip()}" for f in test.frames)
-        parts.append(f"<pre>{html.escape(lines)}</pre>")
+        parts.append(Markup("<pre>{}</pre>").format(lines))
     if test.hint and test.verdict is not Verdict.PASSED:
-        parts.append(f"<p>Hint: {html.escape(test.hint)}</p>")
+        parts.append(Markup("<p>Hint: {}</p>").format(test.hint))
     if test.output:
         printed = test.output[:MAX_TEST_OUTPUT]
-        parts.append(f"<p>Your code printed:</p><pre>{html.escape(printed)}</pre>")
-    return "".join(parts)
+        parts.append(Markup("<p>Your code printed:</p><pre>{}</pre>").format(printed))
+    return str(Markup("").join(parts))

@@ -7,6 +7,7 @@ Rendering, exporting and the gradebook only read these records.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -384,6 +385,11 @@ class SubmissionResult:
         return round(sum(t.max_score for t in self.tests), 4)
 
     @property
+    def exercise_order(self) -> tuple[str, ...]:
+        """Its exercises in notebook order, then any other a test names, in suite order."""
+        return tuple(dict.fromkeys((*self.exercises, *(t.exercise for t in self.tests))))
+
+    @property
     def percent(self) -> float:
         """The final score as a percentage of the maximum (0 when there is none)."""
         return 100 * self.score / self.max_score if self.max_score else 0.0
@@ -486,6 +492,23 @@ class SubmissionResult:
             overrides=tuple(Override(**o) for o in data.get("overrides", [])),
             penalty=Penalty(**data["penalty"]) if data.get("penalty") else None,
         )
+
+
+def notebook_order(defined: Iterable[str], tests: Iterable[TestResult]) -> tuple[str, ...]:
+    """The exercises the tests grade, in the order ``defined`` names them
+    (the notebook's), then any others sorted."""
+    graded = {t.exercise for t in tests}
+    known = [name for name in defined if name in graded]
+    return tuple(known + sorted(graded - set(known)))
+
+
+def class_exercise_order(results: Iterable[SubmissionResult]) -> list[str]:
+    """A class's exercises in notebook order, taken from the submissions that
+    name the most exercises first."""
+    order: dict[str, None] = {}
+    for result in sorted(results, key=lambda r: -len(r.exercises)):
+        order.update(dict.fromkeys(result.exercise_order))
+    return list(order)
 
 
 def _comparison(data: dict[str, Any] | None) -> Comparison | None:

@@ -137,10 +137,7 @@ def check(
     if not 0 < threshold <= 1:
         raise UsageError(f"--threshold must be above 0 and at most 1, got {threshold:g}")
     where = paths or [assignment.examples_dir]
-    try:
-        found = discover(where, assignment.notebook)
-    except FileNotFoundError as err:
-        raise UsageError(str(err)) from err
+    found = discover(where, assignment.notebook)
     boilerplate = _boilerplate(assignment)
     codes: list[_Code] = []
     refused: list[tuple[str, str]] = []

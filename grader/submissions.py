@@ -18,6 +18,7 @@ from pathlib import Path
 
 import nbformat
 
+from grader.errors import UsageError
 from grader.results import Notice, NoticeKind
 from grader.students import shown, student_id
 
@@ -92,7 +93,7 @@ def discover(paths: list[Path], notebook_name: str) -> Discovery:
     ignored: list[str] = []
     for path in paths:
         if not path.is_symlink() and not path.exists():
-            raise FileNotFoundError(f"no such file or folder: {shown(str(path))}")
+            raise UsageError(f"no such file or folder: {shown(str(path))}")
         name = path.resolve().name if path.name in ("", ".", "..") else path.name
         if path.is_symlink() or not path.is_dir():
             found.append(Found(student_id(_stem(name)), path))

@@ -26,18 +26,43 @@ NAME_CHARS = 120
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _LINE_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_NOT_HTML = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef"
+    + "".join(f"\\U{plane:04x}fffe\\U{plane:04x}ffff" for plane in range(17))
+    + "]"
+)
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    """One character as Python writes it in a string: ``\\x1b``, ``\\ud800``."""
+    code = ord(match.group())
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def printable(text: str) -> str:
     """Untrusted text with control characters (ANSI escapes included) shown
     as ``\\x1b`` instead of acting on a terminal; newlines and tabs kept."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return _CONTROL.sub(_escape, text)
 
 
 def one_line(text: str) -> str:
     """Like ``printable``, with newlines and tabs escaped too: for a console
     line that untrusted text must not split or forge."""
-    return _LINE_BREAKS.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return _LINE_BREAKS.sub(_escape, text)
+
+
+def html_safe(text: str) -> str:
+    """Text with every character HTML forbids, or UTF-8 cannot encode, shown
+    as an escape: control characters, lone surrogates, noncharacters."""
+    return _NOT_HTML.sub(_escape, text)
+
+
+def xml_safe(text: str) -> str:
+    """Text with every character XML 1.0 cannot hold shown as an escape."""
+    return _NOT_XML.sub(_escape, text)
 
 
 def received(value: Any, limit: int) -> str:

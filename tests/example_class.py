@@ -1,15 +1,20 @@
-"""What each example-class test checks: every student's exact score and the
-exact tests they do not pass, and that the stub example is the released notebook."""
+"""The checks every bundled example class passes (tests/test_examples*.py):
+every student's exact score and the exact tests they do not pass, and that
+the stub example is the released notebook."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import ClassVar
 
 import pytest
 
-from tests.conftest import REPO, read_results, run_grader
+from tests.helpers import REPO, Results, failures, read_results, run_grader
 
-Results = dict[str, dict[str, Any]]
+Expected = dict[str, tuple[float, dict[str, str]]]
+"""student -> (score, the tests it does not pass and their verdicts)"""
+
+CENTER = ["test_center_random", "test_center_feature_offsets", "test_center_single_row"]
+"""01_tensors' tests of ``center``, every one failed by the example student ben"""
 
 
 def only(verdict: str, names: list[str]) -> dict[str, str]:
@@ -17,35 +22,47 @@ def only(verdict: str, names: list[str]) -> dict[str, str]:
     return dict.fromkeys(names, verdict)
 
 
-def failures(result: dict[str, Any]) -> dict[str, str]:
-    """Test name -> verdict, for the tests a student did not pass."""
-    return {t["name"]: t["verdict"] for t in result["tests"] if t["verdict"] != "passed"}
+class ExampleClass:
+    """Subclassed once per example class, with the constants below; its tests
+    and the subclass's own share one grading of the class, ``graded``."""
 
+    ASSIGNMENT: ClassVar[str]
+    MAX_SCORE: ClassVar[float]
+    STUB: ClassVar[str]
+    """the student whose notebook is the untouched released one"""
+    EXPECTED: ClassVar[Expected]
 
-def grade_example_class(name: str, tmp_path_factory: pytest.TempPathFactory) -> Results:
-    """Grade examples/submissions/NAME/ with the real CLI; student -> results.json."""
-    out = tmp_path_factory.mktemp(f"class-{name}")
-    done = run_grader("grade", name, "--out", str(out))
-    assert done.returncode == 0, done.stdout + done.stderr
-    return read_results(out / name)
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        """Run each test that takes a ``student`` once per student of EXPECTED."""
+        if "student" in metafunc.fixturenames:
+            metafunc.parametrize("student", sorted(self.EXPECTED))
 
+    @pytest.fixture(scope="class")
+    def graded(self, tmp_path_factory: pytest.TempPathFactory) -> Results:
+        """examples/submissions/ASSIGNMENT/ graded by the real CLI; student -> results.json."""
+        out = tmp_path_factory.mktemp(f"class-{self.ASSIGNMENT}")
+        done = run_grader("grade", self.ASSIGNMENT, "--out", str(out))
+        assert done.returncode == 0, done.stdout + done.stderr
+        return read_results(out / self.ASSIGNMENT)
 
-def assert_scored_exactly(
-    result: dict[str, Any], score: float, failed: dict[str, str], max_score: float, *, stub: bool
-) -> None:
-    """The score and the failing tests are exactly the expected ones; the
-    untouched stub fails every test as not implemented."""
-    assert result["max_score"] == max_score
-    assert result["score"] == score
-    if stub:
-        assert set(failures(result).values()) == {"not implemented"}
-        assert len(failures(result)) == len(result["tests"])
-    else:
-        assert failures(result) == failed
+    def test_example_class_is_complete(self, graded: Results) -> None:
+        assert set(graded) == set(self.EXPECTED)
 
+    def test_example_scores_exactly(self, graded: Results, student: str) -> None:
+        """The score and the failing tests are exactly the expected ones; the
+        untouched stub fails every test as not implemented."""
+        score, failed = self.EXPECTED[student]
+        result = graded[student]
+        assert result["max_score"] == self.MAX_SCORE
+        assert result["score"] == score
+        if student == self.STUB:
+            assert set(failures(result).values()) == {"not implemented"}
+            assert len(failures(result)) == len(result["tests"])
+        else:
+            assert failures(result) == failed
 
-def assert_stub_is_released(name: str, student: str) -> None:
-    """The stub example is the released notebook, byte for byte."""
-    released = REPO / "assignments" / name / f"{name}.ipynb"
-    stub = REPO / "examples" / "submissions" / name / f"{student}.ipynb"
-    assert stub.read_bytes() == released.read_bytes()
+    def test_stub_example_is_the_released_notebook(self) -> None:
+        """The stub example is the released notebook, byte for byte."""
+        released = REPO / "assignments" / self.ASSIGNMENT / f"{self.ASSIGNMENT}.ipynb"
+        stub = REPO / "examples" / "submissions" / self.ASSIGNMENT / f"{self.STUB}.ipynb"
+        assert stub.read_bytes() == released.read_bytes()

@@ -8,9 +8,9 @@ import os
 import shutil
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-COURSE = REPO / "tests" / "files" / "course"
-ROUND2 = REPO / "tests" / "files" / "hostile" / "round2"
+from tests.helpers import COURSE, HOSTILE
+
+ROUND2 = HOSTILE / "round2"
 GOOD = COURSE / "submissions" / "good.ipynb"
 HONEST = 30
 

@@ -28,8 +28,7 @@ def _reword(record: type[Any], *fields: str) -> None:
     record.__init__ = __init__
 
 
-_reword(results.TestResult, "message", "hint")
-_reword(results.Notice, "message")
-
-if __name__ == "__main__":
+if __name__ == "__main__":  # only then: importing REWORDED must change nothing
+    _reword(results.TestResult, "message", "hint")
+    _reword(results.Notice, "message")
     main()

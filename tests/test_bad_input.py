@@ -9,7 +9,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-from tests.conftest import COURSE, read_results, run_grader
+from tests.helpers import COURSE, read_results, run_grader, smoke_args
 
 GOOD = COURSE / "submissions" / "good.ipynb"
 
@@ -34,9 +34,7 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]
     ]
     nbformat.write(signature, submissions / "signature.ipynb")
     shutil.copy(GOOD, submissions / "bystander.ipynb")
-    done = run_grader(
-        "--root", str(COURSE), "grade", "00_smoke", str(submissions), "--out", str(base / "out")
-    )
+    done = run_grader(*smoke_args(submissions, base / "out"))
     assert done.returncode == 0, done.stderr
     return read_results(base / "out" / "00_smoke")
 

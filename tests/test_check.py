@@ -22,7 +22,7 @@ from grader.assignments import PUBLIC_SUITE
 from grader.check import colour_wanted, installed_version
 from grader.errors import ConfigError
 from grader.release import METADATA_KEY
-from tests.conftest import REPO, run_grader
+from tests.helpers import REPO, run_grader
 
 NAME = "01_tensors"
 EXAMPLES = REPO / "examples" / "submissions" / NAME

@@ -22,8 +22,7 @@ from pathlib import Path
 import pytest
 import xmlschema
 
-from tests.conftest import REPO
-from tests.test_browser import require
+from tests.helpers import REPO, require
 
 pytestmark = pytest.mark.slow
 

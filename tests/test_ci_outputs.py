@@ -20,8 +20,7 @@ from grader.errors import GraderError
 from grader.reports.disclosure import Disclosure
 from grader.results import NoticeKind, SubmissionResult, Verdict
 from grader.results import TestResult as Result  # not collected as a test class
-from tests.conftest import COURSE, REPO
-from tests.test_reports import hostile_result, showcase_result, tensors
+from tests.helpers import COURSE, REPO, hostile_result, showcase_result, tensors
 
 SCHEMA = xmlschema.XMLSchema(REPO / "tests" / "schemas" / "junit.xsd")
 DUE = dt.datetime(2026, 12, 1, 23, 59, tzinfo=dt.UTC)

@@ -16,7 +16,7 @@ from keras.src.datasets.cifar import load_batch
 
 from grader import assignments
 from grader.sandbox.client import Sandbox, Zygote, ZygoteInfo
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 
 def _maker() -> ModuleType:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from click.testing import CliRunner
 from grader.batch import grade_assignment
 from grader.cli import main
 from grader.exporters import ExportRequest
-from tests.conftest import COURSE
+from tests.helpers import COURSE, read_results, run_grader
 
 
 def test_unknown_assignment_lists_the_known_ones() -> None:
@@ -102,10 +103,6 @@ def test_broken_config_names_the_file(tmp_path: Path) -> None:
 def test_a_suite_bug_is_an_internal_error_that_is_retried(tmp_path: Path) -> None:
     """A hidden test that fails on the trusted side is our bug: the student
     is told staff know, staff get the traceback, and a re-run retries it."""
-    import shutil
-
-    from tests.conftest import read_results, run_grader
-
     shutil.copytree(COURSE / "solutions", tmp_path / "solutions")
     suite = tmp_path / "solutions" / "00_smoke" / "test_hidden.py"
     suite.write_text(

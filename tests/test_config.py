@@ -16,7 +16,7 @@ import pytest
 from grader import config
 from grader.errors import ConfigError
 from grader.sandbox.limits import Limits
-from tests.conftest import COURSE, REPO, run_grader
+from tests.helpers import COURSE, REPO, run_grader
 
 SMOKE = COURSE / "solutions" / "00_smoke"
 HEAD = 'title = "Smoke test"\nnotebook = "00_smoke.ipynb"\n'

@@ -10,7 +10,7 @@ import pytest
 from nbformat.v4 import new_code_cell
 
 from grader import devices
-from tests.conftest import COURSE, read_results, run_grader
+from tests.helpers import COURSE, read_results, run_grader, smoke_args
 
 
 def test_cuda_visible_devices_decides_when_set(tmp_path: Path) -> None:
@@ -64,17 +64,7 @@ def test_each_submission_runs_pinned_to_one_device(tmp_path: Path) -> None:
     submissions.mkdir()
     for i in range(4):
         nbformat.write(notebook, submissions / f"s{i}.ipynb")
-    done = run_grader(
-        "--root",
-        str(COURSE),
-        "grade",
-        "00_smoke",
-        str(submissions),
-        "--out",
-        str(tmp_path / "out"),
-        "--gpus",
-        "0,1",
-    )
+    done = run_grader(*smoke_args(submissions, tmp_path / "out", "--gpus", "0,1"))
     assert done.returncode == 0, done.stderr
     assert "grading on 2 GPU(s): gpu0, gpu1, one submission each" in done.stdout
     results = read_results(tmp_path / "out" / "00_smoke")

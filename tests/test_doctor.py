@@ -9,12 +9,10 @@ from pathlib import Path
 import pytest
 
 from grader.sandbox import confine
-from tests.conftest import run_grader
+from tests.helpers import FULL_ISOLATION, isolation_problem, run_grader
 
 
 def test_doctor_reports_this_machine() -> None:
-    from tests.test_hostile import FULL_ISOLATION, isolation_problem
-
     done = run_grader("doctor")
     assert done.returncode == 0, done.stderr
     lines = dict(line.split(":", 1) for line in done.stdout.splitlines() if ":" in line[:17])

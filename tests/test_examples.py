@@ -5,24 +5,17 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import ClassVar
 
 import nbformat
 import pytest
 
 from grader import assignments
-from tests.conftest import REPO, read_results, run_grader
-from tests.example_class import (
-    Results,
-    assert_scored_exactly,
-    assert_stub_is_released,
-    failures,
-    grade_example_class,
-    only,
-)
+from tests.example_class import CENTER, ExampleClass, Expected, only
+from tests.helpers import REPO, Results, failures, read_results, run_grader
 
 pytestmark = pytest.mark.slow
 
-CENTER = ["test_center_random", "test_center_feature_offsets", "test_center_single_row"]
 TO_IMAGES = [
     "test_to_images_values",
     "test_to_images_non_square_uint8",
@@ -51,78 +44,69 @@ TRACES = [
 ]
 
 
-# student -> (score out of 36, the tests it does not pass and their verdicts)
-EXPECTED_01: dict[str, tuple[float, dict[str, str]]] = {
-    "ada": (36, {}),  # full marks, written differently from the reference
-    "ben": (32, only("failed", CENTER)),  # mean over axis=1
-    "cleo": (35, {"test_to_float_pixels_dtype": "failed"}),  # float64 pixels
-    "dev": (33, only("failed", TO_IMAGES)),  # (N, H, W): forgot the channel axis
-    "eli": (34, {"test_softmax_large_logits": "failed"}),  # exp without subtracting the max
-    "fay": (35, {"test_make_weights_trainable": "failed"}),  # trainable=False
-    "gus": (30, only("error", PICK_ROWS + GRADIENT)),  # NameError, tf.GradientTap typo
-    "hal": (33, only("not implemented", PAIRWISE)),  # syntax error in that cell
-    "ivy": (33, only("timeout", TRACES)),  # a while loop that never ends
-    "kim": (
-        29,
-        {
-            "test_filled_dtypes": "failed",  # ignores dtype
-            "test_row_norms_input_signature": "failed",  # no input_signature...
-            "test_row_norms_traces_once": "failed",  # ...so it retraces
-            **only("failed", TRACES),  # counts calls, not traces
-        },
-    ),
-    "lea": (30, only("not implemented", ROW_NORMS + TRACES)),  # left two stubs
-    "zoe": (0, {}),  # the untouched released notebook: every test not implemented
-}
+class TestExampleClass(ExampleClass):
+    """The example class of 01_tensors, graded once for the tests below."""
 
+    ASSIGNMENT = "01_tensors"
+    MAX_SCORE = 36
+    STUB = "zoe"
+    CHEATER = "jon"
+    """the student who games the checks: not in EXPECTED, checked by its own test"""
 
-@pytest.fixture(scope="module")
-def class_01(tmp_path_factory: pytest.TempPathFactory) -> Results:
-    return grade_example_class("01_tensors", tmp_path_factory)
+    # student -> (score out of 36, the tests it does not pass and their verdicts)
+    EXPECTED: ClassVar[Expected] = {
+        "ada": (36, {}),  # full marks, written differently from the reference
+        "ben": (32, only("failed", CENTER)),  # mean over axis=1
+        "cleo": (35, {"test_to_float_pixels_dtype": "failed"}),  # float64 pixels
+        "dev": (33, only("failed", TO_IMAGES)),  # (N, H, W): forgot the channel axis
+        "eli": (34, {"test_softmax_large_logits": "failed"}),  # exp without subtracting the max
+        "fay": (35, {"test_make_weights_trainable": "failed"}),  # trainable=False
+        "gus": (30, only("error", PICK_ROWS + GRADIENT)),  # NameError, tf.GradientTap typo
+        "hal": (33, only("not implemented", PAIRWISE)),  # syntax error in that cell
+        "ivy": (33, only("timeout", TRACES)),  # a while loop that never ends
+        "kim": (
+            29,
+            {
+                "test_filled_dtypes": "failed",  # ignores dtype
+                "test_row_norms_input_signature": "failed",  # no input_signature...
+                "test_row_norms_traces_once": "failed",  # ...so it retraces
+                **only("failed", TRACES),  # counts calls, not traces
+            },
+        ),
+        "lea": (30, only("not implemented", ROW_NORMS + TRACES)),  # left two stubs
+        "zoe": (0, {}),  # the untouched released notebook: every test not implemented
+    }
 
+    def test_example_class_is_complete(self, graded: Results) -> None:
+        assert set(graded) == set(self.EXPECTED) | {self.CHEATER}
 
-def test_example_class_is_complete(class_01: Results) -> None:
-    assert set(class_01) == set(EXPECTED_01) | {"jon"}
+    def test_syntax_error_is_reported_with_its_cell(self, graded: Results) -> None:
+        [notice] = graded["hal"]["notices"]
+        assert notice["kind"] == "syntax"
+        assert notice["cell"] == 19
 
-
-@pytest.mark.parametrize("student", sorted(EXPECTED_01))
-def test_example_scores_exactly(class_01: Results, student: str) -> None:
-    score, failed = EXPECTED_01[student]
-    result = class_01[student]
-    assert_scored_exactly(result, score, failed, 36, stub=student == "zoe")
-
-
-def test_syntax_error_is_reported_with_its_cell(class_01: Results) -> None:
-    [notice] = class_01["hal"]["notices"]
-    assert notice["kind"] == "syntax"
-    assert notice["cell"] == 19
-
-
-def test_stub_example_is_the_released_notebook() -> None:
-    assert_stub_is_released("01_tensors", "zoe")
-
-
-def test_cheater_earns_only_its_honest_work(class_01: Results, tmp_path: Path) -> None:
-    """jon patches numpy, defines a module __getattr__ and returns objects
-    equal to everything. Without the patches it scores the same."""
-    source = REPO / "examples" / "submissions" / "01_tensors" / "jon.ipynb"
-    notebook = nbformat.read(source, as_version=4)
-    for cell in notebook.cells:
-        cell.source = "\n".join(
-            line for line in cell.source.splitlines() if not line.startswith("np.")
+    def test_cheater_earns_only_its_honest_work(self, graded: Results, tmp_path: Path) -> None:
+        """jon patches numpy, defines a module __getattr__ and returns objects
+        equal to everything. Without the patches it scores the same."""
+        source = REPO / "examples" / "submissions" / self.ASSIGNMENT / f"{self.CHEATER}.ipynb"
+        notebook = nbformat.read(source, as_version=4)
+        for cell in notebook.cells:
+            cell.source = "\n".join(
+                line for line in cell.source.splitlines() if not line.startswith("np.")
+            )
+        honest_copy = tmp_path / f"{self.CHEATER}.ipynb"
+        nbformat.write(notebook, honest_copy)
+        done = run_grader("grade", self.ASSIGNMENT, str(honest_copy), "--out", str(tmp_path))
+        assert done.returncode == 0, done.stderr
+        honest = read_results(tmp_path / self.ASSIGNMENT)[self.CHEATER]
+        cheat = graded[self.CHEATER]
+        assert cheat["score"] == honest["score"] == 14
+        assert failures(cheat) == failures(honest)
+        assert all(
+            t["exercise"] in ("filled", "to_images", "center", "to_float_pixels")
+            for t in cheat["tests"]
+            if t["verdict"] == "passed"
         )
-    nbformat.write(notebook, tmp_path / "jon.ipynb")
-    done = run_grader("grade", "01_tensors", str(tmp_path / "jon.ipynb"), "--out", str(tmp_path))
-    assert done.returncode == 0, done.stderr
-    honest = read_results(tmp_path / "01_tensors")["jon"]
-    cheat = class_01["jon"]
-    assert cheat["score"] == honest["score"] == 14
-    assert failures(cheat) == failures(honest)
-    assert all(
-        t["exercise"] in ("filled", "to_images", "center", "to_float_pixels")
-        for t in cheat["tests"]
-        if t["verdict"] == "passed"
-    )
 
 
 @pytest.mark.parametrize("name", assignments.names(REPO))

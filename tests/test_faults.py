@@ -11,14 +11,13 @@ import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import COURSE, REPO, read_results, run_grader
+from tests.helpers import COURSE, read_results, run_grader, smoke_args, start_grader, verdicts
 
 pytestmark = pytest.mark.slow
 
@@ -35,23 +34,9 @@ def make_class(folder: Path) -> Path:
     return folder
 
 
-def grade_args(submissions: Path, out: Path, *extra: str) -> list[str]:
-    return ["--root", str(COURSE), "grade", "00_smoke", str(submissions), "--out", str(out), *extra]
-
-
-def start(args: list[str]) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "grader", *args],
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-
-
 def outcome(results: dict[str, dict[str, Any]]) -> dict[str, tuple[float, list[str]]]:
     """What a grade is, minus when and how fast: score and verdicts."""
-    return {s: (r["score"], [t["verdict"] for t in r["tests"]]) for s, r in results.items()}
+    return {s: (r["score"], verdicts(r)) for s, r in results.items()}
 
 
 def gradebook_rows(db: Path) -> list[tuple[str, int]]:
@@ -68,7 +53,7 @@ def clean(
     """The class and what a clean, uninterrupted run gives it."""
     base = tmp_path_factory.mktemp("faults")
     submissions = make_class(base / "class")
-    done = run_grader(*grade_args(submissions, base / "clean"))
+    done = run_grader(*smoke_args(submissions, base / "clean"))
     assert done.returncode == 0, done.stderr
     return submissions, outcome(read_results(base / "clean" / "00_smoke"))
 
@@ -83,11 +68,11 @@ def test_random_kills_then_rerun(clean: tuple[Path, Any], tmp_path: Path) -> Non
     out = tmp_path / "out"
     chance = random.Random(os.environ.get("TFGRADE_SEED", "21"))
     for _ in range(3):
-        grader = start(grade_args(submissions, out))
+        grader = start_grader(*smoke_args(submissions, out))
         time.sleep(chance.uniform(1.0, 8.0))
         grader.send_signal(signal.SIGKILL)
         grader.wait()
-    done = run_grader(*grade_args(submissions, out))
+    done = run_grader(*smoke_args(submissions, out))
     assert done.returncode == 0, done.stderr
     assert_complete(out, expected)
 
@@ -99,7 +84,7 @@ def test_locked_gradebook_is_waited_for(clean: tuple[Path, Any], tmp_path: Path)
     holder = sqlite3.connect(out / "gradebook.db", isolation_level=None)
     holder.execute("CREATE TABLE IF NOT EXISTS unrelated (x)")
     holder.execute("BEGIN EXCLUSIVE")
-    grader = start(grade_args(submissions, out))
+    grader = start_grader(*smoke_args(submissions, out))
     time.sleep(5)
     assert grader.poll() is None, "the grader gave up instead of waiting for the lock"
     holder.execute("COMMIT")
@@ -113,7 +98,7 @@ def test_crashed_grading_process_is_retried_in_the_same_run(
 ) -> None:
     submissions, expected = clean
     out = tmp_path / "out"
-    grader = start(grade_args(submissions, out, "-j", "1"))
+    grader = start_grader(*smoke_args(submissions, out, "-j", "1"))
     victim = None
     deadline = time.monotonic() + 120
     while victim is None and time.monotonic() < deadline:
@@ -123,7 +108,7 @@ def test_crashed_grading_process_is_retried_in_the_same_run(
     os.kill(victim, signal.SIGKILL)
     assert grader.wait(timeout=300) == 0  # the submission was tried again in the same run
     assert_complete(out, expected)
-    done = run_grader(*grade_args(submissions, out))
+    done = run_grader(*smoke_args(submissions, out))
     assert done.returncode == 0, done.stderr
     assert "graded 0, unchanged since last run 30" in done.stdout
 
@@ -152,13 +137,13 @@ def test_full_disk_then_rerun(clean: tuple[Path, Any], tmp_path: Path) -> None:
         ["mount", "-t", "tmpfs", "-o", "size=160k", "tfgrade-full", str(out)], check=True
     )
     try:
-        first = run_grader(*grade_args(submissions, out))
+        first = run_grader(*smoke_args(submissions, out))
         assert first.returncode == 1
         assert "No space left on device" in first.stderr or "disk is full" in first.stderr
         assert "run the same command again" in first.stderr
         assert "Traceback" not in first.stderr
         subprocess.run(["mount", "-o", "remount,size=64m", str(out)], check=True)
-        done = run_grader(*grade_args(submissions, out))
+        done = run_grader(*smoke_args(submissions, out))
         assert done.returncode == 0, done.stderr
         assert_complete(out, expected)
     finally:

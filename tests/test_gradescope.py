@@ -23,8 +23,8 @@ from click.testing import CliRunner
 from grader import gradescope
 from grader.cli import main
 from grader.exporters.gradescope import pins
-from tests.conftest import COURSE, REPO, run_grader
-from tests.test_examples import CENTER
+from tests.example_class import CENTER
+from tests.helpers import COURSE, REPO, run_grader
 
 SCHEMA = json.loads((REPO / "tests" / "schemas" / "gradescope_results.schema.json").read_text())
 EXAMPLES = REPO / "examples" / "submissions" / "01_tensors"

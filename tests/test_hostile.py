@@ -12,11 +12,8 @@ tests/test_rootless.py runs them again as a normal user.
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import socket
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,21 +21,19 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import COURSE, REPO, read_results, run_grader
-
-HOSTILE = REPO / "tests" / "files" / "hostile"
+from tests.helpers import (
+    COURSE,
+    FULL_ISOLATION,
+    HOSTILE,
+    probes,
+    read_results,
+    require_full_isolation,
+    run_grader,
+    smoke_args,
+    verdicts,
+)
 
 pytestmark = pytest.mark.slow
-
-
-def isolation_problem() -> str:
-    done = subprocess.run(
-        [sys.executable, "-c", "from grader.sandbox.confine import probe; print(probe())"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
-    return done.stdout.strip() or done.stderr.strip()
 
 
 def tree_digest(root: Path) -> str:
@@ -97,11 +92,7 @@ class Listener:
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """Grade every hostile notebook, a bystander and symlink tricks in one batch."""
-    problem = isolation_problem()
-    if problem:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI must run the hostile suite with full isolation: {problem}")
-        pytest.skip(f"full isolation is not available here: {problem}")
+    require_full_isolation()
     base = tmp_path_factory.mktemp("hostile")
     course = base / "course"
     shutil.copytree(COURSE / "solutions", course / "solutions")
@@ -122,16 +113,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     before = {"course": tree_digest(course)}
     listener = Listener()
     try:
-        done = run_grader(
-            "--root",
-            str(course),
-            "grade",
-            "00_smoke",
-            str(submissions),
-            "--out",
-            str(out),
-            "--require-isolation",
-        )
+        done = run_grader(*smoke_args(submissions, out, "--require-isolation", course=course))
     finally:
         listener.close()
     assert done.returncode == 0, done.stdout + done.stderr
@@ -144,23 +126,6 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
         "listener": listener,
     }
 
-
-def probes(result: dict[str, Any]) -> list[str]:
-    text = result["student_output"] + "".join(t["student_output"] for t in result["tests"])
-    return [line for line in text.splitlines() if line.startswith("PROBE")]
-
-
-def verdicts(result: dict[str, Any]) -> list[str]:
-    return [t["verdict"] for t in result["tests"]]
-
-
-FULL_ISOLATION = (
-    "namespaces, uid nobody, cgroup, cpu cap, scratch quota"
-    if os.geteuid() == 0
-    else "namespaces, user namespace, memory watchdog, process cap, scratch quota"
-)
-"""what each result records here: as root, or as a normal user on a machine
-(like CI's) that delegates no cgroup"""
 
 # student -> (score out of 5, verdicts in suite order)
 EXPECTED = {

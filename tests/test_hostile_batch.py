@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import COURSE, run_grader
+from tests.helpers import read_results, run_grader, smoke_args
 from tests.hostile_class import HONEST, build_class
 
 pytestmark = pytest.mark.slow
@@ -32,21 +32,10 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     temporary = base / "tmp"
     temporary.mkdir(mode=0o755)
     started = time.monotonic()
-    done = run_grader(
-        "--root",
-        str(COURSE),
-        "grade",
-        "00_smoke",
-        str(base / "class"),
-        "--out",
-        str(out),
-        env={"TMPDIR": str(temporary)},
-    )
+    done = run_grader(*smoke_args(base / "class", out), env={"TMPDIR": str(temporary)})
     elapsed = time.monotonic() - started
     folder = out / "00_smoke"
-    results = {
-        p.parent.name: json.loads(p.read_text()) for p in sorted(folder.glob("*/results.json"))
-    }
+    results = read_results(folder)
     return {
         "done": done,
         "out": out,

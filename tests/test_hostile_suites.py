@@ -26,8 +26,7 @@ from typing import Any
 import nbformat
 import pytest
 
-from tests.conftest import COURSE, REPO, read_results, run_grader
-from tests.example_class import failures
+from tests.helpers import REPO, failures, read_results, run_grader, smoke_args
 
 pytestmark = pytest.mark.slow
 
@@ -132,7 +131,7 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     smoke = base / "smoke"
     smoke.mkdir()
     shutil.copy(SUITES / "duck_var.ipynb", smoke)
-    done = run_grader("--root", str(COURSE), "grade", "00_smoke", str(smoke), "--out", str(out))
+    done = run_grader(*smoke_args(smoke, out))
     assert done.returncode == 0, done.stdout + done.stderr
     first = base / "first"
     first.mkdir()

@@ -16,7 +16,7 @@ import pytest
 from grader import assignments, deadlines, results, scoring, timestamps
 from grader.deadlines import LatePolicy, Stamp
 from grader.errors import ConfigError
-from tests.conftest import COURSE
+from tests.helpers import COURSE, made_result
 
 DUE = dt.datetime(2026, 12, 1, 23, 59, tzinfo=dt.UTC)
 TEN_PER_DAY = LatePolicy(kind="percent", percent=10, unit="day", grace=900, floor=65)
@@ -83,16 +83,8 @@ def test_no_policy_no_penalty() -> None:
 
 
 def _result(score: float) -> results.SubmissionResult:
-    return results.SubmissionResult(
-        assignment="00_smoke",
-        student="alice",
-        submission_hash="h",
-        suite_version="v",
-        grader_version="0",
-        graded_at="2026-12-02T00:00:00+00:00",
-        execution_time=1.0,
-        tests=(results.TestResult("test_a", "relu", 10.0, score, results.Verdict.PASSED),),
-    )
+    test = results.TestResult("test_a", "relu", 10.0, score, results.Verdict.PASSED)
+    return made_result("alice", [test], assignment="00_smoke")
 
 
 def test_an_extension_moves_the_deadline(tmp_path: Path) -> None:

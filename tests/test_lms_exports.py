@@ -15,7 +15,7 @@ from grader import assignments, exporters, results
 from grader.errors import ConfigError
 from grader.exporters import ExportRequest
 from grader.gradebook import Gradebook
-from tests.conftest import COURSE, run_grader
+from tests.helpers import COURSE, run_grader
 
 ROSTER = (
     "student,name,email,lms_id,sis_id,login,section\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 spec = importlib.util.spec_from_file_location("mutation", REPO / "bench" / "mutation.py")
 assert spec is not None and spec.loader is not None

@@ -15,7 +15,7 @@ import pytest
 
 from grader import assignments
 from grader.sandbox.client import Sandbox, Zygote, ZygoteInfo
-from tests.conftest import REPO, read_results, run_grader
+from tests.helpers import REPO, read_results, run_grader
 
 COURSE = REPO / "tests" / "files" / "guide_course"
 SUBMISSIONS = sorted(p.stem for p in (COURSE / "submissions").glob("*.ipynb"))

@@ -14,7 +14,7 @@ import nbformat
 import pytest
 
 from grader.assignments import names
-from tests.conftest import COURSE, REPO, read_results, run_grader
+from tests.helpers import COURSE, REPO, read_results, run_grader
 
 pytestmark = pytest.mark.slow
 

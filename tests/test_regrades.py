@@ -14,7 +14,7 @@ import pytest
 
 from grader import reports, results
 from grader.gradebook import Gradebook
-from tests.conftest import COURSE, run_grader
+from tests.helpers import COURSE, made_result, run_grader
 
 OLD_SCHEMA = """
 CREATE TABLE submissions (
@@ -159,17 +159,7 @@ def test_an_override_of_a_hidden_test_keeps_its_name_hidden() -> None:
         results.Override(name, 1.0, f"fair for {n}", "ta", "2026-12-05T10:00:00+00:00")
         for n, name in enumerate(("test_secret_edge_case", "test_relu_shape"))
     )
-    result = results.SubmissionResult(
-        assignment="00_smoke",
-        student="ann",
-        submission_hash="h",
-        suite_version="v",
-        grader_version="0",
-        graded_at="2026-12-02T00:00:00+00:00",
-        execution_time=1.0,
-        tests=(hidden, shown),
-        overrides=decisions,
-    )
+    result = made_result("ann", [hidden, shown], assignment="00_smoke", overrides=decisions)
     assert (result.raw_score, result.score) == (0.0, 2.0)
     page = reports.student_page(result)
     assert "test_secret_edge_case" not in page

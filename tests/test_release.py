@@ -3,14 +3,15 @@ kept in step with solutions/."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
 from grader import assignments
 from grader.errors import ConfigError
-from grader.release import release_files, stub_source
-from tests.conftest import REPO
+from grader.release import release, release_files, stub_source
+from tests.helpers import REPO
 
 
 def test_region_becomes_a_stub_at_its_indentation() -> None:
@@ -63,10 +64,6 @@ def test_released_notebook_holds_no_solution(name: str) -> None:
 
 
 def test_release_writes_into_a_course(tmp_path: Path) -> None:
-    import shutil
-
-    from grader.release import release
-
     shutil.copytree(REPO / "tests" / "files" / "course" / "solutions", tmp_path / "solutions")
     assignment = assignments.load(tmp_path, "00_smoke")
     written = release(assignment)

@@ -13,39 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from grader import assignments, exports, reports
+from grader import exports, reports
 from grader.reports import assets, stats, views
 from grader.reports.disclosure import Disclosure
-from grader.results import Comparison, Curve, Frame, Notice, NoticeKind, SubmissionResult, Verdict
+from grader.results import Comparison, Curve, Frame, Verdict
 from grader.results import TestResult as Result  # not collected as a test class
-from tests.conftest import REPO
+from tests.helpers import hostile_result, showcase_result, tensors
+from tests.helpers import made_result as _result
 
 DUE = dt.datetime(2026, 12, 1, 23, 59, tzinfo=dt.UTC)
 BEFORE = DUE - dt.timedelta(days=1)
 AFTER = DUE + dt.timedelta(minutes=1)
-
-XSS = "<script>alert('xss')</script><img src=x onerror=alert(2)>"
-"""what hostile text looks like; it must only ever appear escaped"""
-
-
-# -- results made by hand (also used by tests/test_browser.py) -------------
-
-
-def _result(student: str, tests: list[Result], **fields: object) -> SubmissionResult:
-    defaults: dict[str, object] = {
-        "assignment": "01_tensors",
-        "student": student,
-        "submission_hash": "ab" * 32,
-        "suite_version": "e15ac0fee61fb46a",
-        "grader_version": "0.1.0",
-        "graded_at": "2026-11-21T12:14:21+00:00",
-        "execution_time": 1.5,
-        "tests": tuple(tests),
-        "isolation": "process, cgroup",
-        "exercises": tuple(dict.fromkeys(t.exercise for t in tests)),
-    }
-    defaults.update(fields)
-    return SubmissionResult(**defaults)  # type: ignore[arg-type]
 
 
 def secret_tests(tag: str) -> list[Result]:
@@ -80,179 +58,6 @@ def secret_tests(tag: str) -> list[Result]:
             )
         )
     return tests
-
-
-def showcase_result(student: str = "showcase") -> SubmissionResult:
-    """Every kind of feedback: a comparison, a traceback, a timeout, curves,
-    printed output, and tests of every visibility."""
-    epochs = 12
-    loss = tuple(2.3 * 0.78**i + 0.05 for i in range(epochs))
-    ref_loss = tuple(2.3 * 0.62**i + 0.02 for i in range(epochs))
-    accuracy = tuple(min(0.97, 0.1 + 0.075 * i) for i in range(epochs))
-    ref_accuracy = tuple(min(0.99, 0.1 + 0.11 * i) for i in range(epochs))
-    tests = [
-        Result("test_softmax_random_rows", "softmax", 2, 2, Verdict.PASSED),
-        Result(
-            "test_softmax_large_logits",
-            "softmax",
-            2,
-            0,
-            Verdict.FAILED,
-            message="softmax of logits as large as ±1000 differs in 3 of 8 values; the largest "
-            "absolute error is 0.731 at index [1, 2] (expected 0.731059, got 0).",
-            hint="Subtract each row's maximum before `tf.exp`.",
-            comparison=Comparison(
-                expected_shape=(2, 4),
-                got_shape=(2, 4),
-                expected_dtype="float32",
-                got_dtype="float32",
-                max_abs_error=0.731059,
-                max_rel_error=1.0,
-                worst_index=(1, 2),
-                expected_preview=(0.665241, 0.0, 0.0, 0.268941, 0.731059, 0.0),
-                got_preview=(0.665241, 0.0, 0.0, 0.5, 0.0, 0.5),
-            ),
-        ),
-        Result(
-            "test_pick_rows_repeats",
-            "pick_rows",
-            1,
-            0,
-            Verdict.ERROR,
-            message="`pick_rows` raised NameError: name 'idx' is not defined",
-            hint="Which argument holds the indices?",
-            frames=(
-                Frame(16, 5, "pick_rows", "    return take(x, indices)"),
-                Frame(16, 3, "take", "    rows = tf.gather(x, idx)"),
-            ),
-            output="picking rows [0 2 3]\n",
-        ),
-        Result(
-            "test_count_traces_tensors",
-            "count_traces",
-            1,
-            0,
-            Verdict.TIMEOUT,
-            message="The call did not finish within 5 s and was stopped. Look for a loop whose "
-            "condition never becomes false, or work far larger than the inputs.",
-            hint="A tf.function traces once per input signature.",
-        ),
-        Result(
-            "test_train_reaches_accuracy",
-            "train",
-            3,
-            1,
-            Verdict.FAILED,
-            message="your model's final accuracy is 0.87, but at least 0.95 was expected.",
-            hint="Try a larger learning rate, or more epochs.",
-            curves=(
-                Curve("loss", loss, ref_loss),
-                Curve("accuracy", accuracy, ref_accuracy),
-            ),
-        ),
-        Result(
-            "test_train_after_due",
-            "train",
-            1,
-            0,
-            Verdict.FAILED,
-            message="after the due date: the validation loss went up after epoch 6.",
-            hint="Look at overfitting.",
-            visibility="after_due_date",
-        ),
-        Result(
-            "test_train_after_published",
-            "train",
-            1,
-            1,
-            Verdict.PASSED,
-            visibility="after_published",
-        ),
-        Result(
-            "test_train_hidden_generalises",
-            "train",
-            2,
-            2,
-            Verdict.PASSED,
-            message="",
-            visibility="hidden",
-        ),
-    ]
-    return _result(
-        student,
-        tests,
-        notices=(
-            Notice(
-                NoticeKind.MAGIC,
-                "IPython magic or shell command (the line was skipped) not run by the grader: "
-                "%matplotlib inline",
-                cell=1,
-            ),
-        ),
-        output="Epoch 1/12 - loss 2.35\n" * 40,
-        execution_time=4.2,
-    )
-
-
-def hostile_result(student: str = "<img src=x onerror=alert(1)>") -> SubmissionResult:
-    """Hostile text in every field a student's code can reach (and some it cannot)."""
-    tests = [
-        Result(
-            f"test_{XSS}",
-            "relu",
-            1,
-            0,
-            Verdict.ERROR,
-            message=f"`relu` raised ValueError: {XSS}",
-            hint=f"hint {XSS}",
-            frames=(Frame(2, 1, "<lambda>", f"    raise ValueError('{XSS}')"),),
-            output=f'</pre>{XSS}<pre>" onerror="alert(3)',
-        ),
-        Result(
-            "test_relu_dtype",
-            "relu",
-            1,
-            0,
-            Verdict.FAILED,
-            message=f"your result has dtype <U5, but float32 was expected. {XSS}",
-            comparison=Comparison(
-                expected_shape=(2,),
-                got_shape=(2,),
-                expected_dtype="float32",
-                got_dtype="<U5",
-                worst_index=None,
-            ),
-            curves=(Curve(f"loss {XSS}", (1.0, float("nan")), (1.0, 0.5)),),
-        ),
-        Result(
-            "test_make_var",
-            "make_var",
-            1,
-            0,
-            Verdict.FAILED,
-            message="your result should be a tensor or array, but it is an object of type "
-            "AlwaysEqual.",
-            handle_type="AlwaysEqual",
-        ),
-    ]
-    return _result(
-        student,
-        tests,
-        notices=(
-            Notice(
-                NoticeKind.EXIT,
-                f"SystemExit: {XSS}",
-                cell=3,
-                line=2,
-                frames=(Frame(3, 2, "<module>", XSS),),
-            ),
-        ),
-        output=f"{XSS}\n" * 10,
-    )
-
-
-def tensors() -> assignments.Assignment:
-    return assignments.load(REPO, "01_tensors")
 
 
 class Parsed(html.parser.HTMLParser):

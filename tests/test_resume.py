@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import COURSE, REPO, run_grader
+from tests.helpers import COURSE, REPO, run_grader, smoke_args, start_grader
 
 pytestmark = pytest.mark.slow
 
@@ -54,23 +54,8 @@ def test_kill_minus_nine_then_rerun(tmp_path: Path) -> None:
         shutil.copy(COURSE / "submissions" / "good.ipynb", submissions / f"s{i:02d}.ipynb")
     out = tmp_path / "out"
     db = out / "gradebook.db"
-    args = [
-        "--root",
-        str(COURSE),
-        "grade",
-        "00_smoke",
-        str(submissions),
-        "--out",
-        str(out),
-        "-j",
-        "1",
-    ]
-    grader = subprocess.Popen(
-        [sys.executable, "-m", "grader", *args],
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    args = smoke_args(submissions, out, "-j", "1")
+    grader = start_grader(*args)
     deadline = time.monotonic() + 300
     while not graded(db) and time.monotonic() < deadline and grader.poll() is None:
         time.sleep(0.02)
@@ -101,15 +86,7 @@ def test_rerun_without_changes_grades_nothing(tmp_path: Path) -> None:
     submissions.mkdir()
     shutil.copy(COURSE / "submissions" / "good.ipynb", submissions / "a.ipynb")
     shutil.copy(COURSE / "submissions" / "broken.ipynb", submissions / "b.ipynb")
-    args = [
-        "--root",
-        str(COURSE),
-        "grade",
-        "00_smoke",
-        str(submissions),
-        "--out",
-        str(tmp_path / "o"),
-    ]
+    args = smoke_args(submissions, tmp_path / "o")
     first = "found 2, graded 1, unchanged since last run 0, refused 1 (1 unreadable)"
     assert first in run_grader(*args).stdout
     assert "found 2, graded 0, unchanged since last run 2, refused 0" in run_grader(*args).stdout

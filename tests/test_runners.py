@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import REPO, run_grader
+from tests.helpers import REPO, run_grader, start_grader
 
 ASSIGNMENT = "01_tensors"
 PROBE_COURSE = REPO / "tests" / "files" / "probe_course"
@@ -50,7 +50,7 @@ def cluster() -> Iterator[Any]:
     optional extra: without it these tests skip, except in CI (CI=true),
     which installs it."""
     try:
-        from ray.cluster_utils import Cluster
+        from ray.cluster_utils import Cluster  # lazy: ray is an optional extra
     except ImportError:
         if os.environ.get("CI") == "true":
             raise
@@ -149,11 +149,9 @@ def test_node_killed_mid_batch(
     head node, with every grade recorded once and equal to the local run."""
     worker = cluster.add_node(num_cpus=1)
     cluster.wait_for_nodes()
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    grading = subprocess.Popen(
-        [sys.executable, "-m", "grader", "grade", ASSIGNMENT, "--out", str(tmp_path), "-j", "2",
-         "--backend", "ray", "--address", cluster.address],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    grading = start_grader(
+        "grade", ASSIGNMENT, "--out", str(tmp_path), "-j", "2",
+        "--backend", "ray", "--address", cluster.address, capture=True,
     )  # fmt: skip
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and grading.poll() is None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook
 
-from tests.conftest import read_results, run_grader
+from tests.helpers import read_results, run_grader
 
 SOLUTION = """\
 import os

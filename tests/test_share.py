@@ -13,25 +13,26 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import COURSE, read_results, run_grader
-from tests.test_hostile import FULL_ISOLATION, HOSTILE, isolation_problem, probes, verdicts
+from tests.helpers import (
+    COURSE,
+    FULL_ISOLATION,
+    HOSTILE,
+    Results,
+    probes,
+    read_results,
+    require_full_isolation,
+    run_grader,
+    smoke_args,
+    verdicts,
+)
 
 pytestmark = pytest.mark.slow
 
 SHARE = HOSTILE / "share"
 
 
-def grade(submissions: Path, out: Path) -> dict[str, dict[str, Any]]:
-    done = run_grader(
-        "--root",
-        str(COURSE),
-        "grade",
-        "00_smoke",
-        str(submissions),
-        "--out",
-        str(out),
-        "--require-isolation",
-    )
+def grade(submissions: Path, out: Path) -> Results:
+    done = run_grader(*smoke_args(submissions, out, "--require-isolation"))
     assert done.returncode == 0, done.stdout + done.stderr
     return read_results(out / "00_smoke")
 
@@ -40,9 +41,7 @@ def grade(submissions: Path, out: Path) -> dict[str, dict[str, Any]]:
 def share(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, dict[str, Any]]]:
     """One batch with the note writer, the fillers, the spinner and a
     bystander; then a later batch with the note reader."""
-    problem = isolation_problem()
-    if problem:
-        pytest.skip(f"full isolation is not available here: {problem}")
+    require_full_isolation()
     base = tmp_path_factory.mktemp("share")
     first, later = base / "first", base / "later"
     first.mkdir()

@@ -17,13 +17,13 @@ import builtins
 import difflib
 import io
 import itertools
-import json
 import keyword
 import shutil
 import subprocess
 import tokenize
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
@@ -31,18 +31,7 @@ import pytest
 from grader import assignments, exports, similarity
 from grader.gradebook import Gradebook
 from grader.submissions import notebook_cells
-from tests.conftest import REPO, run_grader
-from tests.test_browser import (
-    AXE,
-    CHROMIUM,
-    CSP_HASH_WARNING,
-    DRIVER,
-    PLAYWRIGHT,
-    SERIOUS,
-    VNU,
-    require,
-)
-from tests.test_reports import showcase_result
+from tests.helpers import REPO, SERIOUS, browse, html_problems, require, run_grader, showcase_result
 
 CLASSES = ("01_tensors", "02_layers", "03_training", "04_save_load")
 _KEEP = {*keyword.kwlist, *dir(builtins), "self", "tf", "np", "keras", "layers", "math", "os"}
@@ -336,7 +325,7 @@ def staff_run(
     with Gradebook(out / "gradebook.db") as book:
         for result in results:
             book.record(result)
-    exports.write_class(assignments.load(REPO, "01_tensors"), results, out / "01_tensors")
+    exports.write_class(assignments.load(REPO, "01_tensors").info, results, out / "01_tensors")
     assert "similarity" not in (out / "01_tensors" / "index.html").read_text()
     return out, run_grader("similarity", "01_tensors", str(folder), "--out", str(out))
 
@@ -379,58 +368,28 @@ def test_page_in_a_browser_and_the_html_checker(
     staff_run: tuple[Path, subprocess.CompletedProcess[str]],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    """The page and the class page linking it, through tests/test_browser.py's
+    """The page and the class page linking it, through the browser tests'
     Chromium driver (axe-core, links, requests, phone width) and the Nu checker."""
     require("chromium", "node", "playwright", "java", "vnu")
     out, _ = staff_run
     pages = [out / "staff" / "01_tensors-similarity.html", out / "01_tensors" / "index.html"]
     work = tmp_path_factory.mktemp("similarity-browser")
-    (work / "shots").mkdir()
-    config = {
-        "playwright": str(PLAYWRIGHT),
-        "axe": str(AXE),
-        "chromium": str(CHROMIUM),
-        "shots": str(work / "shots"),
-        "noscript": str(pages[0]),
-        "pages": [
-            {
-                "path": str(pages[0]),
-                "texts": [EVIL],
-                "shots": [{"name": "similarity.png", "width": 1280}],
-            },
-            {"path": str(pages[1])},
-        ],
-    }
-    (work / "config.json").write_text(json.dumps(config))
-    (work / "driver.cjs").write_text(DRIVER)
-    done = subprocess.run(
-        ["node", str(work / "driver.cjs"), str(work / "config.json")],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-4000:]
-    found = json.loads(done.stdout)["pages"]
+    checked: list[dict[str, Any]] = [
+        {
+            "path": str(pages[0]),
+            "texts": [EVIL],
+            "shots": [{"name": "similarity.png", "width": 1280}],
+        },
+        {"path": str(pages[1])},
+    ]
+    found = browse(checked, noscript=pages[0], work=work, timeout=300)["pages"]
     for key in ("console", "pageErrors", "dialogs", "requests", "broken", "missingText"):
         assert [p[key] for p in found] == [[], []], key
     assert [p["scripts"] for p in found] == [0, 1]
     assert [p["onAttributes"] for p in found] == [0, 0]
     assert [p["overflow"] for p in found] == [0, 0]
     assert [v["id"] for p in found for v in p["violations"] if v["impact"] in SERIOUS] == []
-    vnu = subprocess.run(
-        ["java", "-jar", str(VNU), "--format", "json", "--exit-zero-always", str(pages[0])],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    problems = [
-        m["message"]
-        for m in json.loads(vnu.stderr)["messages"]
-        if (m["type"] == "error" or m.get("subType") == "warning")
-        and CSP_HASH_WARNING not in m["message"]
-    ]
+    problems = html_problems(pages[:1], timeout=300)
     assert problems == []
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from grader.errors import UsageError
 from grader.submissions import (
     Found,
     SubmissionProblem,
@@ -48,7 +50,7 @@ def test_one_students_folder(tmp_path: Path) -> None:
 
 
 def test_missing_path_is_reported(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="no such file"):
+    with pytest.raises(UsageError, match="no such file"):
         discover([tmp_path / "nope"], NAME)
 
 
@@ -114,8 +116,6 @@ def test_old_notebook_format_is_upgraded(tmp_path: Path) -> None:
             }
         ],
     }
-    import json
-
     cells, _ = notebook_cells(json.dumps(v3), NAME)
     assert [c.source for c in cells] == ["x = 1"]
 

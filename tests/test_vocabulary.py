@@ -26,10 +26,9 @@ from grader.results import (
     Verdict,
 )
 from grader.sandbox.client import LOAD_PROBLEM_KINDS
-from tests.conftest import COURSE, REPO, read_results
+from tests.helpers import COURSE, HOSTILE, REPO, read_results
 from tests.reworded_grader import REWORDED
 
-HOSTILE = REPO / "tests" / "files" / "hostile"
 FLAGGED_HOSTILE = ("tamper", "forge", "flood", "huge", "snoop")
 """hostile notebooks whose flags the smoke class does not raise"""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import socket
 import struct
@@ -104,8 +105,6 @@ def test_deep_nesting_is_refused() -> None:
 
 
 def test_a_pickled_array_blob_is_refused() -> None:
-    import io
-
     buffer = io.BytesIO()
     np.save(buffer, np.array([{"a": 1}], dtype=object), allow_pickle=True)
     decoder = wire.Decoder([buffer.getvalue()], lambda ref: ref)
@@ -114,8 +113,6 @@ def test_a_pickled_array_blob_is_refused() -> None:
 
 
 def _npy(shape: tuple[int, ...], dtype: Any, payload: bytes) -> bytes:
-    import io
-
     buffer = io.BytesIO()
     descr = np.lib.format.dtype_to_descr(np.dtype(dtype))
     header = {"descr": descr, "fortran_order": False, "shape": shape}
@@ -196,8 +193,6 @@ def test_an_oversized_frame_is_refused_before_it_is_read() -> None:
 
 
 def test_receive_times_out() -> None:
-    import time
-
     left, right = socket.socketpair()
     with left, right, pytest.raises(wire.FrameTimeout):
         wire.receive(right, deadline=time.monotonic() + 0.05)

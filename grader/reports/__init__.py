@@ -18,7 +18,6 @@ Content-Security-Policy allows no script but our own.
 from __future__ import annotations
 
 import datetime as dt
-import re
 import urllib.parse
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -31,6 +30,7 @@ from grader.reports import assets, stats, views
 from grader.reports.disclosure import Disclosure, format_time
 from grader.reports.plots import histogram, number, rate_bar
 from grader.results import SubmissionResult, Verdict
+from grader.texts import html_safe
 
 if TYPE_CHECKING:  # importing copydetect costs half a second; only the CLI verb needs it
     from grader.similarity import Check
@@ -65,12 +65,6 @@ def _when(iso: str) -> str:
 
 _ENV.filters["when"] = _when
 
-_UNPRINTABLE = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef"
-    + "".join(f"\\U{plane:04x}fffe\\U{plane:04x}ffff" for plane in range(17))
-    + "]"
-)
-
 
 def _printable(page: str) -> str:
     """The page with every character HTML forbids, or UTF-8 cannot encode,
@@ -78,18 +72,7 @@ def _printable(page: str) -> str:
     escapes included), lone surrogates, noncharacters. The templates emit
     none, so only text from a submission is touched, and a hostile
     exception message cannot stop its report from being written."""
-
-    def escape(match: re.Match[str]) -> str:
-        code = ord(match.group())
-        return (
-            f"\\x{code:02x}"
-            if code < 0x100
-            else f"\\u{code:04x}"
-            if code < 0x10000
-            else f"\\U{code:08x}"
-        )
-
-    return _UNPRINTABLE.sub(escape, page)
+    return html_safe(page)
 
 
 def _href(path: str) -> str:

@@ -74,6 +74,19 @@ class _Axis:
         return self.start + (value - low) / (high - low) * (self.end - self.start)
 
 
+def _gridlines(ticks: list[float], y: _Axis, left: float, right: float) -> list[str]:
+    """A horizontal line and its label at each tick of the value axis."""
+    body = []
+    for tick in ticks:
+        ty = y(tick)
+        body.append(
+            f'<line x1="{left}" x2="{right}" y1="{ty:.1f}" y2="{ty:.1f}" '
+            f'stroke="{GRID}" stroke-width="1"/>'
+        )
+        body.append(_text(left - 6, ty + 4, number(tick), anchor="end"))
+    return body
+
+
 def _text(x: float, y: float, content: str, *, anchor: str = "middle", size: int = 13) -> str:
     return (
         f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" font-size="{size}" '
@@ -129,14 +142,7 @@ def curve_chart(
         ticks = nice_ticks(low, high)
     x = _Axis(1, epochs, left, width - right)
     y = _Axis(ticks[0], ticks[-1], height - bottom, top, log=log)
-    body: list[str] = []
-    for tick in ticks:
-        ty = y(tick)
-        body.append(
-            f'<line x1="{left}" x2="{width - right}" y1="{ty:.1f}" y2="{ty:.1f}" '
-            f'stroke="{GRID}" stroke-width="1"/>'
-        )
-        body.append(_text(left - 6, ty + 4, number(tick), anchor="end"))
+    body = _gridlines(ticks, y, left, width - right)
     step = max(1, math.ceil(epochs / 8))
     for epoch in range(1, epochs + 1, step):
         body.append(_text(x(epoch), height - bottom + 16, str(epoch)))
@@ -206,14 +212,7 @@ def histogram(counts: Sequence[int], labels: Sequence[str], *, plot_id: str, tit
     ticks = [t for t in nice_ticks(0, max(most, 1), 4) if t == int(t)]
     y = _Axis(0, ticks[-1], height - bottom, top)
     band = (width - left - right) / max(len(counts), 1)
-    body: list[str] = []
-    for tick in ticks:
-        ty = y(tick)
-        body.append(
-            f'<line x1="{left}" x2="{width - right}" y1="{ty:.1f}" y2="{ty:.1f}" '
-            f'stroke="{GRID}" stroke-width="1"/>'
-        )
-        body.append(_text(left - 6, ty + 4, number(tick), anchor="end"))
+    body = _gridlines(ticks, y, left, width - right)
     for i, (count, label) in enumerate(zip(counts, labels, strict=True)):
         bx = left + i * band + 3
         top_y = y(count)

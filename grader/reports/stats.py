@@ -36,7 +36,7 @@ import re
 import statistics
 from dataclasses import dataclass, field
 
-from grader.results import Concern, SubmissionResult, TestResult, Verdict
+from grader.results import Concern, SubmissionResult, TestResult, Verdict, class_exercise_order
 
 BINS = 10
 BIN_LABELS = (*(f"{10 * i}–{10 * i + 9}" for i in range(BINS - 1)), "90–100")
@@ -163,16 +163,6 @@ def normalize(message: str) -> str:
     return _SEQUENCE.sub(r"\1…\2", text)
 
 
-def _exercise_order(results: list[SubmissionResult]) -> list[str]:
-    """Notebook order, from the submissions naming the most exercises first."""
-    order: dict[str, None] = {}
-    for result in sorted(results, key=lambda r: -len(r.exercises)):
-        order.update(dict.fromkeys(result.exercises))
-    for result in results:
-        order.update(dict.fromkeys(t.exercise for t in result.tests))
-    return list(order)
-
-
 def exercise_rates(results: list[SubmissionResult]) -> list[ExerciseRate]:
     passed: dict[str, int] = collections.Counter()
     total: dict[str, int] = collections.Counter()
@@ -195,7 +185,7 @@ def exercise_rates(results: list[SubmissionResult]) -> list[ExerciseRate]:
             mean_points=points[name] / len(results) if results else 0.0,
             max_points=max_points.get(name, 0.0),
         )
-        for name in _exercise_order(results)
+        for name in class_exercise_order(results)
         if total[name]
     ]
     if rates:
@@ -220,7 +210,7 @@ def per_test_rates(results: list[SubmissionResult]) -> list[TestRate]:
             key = (test.exercise, test.name)
             order.setdefault(key, test)
             verdicts[key][test.verdict] += 1
-    exercises = _exercise_order(results)
+    exercises = class_exercise_order(results)
     keys = sorted(order, key=lambda k: exercises.index(k[0]) if k[0] in exercises else 1 << 30)
     return [
         TestRate(
@@ -273,7 +263,7 @@ def unimplemented(results: list[SubmissionResult]) -> list[tuple[str, list[str]]
                 and result.student not in students[test.exercise]
             ):
                 students[test.exercise].append(result.student)
-    return [(e, students[e]) for e in _exercise_order(results) if students.get(e)]
+    return [(e, students[e]) for e in class_exercise_order(results) if students.get(e)]
 
 
 def _suspicious(code: str) -> str | None:

@@ -275,9 +275,9 @@ class ExerciseView:
 def exercise_views(result: SubmissionResult, disclosure: Disclosure) -> list[ExerciseView]:
     """The tests grouped by exercise in notebook order (then any exercise
     the notebook order does not name, in suite order)."""
-    groups: dict[str, list[tuple[int, TestResult]]] = {e: [] for e in result.exercises}
+    groups: dict[str, list[tuple[int, TestResult]]] = {e: [] for e in result.exercise_order}
     for number, test in enumerate(result.tests, start=1):
-        groups.setdefault(test.exercise, []).append((number, test))
+        groups[test.exercise].append((number, test))
     views = []
     hidden = 0
     for position, (name, tests) in enumerate(((n, t) for n, t in groups.items() if t), start=1):
