@@ -227,7 +227,7 @@ def gradescope_run_command(root: Path, assignment: str, autograder_root: Path) -
 )
 @click.option(
     "--threshold",
-    type=click.FloatRange(0, 1, min_open=True),
+    type=float,
     help="Flag a pair when this share (0-1] of either student's own code is in the other's "
     "(default: the one measured on the example classes; see README).",
 )

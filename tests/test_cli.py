@@ -49,13 +49,6 @@ def test_a_value_out_of_range_is_a_usage_error_naming_the_option(option: str, va
     assert isinstance(result.exception, SystemExit)  # click's usage exit, nothing of ours raised
 
 
-def test_similarity_threshold_out_of_range_is_a_usage_error() -> None:
-    args = ["--root", str(COURSE), "similarity", "00_smoke", "--threshold", "0"]
-    result = CliRunner().invoke(main, args)
-    assert result.exit_code == 2
-    assert "Invalid value for '--threshold'" in result.output
-
-
 @pytest.mark.parametrize(
     ("command", "arguments", "function"),
     [("grade", ["00_smoke"], grade_assignment), ("export", ["csv", "00_smoke"], ExportRequest)],
