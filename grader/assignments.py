@@ -7,7 +7,6 @@ Lives on the trusted side only: nothing here may be imported by the sandbox.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import types
 from dataclasses import dataclass
@@ -26,6 +25,18 @@ PUBLIC_SUITE = "test_public.py"
 
 
 @dataclass(frozen=True)
+class AssignmentInfo:
+    """What reports and exports show of an assignment: no paths, no limits."""
+
+    name: str
+    """folder name, e.g. ``01_tensors``"""
+    title: str
+    due: dt.datetime | None
+    lms_id: str = ""
+    """the assignment's id in the LMS (``lms_id``), or "" """
+
+
+@dataclass(frozen=True)
 class Assignment:
     """One assignment's settings and files."""
 
@@ -41,6 +52,10 @@ class Assignment:
     late: LatePolicy = NO_LATE_POLICY
     lms_id: str = ""
     """the assignment's id in the LMS (``lms_id``), or "" """
+
+    @property
+    def info(self) -> AssignmentInfo:
+        return AssignmentInfo(self.name, self.title, self.due, self.lms_id)
 
     @property
     def solution_dir(self) -> Path:
@@ -74,20 +89,18 @@ class Assignment:
             digest.update(path.read_bytes() + b"\0")
         return digest.hexdigest()[:16]
 
-    def reference_module(self) -> types.ModuleType:
-        """The solution notebook's code as a module, for the ``reference`` fixture.
 
-        Executed once per process and notebook version: the grader loads it
-        to list the suite's tests, and every grading process forked after
-        that inherits it instead of executing the notebook again."""
-        stat = self.solution_notebook.stat()
-        return _executed(self.solution_notebook, stat.st_mtime_ns, stat.st_size, self.name)
+def load_reference(assignment: Assignment) -> types.ModuleType:
+    """The solution notebook's code as a module, for the ``reference`` fixture.
 
-
-@functools.cache
-def _executed(notebook: Path, _mtime_ns: int, _size: int, name: str) -> types.ModuleType:
-    cells, _ = notebook_cells(notebook.read_text(), notebook.name)
-    module = types.ModuleType(f"reference_{name}")
+    Executes the notebook's cells, so it is called once per process by
+    whoever starts grading there (``grader.batch``, the Ray slot server,
+    ``gradescope-run``) and passed down; grading processes forked after
+    inherit the module. Trusted side only: it runs the solution."""
+    cells, _ = notebook_cells(
+        assignment.solution_notebook.read_text(), assignment.solution_notebook.name
+    )
+    module = types.ModuleType(f"reference_{assignment.name}")
     for cell in cells:
         exec(compile_cell(cell.source, f"<solution cell {cell.number}>"), module.__dict__)
     return module

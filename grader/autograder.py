@@ -18,6 +18,7 @@ import os
 import tempfile
 import time
 import traceback
+import types
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ from grader.batch import REFUSAL_KINDS, grade_assignment
 from grader.errors import GraderError
 from grader.exports import atomic_write
 from grader.results import Notice, NoticeKind, SubmissionResult
+from grader.runners.local import preload_tensorflow
 from grader.students import shown, student_id
 from grader.submissions import (
     SUFFIXES,
@@ -83,13 +85,15 @@ def run(course: Path, name: str, *, root: Path, echo: Echo = print) -> int:
 
 def _grade(assignment: Assignment, folder: Path, echo: Echo) -> tuple[SubmissionResult, str]:
     """The result, and the message of a refusal ("" when it was graded)."""
-    tests = grading.suite_tests(assignment)
+    preload_tensorflow()
+    reference = assignments.load_reference(assignment)  # once, for listing and for grading
+    tests = grading.suite_tests(assignment, reference)
     exercises = {t.exercise for t in tests}
     found = locate(folder, assignment.notebook)
     if isinstance(found, Path):
         refusal = wrong_assignment(found, assignment, exercises)
         if refusal is None:
-            return _graded(assignment, found, echo)
+            return _graded(assignment, reference, found, echo)
     else:
         refusal = found
     notice = Notice(kind=NoticeKind.UNREADABLE, message=refusal.message)
@@ -100,14 +104,24 @@ def _grade(assignment: Assignment, folder: Path, echo: Echo) -> tuple[Submission
         suite_version=assignment.suite_version(),
         notice=notice,
         tests=tests,
+        exercises=grading.exercise_order(reference, tests),
     )
     return result, refusal.message
 
 
-def _graded(assignment: Assignment, path: Path, echo: Echo) -> tuple[SubmissionResult, str]:
+def _graded(
+    assignment: Assignment, reference: types.ModuleType, path: Path, echo: Echo
+) -> tuple[SubmissionResult, str]:
     with tempfile.TemporaryDirectory(prefix="tfgrade-gradescope-") as out:
         summary = grade_assignment(
-            assignment, paths=[path], out=Path(out), jobs=1, force=True, progress=False, echo=echo
+            assignment,
+            paths=[path],
+            out=Path(out),
+            jobs=1,
+            force=True,
+            progress=False,
+            echo=echo,
+            reference=reference,
         )
         if summary.staff_log is not None:  # instructors only: it quotes the hidden suite
             echo(summary.staff_log.read_text())

@@ -17,6 +17,7 @@ import os
 import sqlite3
 import time
 import traceback
+import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -24,7 +25,7 @@ from pathlib import Path
 import tqdm
 
 from grader import deadlines, devices, exports, grading, scoring, timestamps
-from grader.assignments import Assignment
+from grader.assignments import Assignment, load_reference
 from grader.deadlines import Stamp
 from grader.errors import GraderError, UsageError
 from grader.gradebook import DB_NAME, Gradebook
@@ -79,7 +80,7 @@ def grade_assignment(
     *,
     paths: list[Path] | None = None,
     out: Path = Path("reports"),
-    jobs: int = 1,
+    jobs: int = 2,
     force: bool = False,
     require_isolation: bool = False,
     gpus: list[str] | None = None,
@@ -92,6 +93,7 @@ def grade_assignment(
     only: list[str] | None = None,
     trust_mtime: bool = False,
     manifest: Path | None = None,
+    reference: types.ModuleType | None = None,
 ) -> BatchSummary:
     """Grade every submission under ``paths`` (default: the example class).
 
@@ -107,7 +109,9 @@ def grade_assignment(
     instance) instead of in processes forked here; there the cluster's
     GPUs decide, ``gpu_share`` sandboxes to a GPU. ``reference_cache`` keeps
     the reference data suites ask for in ``out/staff/reference-cache/``
-    (with Ray: in each slot, for the run)."""
+    (with Ray: in each slot, for the run). ``reference`` is the solution
+    module if the caller has loaded it already (``gradescope-run`` has);
+    otherwise it is loaded here, once, before grading processes fork."""
     if jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {jobs}")
     if gpu_share < 1:
@@ -138,8 +142,10 @@ def grade_assignment(
         raise
     try:
         preload_tensorflow()
+        if reference is None:
+            reference = load_reference(assignment)
         with _writing(out), Gradebook(out / DB_NAME) as book:
-            batch = _Batch(assignment, book, out, echo, times)
+            batch = _Batch(assignment, reference, book, out, echo, times)
             gc.freeze()  # children skip what is imported by now when they collect garbage
             todo = batch.triage(found, force=force)
             if todo:
@@ -155,8 +161,9 @@ def grade_assignment(
                 and not r.penalty.submitted_at
                 and not any(n.kind in REFUSAL_KINDS for n in r.notices)
             ]
+            batch.report_the_others(everyone)
             exports.write_class(
-                assignment,
+                assignment.info,
                 everyone,
                 out / assignment.name,
                 changes=book.suite_changes(assignment.name),
@@ -202,13 +209,13 @@ def _runner(
         )
     if backend != "local":
         raise UsageError(f"unknown backend {backend!r} (there are: local, ray)")
-    slots = devices.plan(devices.detect_gpus() if gpus is None else gpus, share=gpu_share)
-    if slots[0].gpu:
-        jobs = len(slots)
-        echo(f"grading on {jobs} GPU(s): {', '.join(s.name for s in slots)}, one submission each")
+    planned = devices.plan(devices.detect_gpus() if gpus is None else gpus, share=gpu_share)
+    if planned[0].gpu:
+        jobs = len(planned)
+        echo(f"grading on {jobs} GPU(s): {', '.join(d.name for d in planned)}, one submission each")
         os.environ["CUDA_VISIBLE_DEVICES"] = ""  # reference solutions run on the CPU, here
     return LocalRunner(
-        assignment, suite_version, slots, run_dir, jobs=jobs, reference_cache=cache, echo=echo
+        assignment, suite_version, planned, run_dir, jobs=jobs, reference_cache=cache, echo=echo
     )
 
 
@@ -330,17 +337,27 @@ class _Batch:
     """One assignment's run: the gradebook, the output folder, the summary."""
 
     def __init__(
-        self, assignment: Assignment, book: Gradebook, out: Path, echo: Echo, times: _Times
+        self,
+        assignment: Assignment,
+        reference: types.ModuleType,
+        book: Gradebook,
+        out: Path,
+        echo: Echo,
+        times: _Times,
     ) -> None:
         self.assignment = assignment
+        self.reference = reference
         self.book = book
         self.out = out
         self.echo = echo
         self.times = times
         self.stamps: dict[str, Stamp | None] = {}
         self.summary = BatchSummary()
+        self.reported: set[str] = set()
+        """students whose files this run wrote"""
         self.suite_version = assignment.suite_version()
-        self.tests: tuple[TestResult, ...] = grading.suite_tests(assignment)
+        self.tests: tuple[TestResult, ...] = grading.suite_tests(assignment, reference)
+        self.exercises = grading.exercise_order(reference, self.tests)
 
     # -- before grading -------------------------------------------------
 
@@ -370,6 +387,7 @@ class _Batch:
                         suite_version=self.suite_version,
                         notice=problem.notice,
                         tests=self.tests,
+                        exercises=self.exercises,
                     )
                     self._finish(result, self.echo)
                     self.summary.refused.append(result)
@@ -429,7 +447,7 @@ class _Batch:
         if result != stored:  # a new extension or override, or another submission time
             self.book.record(result, cause="rescored")
         self.summary.skipped.append(result)
-        exports.write_student(result, self.out / name / student)
+        self._write_student(result)
         return True
 
     def _finish(self, result: SubmissionResult, echo: Echo) -> None:
@@ -445,9 +463,23 @@ class _Batch:
             if change is not None:
                 self.summary.changes.append(change)
         self.book.record(result)
-        exports.write_student(result, self.out / result.assignment / result.student)
+        self._write_student(result)
         self.summary.graded.append(result)
         echo(summary_line(result))
+
+    def _write_student(self, result: SubmissionResult) -> None:
+        """A student's files, once per run, from their final result."""
+        exports.write_student(
+            self.assignment.info, result, self.out / self.assignment.name / result.student
+        )
+        self.reported.add(result.student)
+
+    def report_the_others(self, everyone: list[SubmissionResult]) -> None:
+        """The files of students this run did not look at (``--only``, other
+        paths), so that every report shows what is disclosed now."""
+        for result in everyone:
+            if result.student not in self.reported:
+                self._write_student(result)
 
     # -- grading --------------------------------------------------------
 
@@ -457,7 +489,7 @@ class _Batch:
         echo = tqdm.tqdm.write if progress else self.echo
         pace = _Pace(len(todo))
         try:
-            for outcome in runner.grade(todo):
+            for outcome in runner.grade(todo, self.reference):
                 self._record(outcome, echo)
                 bar.update()
                 if not progress and (line := pace.step()):
@@ -487,6 +519,7 @@ class _Batch:
                 suite_version=self.suite_version,
                 notice=notice,
                 tests=self.tests,
+                exercises=self.exercises,
                 verdict=Verdict.INTERNAL,
             ),
             echo,

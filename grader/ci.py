@@ -3,7 +3,7 @@ Markdown summary table, a final ``Points X/Y`` line and an exit status.
 
 Every output here may reach a student (a JUnit file committed back to their
 repository, a job log), so tests are shown through the same
-:class:`~grader.reports.Release` as ``report.html``: a hidden test is "Hidden
+:class:`~grader.reports.Disclosure` as ``report.html``: a hidden test is "Hidden
 test N" with its points only, and a test whose details wait for the due
 date or publication has its verdict without its message. The summary table
 holds points per exercise, which every student's report shows too.
@@ -17,11 +17,11 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from grader.assignments import Assignment
+from grader.assignments import AssignmentInfo
 from grader.batch import REFUSAL_KINDS, BatchSummary
 from grader.errors import GraderError
 from grader.exports import atomic_write
-from grader.reports import Release, views
+from grader.reports import Disclosure, views
 from grader.results import SubmissionResult, Verdict, class_exercise_order
 from grader.texts import xml_safe
 
@@ -52,7 +52,7 @@ def below(results: Iterable[SubmissionResult], percent: float) -> list[Submissio
 
 
 def finish(
-    assignment: Assignment,
+    assignment: AssignmentInfo,
     summary: BatchSummary,
     *,
     junit: Path | None,
@@ -65,10 +65,10 @@ def finish(
     """Write the CI outputs asked for, print the ``Points`` line last, and
     return the exit status: 0 whatever the scores, unless ``fail_under``."""
     results = batch_results(summary)
-    release = Release.at(now or dt.datetime.now(dt.UTC), assignment.due)
+    disclosure = Disclosure.at(now or dt.datetime.now(dt.UTC), assignment.due)
     try:
         if junit is not None:
-            write_junit(results, junit, release)
+            write_junit(results, junit, disclosure)
         if summary_md is not None:
             summary_md.parent.mkdir(parents=True, exist_ok=True)
             with summary_md.open("a", encoding="utf-8") as handle:
@@ -88,24 +88,24 @@ def finish(
 # -- JUnit XML ----------------------------------------------------------------
 
 
-def write_junit(results: Iterable[SubmissionResult], folder: Path, release: Release) -> None:
+def write_junit(results: Iterable[SubmissionResult], folder: Path, disclosure: Disclosure) -> None:
     """``folder/STUDENT.xml`` for each submission: one ``<testsuite>`` each,
     in the Ant/Jenkins JUnit schema that GitLab, Jenkins and most CI read."""
     for result in results:
-        suite = junit_suite(result, release)
+        suite = junit_suite(result, disclosure)
         ET.indent(suite)
         text = ET.tostring(suite, encoding="unicode", xml_declaration=True)
         atomic_write(folder / f"{result.student}.xml", text + "\n")
 
 
-def junit_suite(result: SubmissionResult, release: Release) -> ET.Element:
+def junit_suite(result: SubmissionResult, disclosure: Disclosure) -> ET.Element:
     """One submission as a ``<testsuite>``: a ``<testcase>`` per test, its
     exercise as ``classname``, points in the suite's ``<properties>``."""
     durations = {t.name: t.duration for t in result.tests}
     cases: list[ET.Element] = []
     points: list[tuple[str, str]] = []
     counts = {"failure": 0, "error": 0, "skipped": 0}
-    for exercise in views.exercise_views(result, release):
+    for exercise in views.exercise_views(result, disclosure):
         for test in exercise.tests:
             name = test.name or test.title
             case = ET.Element(
@@ -199,7 +199,7 @@ def _timestamp(iso: str) -> str:
 # -- Markdown summary ---------------------------------------------------------
 
 
-def summary_markdown(assignment: Assignment, results: list[SubmissionResult]) -> str:
+def summary_markdown(assignment: AssignmentInfo, results: list[SubmissionResult]) -> str:
     """A table for ``$GITHUB_STEP_SUMMARY`` (or a merge request note): points
     and percentage per student, points per exercise, and why a submission
     was not graded."""

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import click
 
@@ -16,6 +17,30 @@ from grader.batch import grade_assignment, summary_lines
 from grader.errors import GraderError
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before anything imports TensorFlow
+
+
+def default(function: Callable[..., object], name: str) -> Any:
+    """The default of ``function``'s parameter ``name``: an option mirroring
+    a parameter takes its default from there, so the two cannot drift."""
+    return inspect.signature(function).parameters[name].default
+
+
+OUT = default(grade_assignment, "out")
+"""``--out`` of every command that reads what ``grade`` wrote"""
+
+
+class GpuList(click.ParamType[list[str] | None, str]):
+    """``--gpus``: auto (None: detect), none ([]), or device ids (``grader.devices.parse``)."""
+
+    name = "gpus"
+
+    def convert(
+        self, value: str, param: click.Parameter | None, ctx: click.Context | None
+    ) -> list[str] | None:
+        try:
+            return devices.parse(value)
+        except ValueError as err:
+            self.fail(str(err), param, ctx)
 
 
 @contextlib.contextmanager
@@ -108,7 +133,7 @@ def check_command(
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path("reports"),
+    default=OUT,
     show_default=True,
     help="The folder holding gradebook.db, as given to grade.",
 )
@@ -123,7 +148,7 @@ def check_command(
 @click.option(
     "--missing",
     type=click.Choice(["zero", "blank"]),
-    default="zero",
+    default=default(exporters.ExportRequest, "missing"),
     show_default=True,
     help="Grade of a student on the roster without a submission.",
 )
@@ -131,7 +156,7 @@ def check_command(
     "--moodle-id",
     "identifier",
     type=click.Choice(["username", "email", "idnumber"]),
-    default="email",
+    default=default(exporters.ExportRequest, "identifier"),
     show_default=True,
     help="moodle: the user field the identifier column holds.",
 )
@@ -153,7 +178,8 @@ def export_command(
     """
     with _reported():
         request = exporters.ExportRequest(
-            assignments=tuple(assignments.load(root, name) for name in assignment_names),
+            assignments=tuple(assignments.load(root, name).info for name in assignment_names),
+            course=root,
             out=out,
             output=output,
             roster=roster,
@@ -195,7 +221,7 @@ def gradescope_run_command(root: Path, assignment: str, autograder_root: Path) -
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path("reports"),
+    default=OUT,
     show_default=True,
     help="The folder given to grade; the page goes to OUT/staff/.",
 )
@@ -236,7 +262,7 @@ def similarity_command(
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path("reports"),
+    default=OUT,
     show_default=True,
     help="The folder holding gradebook.db, as given to grade.",
 )
@@ -273,12 +299,17 @@ def override_command(
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path("reports"),
+    default=OUT,
     show_default=True,
     help="Where reports and the gradebook go.",
 )
 @click.option(
-    "--jobs", "-j", type=int, default=2, show_default=True, help="Submissions graded at once."
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=default(grade_assignment, "jobs"),
+    show_default=True,
+    help="Submissions graded at once.",
 )
 @click.option("--force", is_flag=True, help="Regrade submissions graded before.")
 @click.option(
@@ -288,14 +319,15 @@ def override_command(
 )
 @click.option(
     "--gpus",
-    default="auto",
-    show_default=True,
-    help="GPUs to grade on, one submission each at a time: auto, none, or ids like 0,1.",
+    type=GpuList(),
+    default=default(grade_assignment, "gpus"),
+    help="GPUs to grade on, one submission each at a time: auto (the default: every GPU "
+    "here), none, or ids like 0,1.",
 )
 @click.option(
     "--backend",
     type=click.Choice(["local", "ray"]),
-    default="local",
+    default=default(grade_assignment, "backend"),
     show_default=True,
     help="Where grading processes run: forked here, or as Ray actors (pip install .[ray]).",
 )
@@ -307,7 +339,7 @@ def override_command(
 @click.option(
     "--gpu-share",
     type=click.IntRange(min=1),
-    default=1,
+    default=default(grade_assignment, "gpu_share"),
     show_default=True,
     help="Sandboxes sharing one GPU, each with its share of the GPU's memory.",
 )
@@ -356,7 +388,7 @@ def grade_command(
     jobs: int,
     force: bool,
     require_isolation: bool,
-    gpus: str,
+    gpus: list[str] | None,
     backend: str,
     address: str | None,
     gpu_share: int,
@@ -373,10 +405,6 @@ def grade_command(
     PATHS default to examples/submissions/ASSIGNMENT/. The last line printed
     is "Points X/Y" over the submissions of the run.
     """
-    try:
-        devices_to_use = devices.parse(gpus)
-    except ValueError as err:
-        raise click.BadParameter(str(err), param_hint="--gpus") from err
     with _reported():
         loaded = assignments.load(root, assignment)
         summary = grade_assignment(
@@ -386,7 +414,7 @@ def grade_command(
             jobs=jobs,
             force=force,
             require_isolation=require_isolation,
-            gpus=devices_to_use,
+            gpus=gpus,
             backend=backend,
             address=address,
             gpu_share=gpu_share,
@@ -407,7 +435,7 @@ def grade_command(
         click.echo(f"details for staff only (they quote the hidden suite): {summary.staff_log}")
     with _reported():
         status = ci.finish(
-            loaded,
+            loaded.info,
             summary,
             junit=junit,
             summary_md=summary_md,

@@ -1,7 +1,8 @@
-"""Runner slots: one per GPU where there are GPUs, each grading one
-submission at a time on its own device; one CPU slot otherwise.
+"""The devices sandbox zygotes run on: one per GPU where there are GPUs
+(or ``share`` per GPU, each with its part of the GPU's memory), each
+grading one submission at a time; the CPU otherwise.
 
-A slot's settings go into its zygote's environment before it imports
+A device's settings go into its zygote's environment before it imports
 TensorFlow: ``CUDA_VISIBLE_DEVICES`` pins the device and
 ``TF_FORCE_GPU_ALLOW_GROWTH`` keeps TensorFlow from taking all its memory
 at start. No GPU has run this code yet (none on the project's machines);
@@ -22,8 +23,9 @@ NVIDIA_GPUS = Path("/proc/driver/nvidia/gpus")
 
 
 @dataclass(frozen=True)
-class Slot:
-    """Where one zygote's sandboxes run."""
+class Device:
+    """Where one zygote's sandboxes run (a runner slot, ``grader.runners``,
+    is a place a grading process runs; it takes its sandboxes from one)."""
 
     name: str
     env: dict[str, str] = field(default_factory=dict)
@@ -46,19 +48,19 @@ def detect_gpus(environ: Mapping[str, str] = os.environ, driver: Path = NVIDIA_G
         return []
 
 
-def plan(gpus: list[str], share: int = 1) -> list[Slot]:
-    """``share`` slots per GPU, or one CPU slot that hides any GPU from TensorFlow."""
+def plan(gpus: list[str], share: int = 1) -> list[Device]:
+    """``share`` devices per GPU, or the CPU, hiding any GPU from TensorFlow."""
     if not gpus:
-        return [Slot("cpu", {"CUDA_VISIBLE_DEVICES": ""})]
+        return [Device("cpu", {"CUDA_VISIBLE_DEVICES": ""})]
     return [
-        gpu_slot(g, share, f"gpu{g}" + (f".{k}" if share > 1 else ""))
+        gpu_device(g, share, f"gpu{g}" + (f".{k}" if share > 1 else ""))
         for g in gpus
         for k in range(share)
     ]
 
 
-def gpu_slot(gpu: str, share: int, name: str) -> Slot:
-    """A slot on CUDA device ``gpu``, shared by ``share`` slots.
+def gpu_device(gpu: str, share: int, name: str) -> Device:
+    """CUDA device ``gpu``, or a ``1/share`` part of it.
 
     Alone on its GPU, TensorFlow grows its memory as needed. Shared, each
     sandbox gets a logical device capped at its share of the GPU's memory
@@ -70,7 +72,7 @@ def gpu_slot(gpu: str, share: int, name: str) -> Slot:
         env["TF_FORCE_GPU_ALLOW_GROWTH"] = "true"
     elif total is not None:
         env[GPU_MEMORY_VARIABLE] = str(total // share)
-    return Slot(name, env, gpu=True)
+    return Device(name, env, gpu=True)
 
 
 def memory_mb(gpu: str) -> int | None:
@@ -96,5 +98,5 @@ def parse(option: str) -> list[str] | None:
         return []
     ids = [g.strip() for g in option.split(",")]
     if not all(g.isdigit() for g in ids):
-        raise ValueError(f"--gpus takes auto, none or device ids like 0,1; got {option!r}")
+        raise ValueError(f"give auto, none or device ids like 0,1, not {option!r}")
     return ids

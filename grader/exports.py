@@ -5,12 +5,11 @@ Every file is written to a temporary name and renamed into place, so a
 crash never leaves a half-written report.
 
 What a student's report shows of tests that are not ``visible`` depends on
-the time (see ``grader.reports.release``). ``write_student`` knows no due
-date, so by default it releases nothing beyond ``visible`` tests;
-``write_class``, which runs at the end of every ``grader grade``, renders
-every student's report again with the assignment's due date and the
-current time. So a run after the due date (``grader grade`` again: nothing
-is regraded, the reports are rewritten) releases what waited for it.
+the time (see ``grader.reports.disclosure``), so a report is rendered with
+the assignment's due date and the current time, once per run: when the
+result is final, or, for a submission graded before, when the run finds it
+unchanged. A run after the due date (``grader grade`` again: nothing is
+regraded) thus discloses what waited for it.
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from grader import reports
-from grader.assignments import Assignment
+from grader.assignments import AssignmentInfo
 from grader.csvsafe import SafeWriter
 from grader.regrades import ScoreChange
 from grader.results import Override, SubmissionResult
@@ -47,35 +46,31 @@ def atomic_write(path: Path, text: str) -> None:
 
 
 def write_student(
+    assignment: AssignmentInfo,
     result: SubmissionResult,
     folder: Path,
     *,
-    release: reports.Release | None = None,
-    title: str = "",
+    now: dt.datetime | None = None,
 ) -> None:
-    """``results.json`` and ``report.html`` (showing what ``release`` allows;
-    by default only ``visible`` tests in full)."""
+    """``results.json`` and ``report.html``: the report with the assignment's
+    title, showing what is disclosed as of ``now`` (default: the current time)."""
+    disclosure = reports.Disclosure.at(now or dt.datetime.now(dt.UTC), assignment.due)
+    page = reports.student_page(result, disclosure=disclosure, title=assignment.title)
     atomic_write(folder / "results.json", json.dumps(result.to_json(), indent=2))
-    atomic_write(folder / "report.html", reports.student_page(result, release=release, title=title))
+    atomic_write(folder / "report.html", page)
 
 
 def write_class(
-    assignment: Assignment,
+    assignment: AssignmentInfo,
     results: list[SubmissionResult],
     folder: Path,
     *,
     now: dt.datetime | None = None,
-    published: bool = False,
     changes: Sequence[ScoreChange] = (),
 ) -> None:
-    """``grades.csv``, ``index.html``, and every student's ``report.html``
-    again, releasing what is due as of ``now`` (default: the current time).
-    ``changes``: scores the last suite change changed, for the class page."""
+    """``grades.csv`` and ``index.html`` (generated ``now``, default: the
+    current time). ``changes``: scores the last suite change changed."""
     now = now or dt.datetime.now(dt.UTC)
-    release = reports.Release.at(now, assignment.due, published=published)
-    for result in results:
-        page = reports.student_page(result, release=release, title=assignment.title)
-        atomic_write(folder / result.student / "report.html", page)
     atomic_write(folder / "grades.csv", grades_csv(results))
     similar = similarity_path(folder.parent, assignment.name)
     link = f"../staff/{similar.name}" if similar.is_file() else ""

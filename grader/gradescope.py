@@ -6,7 +6,7 @@ The format is Gradescope's autograder specification
 ``tests/schemas/gradescope_results.schema.json`` is written from it. This
 module is pure: the run in Gradescope's container is ``grader.autograder``.
 
-Visibility: our values are Gradescope's (see ``grader.reports.release``),
+Visibility: our values are Gradescope's (see ``grader.reports.disclosure``),
 so each test keeps its own and Gradescope enforces it; a value we do not
 know becomes ``hidden``, failing closed. Gradescope is stricter than our
 own reports: it holds back a whole test (verdict and points too) until its
@@ -28,7 +28,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from grader.reports.release import AFTER_DUE_DATE, AFTER_PUBLISHED, HIDDEN, VISIBLE
+from grader.reports.disclosure import AFTER_DUE_DATE, AFTER_PUBLISHED, HIDDEN, VISIBLE
 from grader.results import Notice, SubmissionResult, TestResult, Verdict
 
 ROOT_VARIABLE = "TFGRADE_AUTOGRADER_ROOT"

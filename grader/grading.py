@@ -15,6 +15,7 @@ import json
 import os
 import sys
 import time
+import types
 from pathlib import Path
 
 import pytest
@@ -64,12 +65,13 @@ def run_suite(args: list[str], plugin: GradingPlugin, *, suite: str = "the hidde
         raise GraderError(f"{suite} of this assignment is broken:\n{details}")
 
 
-def suite_tests(assignment: Assignment) -> tuple[TestResult, ...]:
+def suite_tests(assignment: Assignment, reference: types.ModuleType) -> tuple[TestResult, ...]:
     """Every test of the hidden suite with its points, none of them run; a
-    wrong ``@grade`` mark is a ``ConfigError`` naming the test."""
-    plugin = GradingPlugin(None, assignment.reference_module(), seed=assignment.name)
+    wrong ``@grade`` mark is a ``ConfigError`` naming the test. ``reference``
+    is the solution module (``grader.assignments.load_reference``)."""
+    plugin = GradingPlugin(None, reference, seed=assignment.name)
     run_suite(_pytest_args(assignment, "--collect-only"), plugin)
-    config.check_marks(assignment.solution_dir, plugin.marks, plugin.reference_module)
+    config.check_marks(assignment.solution_dir, plugin.marks, reference)
     return tuple(_placeholder(plugin, nodeid) for nodeid in plugin.order)
 
 
@@ -86,10 +88,10 @@ def _placeholder(plugin: GradingPlugin, nodeid: str) -> TestResult:
     )
 
 
-def exercise_order(assignment: Assignment, tests: tuple[TestResult, ...]) -> tuple[str, ...]:
-    """Graded functions in the order the notebook defines them."""
+def exercise_order(reference: types.ModuleType, tests: tuple[TestResult, ...]) -> tuple[str, ...]:
+    """Graded functions in the order the solution notebook defines them."""
     graded = {t.exercise for t in tests}
-    defined = [name for name in vars(assignment.reference_module()) if name in graded]
+    defined = [name for name in vars(reference) if name in graded]
     return tuple(defined + sorted(graded - set(defined)))
 
 
@@ -97,20 +99,21 @@ def grade_submission(
     assignment: Assignment,
     submission: Submission,
     *,
+    reference: types.ModuleType,
     zygote: ZygoteInfo,
     suite_version: str,
     workdir: Path,
     reference_cache: Path | None = None,
 ) -> tuple[SubmissionResult, list[str]]:
-    """Run the hidden suite against one submission; its sandboxes' scratch
-    folders go in ``workdir``; reference data the suite asks for is kept in
+    """Run the hidden suite against one submission and ``reference`` (the
+    solution module, loaded before this process was forked); its sandboxes'
+    scratch folders go in ``workdir``; reference data the suite asks for is kept in
     ``reference_cache`` (None: computed every time).
 
     Returns the result and, for staff only, the tracebacks of tests that
     failed on the grader's side (INTERNAL verdicts)."""
     started = time.monotonic()
     session = StudentSession(submission, zygote, assignment.limits, workdir)
-    reference = assignment.reference_module()
     plugin = GradingPlugin(
         session,
         reference,
@@ -138,7 +141,7 @@ def grade_submission(
         isolation=session.isolation,
         output=session.load_output,
         output_cut=session.load_output_cut,
-        exercises=exercise_order(assignment, tests),
+        exercises=exercise_order(reference, tests),
     )
     return bounded(result), plugin.internal_details
 
@@ -151,10 +154,12 @@ def ungradable(
     suite_version: str,
     notice: Notice,
     tests: tuple[TestResult, ...],
+    exercises: tuple[str, ...],
     verdict: Verdict = Verdict.ERROR,
 ) -> SubmissionResult:
     """The result for a submission that could not be read (or, with
-    ``verdict`` INTERNAL, that the grader failed on): every test scores 0."""
+    ``verdict`` INTERNAL, that the grader failed on): every test of the
+    suite (``suite_tests``, ``exercise_order``) scores 0."""
     not_run = tuple(
         TestResult(
             name=t.name,
@@ -178,7 +183,7 @@ def ungradable(
         execution_time=0.0,
         tests=not_run,
         notices=(notice,),
-        exercises=exercise_order(assignment, tests),
+        exercises=exercises,
     )
 
 

@@ -61,9 +61,9 @@ def override(
             stamp=scoring.stored_stamp(stored),
         )
         book.override(result, decision)
-        exports.write_student(result, out / assignment.name / student, title=assignment.title)
+        exports.write_student(assignment.info, result, out / assignment.name / student)
         exports.write_class(
-            assignment,
+            assignment.info,
             book.results(assignment.name),
             out / assignment.name,
             changes=book.suite_changes(assignment.name),

@@ -179,7 +179,7 @@ def write_page(check: Check, out: Path) -> Path:
     exports.atomic_write(page, reports.similarity_page(check, now=now, summary=summary))
     if graded:
         with Gradebook(out / "gradebook.db") as book:
-            exports.write_class(check.assignment, book.results(check.assignment.name), folder)
+            exports.write_class(check.assignment.info, book.results(check.assignment.name), folder)
     return page
 
 

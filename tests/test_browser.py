@@ -55,16 +55,15 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
         for p in sorted(folder.glob("*/results.json"))
     ]
     extra = [showcase_result(SHOWCASE), hostile_result()]
-    for result in extra:
-        exports.write_student(result, folder / result.student)
-    assignment = assignments.load(REPO, "01_tensors")
-    due = assignment.due or dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
-    exports.write_class(
-        dataclasses.replace(assignment, due=due),
-        results + extra,
-        folder,
-        now=due + dt.timedelta(days=1),
+    assignment = assignments.load(REPO, "01_tensors").info
+    info = dataclasses.replace(
+        assignment, due=assignment.due or dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
     )
+    assert info.due is not None
+    now = info.due + dt.timedelta(days=1)
+    for result in results + extra:
+        exports.write_student(info, result, folder / result.student, now=now)
+    exports.write_class(info, results + extra, folder, now=now)
     return folder
 
 

@@ -17,7 +17,7 @@ from grader import ci
 from grader.batch import BatchSummary
 from grader.cli import main
 from grader.errors import GraderError
-from grader.reports.release import Release
+from grader.reports.disclosure import Disclosure
 from grader.results import NoticeKind, SubmissionResult, Verdict
 from grader.results import TestResult as Result  # not collected as a test class
 from tests.helpers import COURSE, REPO, hostile_result, showcase_result, tensors
@@ -47,7 +47,7 @@ def secretive() -> SubmissionResult:
 
 
 def junit(result: SubmissionResult, now: dt.datetime, tmp_path: Path) -> tuple[str, ET.Element]:
-    ci.write_junit([result], tmp_path, Release.at(now, DUE))
+    ci.write_junit([result], tmp_path, Disclosure.at(now, DUE))
     path = tmp_path / f"{result.student}.xml"
     SCHEMA.validate(str(path))
     text = path.read_text(encoding="utf-8")

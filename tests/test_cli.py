@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import inspect
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
+import click
+import pytest
 from click.testing import CliRunner
 
+from grader.batch import grade_assignment
 from grader.cli import main
+from grader.exporters import ExportRequest
 from tests.helpers import COURSE, read_results, run_grader
 
 
@@ -25,10 +31,57 @@ def test_missing_path_is_a_usage_error(tmp_path: Path) -> None:
     assert "no such file or folder" in result.output
 
 
-def test_jobs_must_be_positive() -> None:
-    result = CliRunner().invoke(main, ["--root", str(COURSE), "grade", "00_smoke", "--jobs", "0"])
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--jobs", "0"),
+        ("--gpu-share", "0"),
+        ("--fail-under", "101"),
+        ("--fail-under", "-1"),
+        ("--gpus", "first"),
+    ],
+)
+def test_a_value_out_of_range_is_a_usage_error_naming_the_option(option: str, value: str) -> None:
+    result = CliRunner().invoke(main, ["--root", str(COURSE), "grade", "00_smoke", option, value])
     assert result.exit_code == 2
-    assert "--jobs must be at least 1" in result.output
+    assert f"Invalid value for '{option}'" in result.output
+    assert "Traceback" not in result.output
+    assert isinstance(result.exception, SystemExit)  # click's usage exit, nothing of ours raised
+
+
+@pytest.mark.parametrize(
+    ("command", "arguments", "function"),
+    [("grade", ["00_smoke"], grade_assignment), ("export", ["csv", "00_smoke"], ExportRequest)],
+)
+def test_option_defaults_are_the_functions_defaults(
+    command: str, arguments: list[str], function: Callable[..., object]
+) -> None:
+    """An option that mirrors a parameter gives that parameter's default when not given."""
+    parameters = inspect.signature(function).parameters
+    given = main.commands[command].make_context(command, arguments).params
+    options = {p.name for p in main.commands[command].params if isinstance(p, click.Option)}
+    mirrored = {
+        name: value
+        for name, value in given.items()
+        if name in options
+        and name in parameters
+        and parameters[name].default is not inspect.Parameter.empty
+    }
+    assert {"jobs", "gpu_share", "out", "gpus"} <= set(mirrored) or command == "export"
+    assert {"missing", "identifier"} <= set(mirrored) or command == "grade"
+    for name, value in mirrored.items():
+        assert value == parameters[name].default, name
+
+
+def test_out_is_the_same_default_for_every_command() -> None:
+    outs = {
+        name: option.default
+        for name, command in main.commands.items()
+        for option in command.params
+        if option.name == "out"
+    }
+    assert set(outs) == {"export", "grade", "override", "similarity"}
+    assert set(outs.values()) == {inspect.signature(grade_assignment).parameters["out"].default}
 
 
 def test_broken_config_names_the_file(tmp_path: Path) -> None:

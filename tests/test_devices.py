@@ -26,14 +26,14 @@ def test_cuda_visible_devices_decides_when_set(tmp_path: Path) -> None:
 
 def test_one_slot_per_gpu_with_memory_growth() -> None:
     assert devices.plan(["0", "3"]) == [
-        devices.Slot(
+        devices.Device(
             "gpu0", {"CUDA_VISIBLE_DEVICES": "0", "TF_FORCE_GPU_ALLOW_GROWTH": "true"}, gpu=True
         ),
-        devices.Slot(
+        devices.Device(
             "gpu3", {"CUDA_VISIBLE_DEVICES": "3", "TF_FORCE_GPU_ALLOW_GROWTH": "true"}, gpu=True
         ),
     ]
-    assert devices.plan([]) == [devices.Slot("cpu", {"CUDA_VISIBLE_DEVICES": ""})]
+    assert devices.plan([]) == [devices.Device("cpu", {"CUDA_VISIBLE_DEVICES": ""})]
 
 
 @pytest.mark.parametrize(

@@ -63,7 +63,8 @@ def graded(tmp_path: Path) -> ExportRequest:
     roster = tmp_path / "roster.csv"
     roster.write_text(ROSTER, encoding="utf-8")
     return ExportRequest(
-        assignments=(assignments.load(COURSE, "00_smoke"),),
+        assignments=(assignments.load(COURSE, "00_smoke").info,),
+        course=COURSE,
         out=out,
         output=None,
         roster=roster,

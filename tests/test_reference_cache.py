@@ -6,13 +6,15 @@ warm cache too."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import pytest
 
 from grader.assignments import names
-from tests.helpers import REPO, read_results, run_grader
+from tests.helpers import COURSE, REPO, read_results, run_grader
 
 pytestmark = pytest.mark.slow
 
@@ -65,3 +67,29 @@ def test_cache_changes_nothing(assignment: str, tmp_path: Path) -> None:
     kept = list((cached / "staff" / "reference-cache" / assignment).glob("*.json"))
     assert len(kept) == USES_THE_CACHE.get(assignment, 0)
     assert not (uncached / "staff" / "reference-cache").exists()
+
+
+def test_the_solution_runs_once_per_run(tmp_path: Path) -> None:
+    """The driver loads the reference once and grading processes forked
+    after inherit it: a solution that logs each time it runs, graded
+    against three submissions two at a time, runs once, in the driver."""
+    course = tmp_path / "course"
+    shutil.copytree(COURSE / "solutions", course / "solutions")
+    solution = course / "solutions" / "00_smoke" / "00_smoke.ipynb"
+    notebook = nbformat.read(solution, as_version=4)
+    log = tmp_path / "runs.log"
+    logging = (
+        f"import os\nwith open({str(log)!r}, 'a') as _log:\n    _log.write(f'{{os.getpid()}}\\n')"
+    )
+    notebook.cells.append(nbformat.v4.new_code_cell(logging))
+    nbformat.write(notebook, solution)
+    submissions = [
+        str(COURSE / "submissions" / n) for n in ("good.ipynb", "error.ipynb", "stub.py")
+    ]
+    out = tmp_path / "out"
+    done = run_grader(
+        "--root", str(course), "grade", "00_smoke", *submissions, "--out", str(out), "-j", "2"
+    )
+    assert done.returncode == 0, done.stderr
+    assert sorted(read_results(out / "00_smoke")) == ["error", "good", "stub"]
+    assert len(log.read_text().splitlines()) == 1

@@ -15,7 +15,7 @@ import pytest
 
 from grader import exports, reports
 from grader.reports import assets, stats, views
-from grader.reports.release import Release
+from grader.reports.disclosure import Disclosure
 from grader.results import Comparison, Curve, Frame, Verdict
 from grader.results import TestResult as Result  # not collected as a test class
 from tests.helpers import hostile_result, showcase_result, tensors
@@ -167,18 +167,21 @@ def test_class_page_flags_limits_and_tampering(smoke_reports: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("release", "shown"),
+    ("disclosure", "shown"),
     [
-        (Release(), {"visible"}),
-        (Release.at(BEFORE, DUE), {"visible"}),
-        (Release.at(DUE, DUE), {"visible", "after_due_date"}),
-        (Release.at(AFTER.replace(tzinfo=None), DUE), {"visible", "after_due_date"}),
-        (Release.at(BEFORE, None), {"visible"}),
-        (Release.at(BEFORE, DUE, published=True), {"visible", "after_due_date", "after_published"}),
+        (Disclosure(), {"visible"}),
+        (Disclosure.at(BEFORE, DUE), {"visible"}),
+        (Disclosure.at(DUE, DUE), {"visible", "after_due_date"}),
+        (Disclosure.at(AFTER.replace(tzinfo=None), DUE), {"visible", "after_due_date"}),
+        (Disclosure.at(BEFORE, None), {"visible"}),
+        (
+            Disclosure.at(BEFORE, DUE, published=True),
+            {"visible", "after_due_date", "after_published"},
+        ),
     ],
 )
-def test_details_follow_visibility_and_release(release: Release, shown: set[str]) -> None:
-    page = reports.student_page(_result("amy", secret_tests("X")), release=release)
+def test_details_follow_visibility_and_release(disclosure: Disclosure, shown: set[str]) -> None:
+    page = reports.student_page(_result("amy", secret_tests("X")), disclosure=disclosure)
     for visibility in ("visible", "after_due_date", "after_published", "hidden"):
         mark = f"SECRET-X-{visibility}"
         leaked = {part: f"{part} {mark}" in page for part in ("message", "hint", "printed")}
@@ -198,7 +201,9 @@ def test_details_follow_visibility_and_release(release: Release, shown: set[str]
 
 
 def test_held_back_details_say_until_when() -> None:
-    page = reports.student_page(_result("amy", secret_tests("Y")), release=Release.at(BEFORE, DUE))
+    page = reports.student_page(
+        _result("amy", secret_tests("Y")), disclosure=Disclosure.at(BEFORE, DUE)
+    )
     assert "held back until the due date (2026-12-01 23:59 UTC)" in page
     assert "held back until grades are published" in page
 
@@ -206,25 +211,23 @@ def test_held_back_details_say_until_when() -> None:
 def test_unknown_visibility_is_treated_as_hidden() -> None:
     test = dataclasses.replace(secret_tests("Z")[0], visibility="after_dew_date")
     page = reports.student_page(
-        _result("amy", [test]), release=Release.at(AFTER, DUE, published=True)
+        _result("amy", [test]), disclosure=Disclosure.at(AFTER, DUE, published=True)
     )
     assert "SECRET-Z" not in page
     assert "Hidden test 1" in page
 
 
-def test_write_class_releases_reports_after_the_due_date(tmp_path: Path) -> None:
-    assignment = dataclasses.replace(tensors(), due=DUE)
+def test_a_report_discloses_what_is_due_when_it_is_written(tmp_path: Path) -> None:
+    assignment = dataclasses.replace(tensors().info, due=DUE)
     result = _result("amy", secret_tests("W"))
-    exports.write_student(result, tmp_path / "amy")
     report = tmp_path / "amy" / "report.html"
+    exports.write_student(assignment, result, tmp_path / "amy", now=BEFORE)
     assert "SECRET-W-after_due_date" not in report.read_text()
-    exports.write_class(assignment, [result], tmp_path, now=BEFORE)
-    assert "SECRET-W-after_due_date" not in report.read_text()
-    exports.write_class(assignment, [result], tmp_path, now=AFTER)
+    assert assignment.title in report.read_text()
+    exports.write_student(assignment, result, tmp_path / "amy", now=AFTER)
     assert "message SECRET-W-after_due_date" in report.read_text()
     assert "SECRET-W-after_published" not in report.read_text()
     assert "SECRET-W-hidden" not in report.read_text()
-    assert assignment.title in report.read_text()
 
 
 # -- what the student page shows --------------------------------------------
@@ -298,7 +301,7 @@ def test_curve_with_nan_breaks_the_line_and_says_so() -> None:
 
 def test_pages_are_self_contained_and_allow_only_our_script() -> None:
     assignment = tensors()
-    student = reports.student_page(showcase_result(), release=Release.at(AFTER, DUE))
+    student = reports.student_page(showcase_result(), disclosure=Disclosure.at(AFTER, DUE))
     summary = reports.class_page(assignment, [showcase_result(), hostile_result()], now=AFTER)
     for page in (student, summary):
         parsed = Parsed(page)
@@ -315,7 +318,7 @@ def test_pages_are_self_contained_and_allow_only_our_script() -> None:
 
 def test_hostile_text_only_ever_appears_escaped() -> None:
     hostile = hostile_result()
-    student = reports.student_page(hostile, release=Release.at(AFTER, DUE, published=True))
+    student = reports.student_page(hostile, disclosure=Disclosure.at(AFTER, DUE, published=True))
     summary = reports.class_page(tensors(), [hostile], now=AFTER)
     for page in (student, summary):
         parsed = Parsed(page)

@@ -3,15 +3,19 @@ the batch, every grade is present once, and finished ones are not regraded."""
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import signal
 import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import COURSE, run_grader, smoke_args, start_grader
+from tests.helpers import COURSE, REPO, run_grader, smoke_args, start_grader
 
 pytestmark = pytest.mark.slow
 
@@ -90,3 +94,61 @@ def test_rerun_without_changes_grades_nothing(tmp_path: Path) -> None:
     assert "graded 0, unchanged since last run 1, refused 1" in run_grader(*args).stdout
     forced = "found 2, graded 0, unchanged since last run 0, refused 2 (2 unreadable)"
     assert forced in run_grader(*args, "--force").stdout
+
+
+COUNT_REPORTS = """
+import json, os, sys
+from grader import exports
+from grader.cli import main
+
+written = exports.atomic_write
+
+def counted(path, text):
+    if path.name == "report.html":
+        with open(os.environ["REPORTS_LOG"], "a") as log:
+            log.write(json.dumps([path.parent.name, text]) + "\\n")
+    written(path, text)
+
+exports.atomic_write = counted
+main(prog_name="grader")
+"""
+"""``grader ARGS`` with every write of a ``report.html`` logged (student, page)"""
+
+
+def test_each_report_is_written_once_per_run_with_title_and_disclosure(tmp_path: Path) -> None:
+    """A report is written once, from the final result, already showing the
+    assignment's title and what is disclosed (here a test whose details wait
+    for a past due date); a re-run that grades nothing writes each once again."""
+    course = tmp_path / "course"
+    shutil.copytree(COURSE / "solutions", course / "solutions")
+    config = course / "solutions" / "00_smoke" / "assignment.toml"
+    config.write_text(
+        config.read_text().replace("[limits]", "due = 2000-01-01T00:00:00Z\n\n[limits]")
+    )
+    suite = course / "solutions" / "00_smoke" / "test_hidden.py"
+    suite.write_text(
+        suite.read_text().replace(
+            '@grade(points=2, exercise="relu", hint="Negative inputs become zero.")',
+            '@grade(points=2, exercise="relu", hint="DISCLOSED-HINT", visibility="after_due_date")',
+        )
+    )
+    log = tmp_path / "reports.log"
+    args = ["--root", str(course), "grade", "00_smoke", "--out", str(tmp_path / "out")]
+    args += [str(COURSE / "submissions" / "good.ipynb"), str(COURSE / "submissions" / "stub.py")]
+    for run in range(2):
+        done = subprocess.run(
+            [sys.executable, "-c", COUNT_REPORTS, *args],
+            cwd=REPO,
+            env={**os.environ, "PYTHONPATH": str(REPO), "REPORTS_LOG": str(log)},
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert done.returncode == 0, done.stderr
+        assert ("graded 2" if run == 0 else "unchanged since last run 2") in done.stdout
+        writes = [json.loads(line) for line in log.read_text().splitlines()]
+        log.unlink()
+        assert sorted(student for student, _ in writes) == ["good", "stub"]
+        pages = dict(writes)
+        assert all("Smoke test" in page for page in pages.values())
+        assert "DISCLOSED-HINT" in pages["stub"]  # relu failed, and its details are due

@@ -325,7 +325,7 @@ def staff_run(
     with Gradebook(out / "gradebook.db") as book:
         for result in results:
             book.record(result)
-    exports.write_class(assignments.load(REPO, "01_tensors"), results, out / "01_tensors")
+    exports.write_class(assignments.load(REPO, "01_tensors").info, results, out / "01_tensors")
     assert "similarity" not in (out / "01_tensors" / "index.html").read_text()
     return out, run_grader("similarity", "01_tensors", str(folder), "--out", str(out))
 

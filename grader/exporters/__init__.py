@@ -19,14 +19,17 @@ from pathlib import Path
 from types import ModuleType
 from typing import Literal, cast
 
-from grader.assignments import Assignment
+from grader.assignments import AssignmentInfo
 
 
 @dataclass(frozen=True)
 class ExportRequest:
     """What the command line asked for, checked."""
 
-    assignments: tuple[Assignment, ...]
+    assignments: tuple[AssignmentInfo, ...]
+    course: Path
+    """the course folder (``--root``): its ``roster.csv``, and the files an
+    autograder zip packs"""
     out: Path
     """the folder holding ``gradebook.db`` (``--out``, as for ``grade``)"""
     output: Path | None

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader import roster
-from grader.assignments import Assignment
+from grader.assignments import AssignmentInfo
 from grader.csvsafe import SafeWriter
 from grader.exporters import ExportRequest
 from grader.exports import atomic_write
@@ -52,7 +52,7 @@ def gather(request: ExportRequest) -> list[Row]:
 def _roster(request: ExportRequest) -> dict[str, roster.Person]:
     path = request.roster
     if path is None:
-        default = request.assignments[0].root / roster.ROSTER_NAME
+        default = request.course / roster.ROSTER_NAME
         path = default if default.is_file() else None
     return roster.load(path) if path else {}
 
@@ -89,7 +89,7 @@ def grade_cell(request: ExportRequest, result: SubmissionResult | None) -> str:
     return f"{result.score:g}"
 
 
-def points_possible(assignment: Assignment, rows: list[Row]) -> float:
+def points_possible(assignment: AssignmentInfo, rows: list[Row]) -> float:
     """The assignment's most common maximum among its results (0 if none)."""
     name = assignment.name
     counts = Counter(r.results[name].max_score for r in rows if name in r.results)

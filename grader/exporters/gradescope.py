@@ -57,7 +57,7 @@ def export(request: ExportRequest) -> list[Path]:
             "gradescope: give exactly one assignment (a Gradescope assignment has one "
             f"autograder zip); got {len(request.assignments)}: {given}"
         )
-    [assignment] = request.assignments
+    assignment = assignments.load(request.course, request.assignments[0].name)
     for needed in (CHECKOUT / "pyproject.toml", CHECKOUT / LOCK):
         if not needed.is_file():
             raise UsageError(

@@ -5,7 +5,7 @@
 - :func:`similarity_page`: pairs of similar submissions, for staff only.
 
 Both are pure functions of their arguments: what time it is and whether
-grades are published reach them as a :class:`Release`, never from a clock.
+grades are published reach them as a :class:`Disclosure`, never from a clock.
 Pages are self-contained (inline CSS and SVG, no fetch of any kind) and
 work without JavaScript; the class page's table gains sort buttons from a
 small inline script when scripts run.
@@ -24,18 +24,18 @@ from typing import TYPE_CHECKING
 
 import jinja2
 
-from grader.assignments import Assignment
+from grader.assignments import AssignmentInfo
 from grader.regrades import ScoreChange
 from grader.reports import assets, stats, views
+from grader.reports.disclosure import Disclosure, format_time
 from grader.reports.plots import histogram, number, rate_bar
-from grader.reports.release import Release, format_time
 from grader.results import SubmissionResult, Verdict
 from grader.texts import html_safe
 
 if TYPE_CHECKING:  # importing copydetect costs half a second; only the CLI verb needs it
     from grader.similarity import Check
 
-__all__ = ["Release", "class_page", "similarity_page", "student_page"]
+__all__ = ["Disclosure", "class_page", "similarity_page", "student_page"]
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("grader", "reports/templates"),
@@ -85,13 +85,13 @@ _ENV.filters["href"] = _href
 
 
 def student_page(
-    result: SubmissionResult, *, release: Release | None = None, title: str = ""
+    result: SubmissionResult, *, disclosure: Disclosure | None = None, title: str = ""
 ) -> str:
-    """One student's report. ``release`` says what non-visible tests may show
+    """One student's report. ``disclosure`` says what non-visible tests may show
     (default: nothing is released, so only ``visible`` tests show details);
     ``title`` is the assignment's title, if known."""
-    release = release or Release()
-    exercises = views.exercise_views(result, release)
+    disclosure = disclosure or Disclosure()
+    exercises = views.exercise_views(result, disclosure)
     tests = [t for e in exercises for t in e.tests]
     held = [t for t in tests if t.held_until]
     return _printable(
@@ -112,7 +112,7 @@ def student_page(
 
 
 def class_page(
-    assignment: Assignment,
+    assignment: AssignmentInfo,
     results: list[SubmissionResult],
     *,
     now: dt.datetime | None = None,

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from markupsafe import Markup
 
 from grader.reports import plots
-from grader.reports.release import Release
+from grader.reports.disclosure import Disclosure
 from grader.results import Comparison, Curve, Frame, SubmissionResult, TestResult, Verdict
 
 OUTPUT_LIMIT = 5_000
@@ -209,8 +209,10 @@ class TestView:
         return self.verdict.info.css if self.verdict else "hidden"
 
 
-def make_test_view(test: TestResult, anchor: str, hidden_number: int, release: Release) -> TestView:
-    if release.is_hidden(test.visibility):
+def make_test_view(
+    test: TestResult, anchor: str, hidden_number: int, disclosure: Disclosure
+) -> TestView:
+    if disclosure.is_hidden(test.visibility):
         return TestView(
             anchor=anchor,
             title=f"Hidden test {hidden_number}",
@@ -231,8 +233,8 @@ def make_test_view(test: TestResult, anchor: str, hidden_number: int, release: R
         verdict=test.verdict,
         score=test.score,
     )
-    if not release.shows_details(test.visibility):
-        return replace(base, held_until=release.held_until(test.visibility))
+    if not disclosure.shows_details(test.visibility):
+        return replace(base, held_until=disclosure.held_until(test.visibility))
     passed = test.verdict is Verdict.PASSED
     return replace(
         base,
@@ -270,7 +272,7 @@ class ExerciseView:
         return self.score >= self.max_score
 
 
-def exercise_views(result: SubmissionResult, release: Release) -> list[ExerciseView]:
+def exercise_views(result: SubmissionResult, disclosure: Disclosure) -> list[ExerciseView]:
     """The tests grouped by exercise in notebook order (then any exercise
     the notebook order does not name, in suite order)."""
     groups: dict[str, list[tuple[int, TestResult]]] = {e: [] for e in result.exercise_order}
@@ -281,8 +283,8 @@ def exercise_views(result: SubmissionResult, release: Release) -> list[ExerciseV
     for position, (name, tests) in enumerate(((n, t) for n, t in groups.items() if t), start=1):
         shown = []
         for number, test in tests:
-            hidden += release.is_hidden(test.visibility)
-            shown.append(make_test_view(test, f"t{number}", hidden, release))
+            hidden += disclosure.is_hidden(test.visibility)
+            shown.append(make_test_view(test, f"t{number}", hidden, disclosure))
         views.append(
             ExerciseView(
                 name=name,

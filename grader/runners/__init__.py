@@ -10,6 +10,7 @@ Ray cluster (``ray``), and retries a submission whose grading process died
 
 from __future__ import annotations
 
+import types
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -58,8 +59,12 @@ class Runner(Protocol):
         """Block until every slot can grade; why sandboxes are weaker here ("" if not)."""
         ...
 
-    def grade(self, todo: Sequence[Submission]) -> Iterator[Outcome]:
-        """Grade ``todo``, yielding each outcome as it arrives, exactly once each."""
+    def grade(self, todo: Sequence[Submission], reference: types.ModuleType) -> Iterator[Outcome]:
+        """Grade ``todo``, yielding each outcome as it arrives, exactly once each.
+
+        ``reference`` is the solution module the driver loaded: grading
+        processes forked here inherit it; a backend whose grading processes
+        run elsewhere loads it there, from the files it shipped."""
         ...
 
     def stats(self) -> list[SlotStats]: ...

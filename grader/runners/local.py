@@ -3,8 +3,8 @@
 This process imports TensorFlow (the reference solutions need it) but runs
 no TensorFlow op, so forking it per submission costs milliseconds; the
 forked child runs pytest and sends back its result as JSON on a pipe. Each
-slot is a sandbox zygote (one per GPU, or one for the CPU); a child takes
-its sandboxes from the least busy slot.
+device has a sandbox zygote (one per GPU, or one for the CPU); a child
+takes its sandboxes from the least busy zygote.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import selectors
 import signal
 import time
 import traceback
+import types
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,7 @@ from typing import Any
 
 from grader import grading
 from grader.assignments import Assignment
-from grader.devices import Slot
+from grader.devices import Device
 from grader.errors import GraderError
 from grader.results import SubmissionResult
 from grader.runners import MAX_TRIES, Outcome, SlotStats
@@ -60,7 +61,7 @@ class _Child:
     fd: int
     submission: Submission
     started: float
-    slot: int
+    zygote: int
     """index of the zygote its sandboxes come from"""
     lane: int
     """which of the ``jobs`` places it runs in (the unit of the end-of-run lines)"""
@@ -76,7 +77,7 @@ class LocalRunner:
         self,
         assignment: Assignment,
         suite_version: str,
-        slots: list[Slot],
+        devices: list[Device],
         run_dir: RunDir,
         *,
         jobs: int,
@@ -93,8 +94,8 @@ class LocalRunner:
         self.echo = echo
         self.reference_cache = reference_cache
         self.tries: collections.Counter[str] = collections.Counter()
-        self._slots = slots
-        self._zygotes = [Zygote(slot.env, parent=run_dir.path) for slot in slots]
+        self._devices = devices
+        self._zygotes = [Zygote(device.env, parent=run_dir.path) for device in devices]
         self._stats = [SlotStats(f"local-{lane}") for lane in range(jobs)]
 
     def wait_ready(self) -> str:
@@ -109,8 +110,9 @@ class LocalRunner:
         for zygote in self._zygotes:
             zygote.close()
 
-    def grade(self, todo: Sequence[Submission]) -> Iterator[Outcome]:
-        """Grade ``todo``, ``jobs`` at a time. A child that dies or overruns
+    def grade(self, todo: Sequence[Submission], reference: types.ModuleType) -> Iterator[Outcome]:
+        """Grade ``todo`` against ``reference`` (loaded in this process, so
+        forked children inherit it), ``jobs`` at a time. A child that dies or overruns
         is cleaned up after (its sandboxes killed, its scratch removed) and
         its submission tried again, at most ``MAX_TRIES`` times."""
         limits = self.assignment.limits
@@ -118,14 +120,13 @@ class LocalRunner:
         queue = collections.deque(todo)
         running: dict[int, _Child] = {}
         selector = selectors.DefaultSelector()
-        slots = [z.info for z in self._zygotes]
         try:
             while queue or running:
                 while queue and len(running) < self.jobs:
-                    busy = collections.Counter(c.slot for c in running.values())
-                    slot = min(range(len(slots)), key=lambda i: busy[i])
+                    busy = collections.Counter(c.zygote for c in running.values())
+                    zygote = min(range(len(self._zygotes)), key=lambda i: busy[i])
                     lane = min(set(range(self.jobs)) - {c.lane for c in running.values()})
-                    child = self._fork(queue.popleft(), slots[slot], slot, lane)
+                    child = self._fork(queue.popleft(), reference, zygote, lane)
                     running[child.fd] = child
                     selector.register(child.fd, selectors.EVENT_READ)
                 for key, _ in selector.select(timeout=1.0):
@@ -154,7 +155,15 @@ class LocalRunner:
                 os.close(child.fd)
                 RunDir.clean_child(child.workdir)
 
-    def _fork(self, submission: Submission, zygote: ZygoteInfo, slot: int, lane: int) -> _Child:
+    def _fork(
+        self,
+        submission: Submission,
+        reference: types.ModuleType,
+        zygote: int,
+        lane: int,
+    ) -> _Child:
+        """A grading process for ``submission``, its sandboxes from ``zygote``."""
+        info = self._zygotes[zygote].info
         self.tries[submission.student] += 1
         workdir = self.run_dir.child()
         read_fd, write_fd = os.pipe()
@@ -163,15 +172,16 @@ class LocalRunner:
             os.close(read_fd)
             _child_main(
                 self.assignment,
+                reference,
                 submission,
                 self.suite_version,
-                zygote,
+                info,
                 workdir,
                 self.reference_cache,
                 write_fd,
             )
         os.close(write_fd)
-        return _Child(pid, read_fd, submission, time.monotonic(), slot, lane, workdir)
+        return _Child(pid, read_fd, submission, time.monotonic(), zygote, lane, workdir)
 
     def _collect(self, child: _Child) -> Outcome | None:
         """What a finished child sent; None when it should be tried again."""
@@ -187,7 +197,7 @@ class LocalRunner:
             result = SubmissionResult.from_json(payload["result"]) if "result" in payload else None
         except (ValueError, KeyError, TypeError):
             payload, result = {"failed": "the grading process died before it sent a result"}, None
-        name = f"{stats.name} ({self._slots[child.slot].name})"
+        name = f"{stats.name} ({self._devices[child.zygote].name})"
         if result is not None:
             stats.graded += 1
             details = "\n".join(payload.get("internal", []))
@@ -200,6 +210,7 @@ class LocalRunner:
 
 def _child_main(
     assignment: Assignment,
+    reference: types.ModuleType,
     submission: Submission,
     suite_version: str,
     zygote: ZygoteInfo,
@@ -221,6 +232,7 @@ def _child_main(
             result, internal = grading.grade_submission(
                 assignment,
                 submission,
+                reference=reference,
                 zygote=zygote,
                 suite_version=suite_version,
                 workdir=workdir,

@@ -21,6 +21,7 @@ import logging
 import os
 import subprocess
 import sys
+import types
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -51,9 +52,9 @@ class _SlotActor:
         gpus = [str(g) for g in ray.get_gpu_ids()]
         where = f"{context.get_node_id()[:8]}-{(context.get_actor_id() or '')[:6]}"
         if gpus:
-            slot = devices.gpu_slot(",".join(gpus), gpu_share, f"ray-{where}-gpu{gpus[0]}")
+            device = devices.gpu_device(",".join(gpus), gpu_share, f"ray-{where}-gpu{gpus[0]}")
         else:
-            slot = devices.Slot(f"ray-{where}", {"CUDA_VISIBLE_DEVICES": ""})
+            device = devices.Device(f"ray-{where}", {"CUDA_VISIBLE_DEVICES": ""})
         package = str(Path(__file__).resolve().parents[2])
         self._process = subprocess.Popen(
             [sys.executable, "-m", "grader.runners.slot"],
@@ -61,8 +62,7 @@ class _SlotActor:
             stdout=subprocess.PIPE,
             env={**os.environ, "PYTHONPATH": package, "TF_CPP_MIN_LOG_LEVEL": "3"},
         )
-        self.slot = slot
-        self._request({**setup, "slot": dataclasses.asdict(slot)}, tuple(blobs))
+        self._request({**setup, "device": dataclasses.asdict(device)}, tuple(blobs))
 
     def _request(self, body: Any, blobs: tuple[bytes, ...] = ()) -> None:
         assert self._process.stdin is not None
@@ -162,7 +162,9 @@ class RayRunner:
         self._actors = alive
         return "; ".join(sorted(p for p in problems if p))
 
-    def grade(self, todo: Sequence[Submission]) -> Iterator[Outcome]:
+    def grade(self, todo: Sequence[Submission], reference: types.ModuleType) -> Iterator[Outcome]:
+        """Hand ``todo`` out to the actors; each slot server loaded its own
+        ``reference`` from the files shipped to it."""
         queue = collections.deque(todo)
         tries: collections.Counter[str] = collections.Counter()
         idle = list(self._actors)

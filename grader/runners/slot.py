@@ -28,7 +28,7 @@ from typing import IO, Any
 
 from grader import assignments, grading
 from grader.assignments import Assignment
-from grader.devices import Slot
+from grader.devices import Device
 from grader.results import Notice, SubmissionResult
 from grader.runners import Outcome
 from grader.runners.local import LocalRunner, preload_tensorflow
@@ -128,7 +128,7 @@ def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
     problem]``, then answer ``["grade", submission]`` with an outcome and
     ``["stats"]`` with the slot's stats, until the actor closes the pipe."""
     setup, blobs = receive(requests)
-    slot = Slot(setup["slot"]["name"], setup["slot"]["env"], setup["slot"]["gpu"])
+    device = Device(setup["device"]["name"], setup["device"]["env"], setup["device"]["gpu"])
     private = Path(tempfile.mkdtemp(prefix="tfgrade-slot-"))
     run_dir = RunDir.create()
     runner: LocalRunner | None = None
@@ -137,7 +137,7 @@ def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
         runner = LocalRunner(
             assignment,
             setup["suite_version"],
-            [slot],
+            [device],
             run_dir,
             jobs=1,
             reference_cache=private / "reference-cache" if setup["reference_cache"] else None,
@@ -145,7 +145,9 @@ def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
         )
         os.environ["CUDA_VISIBLE_DEVICES"] = ""  # the reference runs on the CPU, as locally
         preload_tensorflow()
-        grading.suite_tests(assignment)  # as the local driver does: forks inherit the reference
+        reference = assignments.load_reference(assignment)  # once: forks inherit it
+        # listed once, as the driver does: forks inherit pytest's imports too
+        grading.suite_tests(assignment, reference)
         gc.freeze()
         send(replies, ["ready", runner.wait_ready()])
         while True:
@@ -154,10 +156,10 @@ def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
             except EOFError:
                 return
             if request[0] == "grade":
-                [outcome] = runner.grade([submission_from_json(request[1])])
+                [outcome] = runner.grade([submission_from_json(request[1])], reference)
                 send(replies, outcome_json(outcome))
             else:
-                stats = dataclasses.replace(runner.stats()[0], name=slot.name)
+                stats = dataclasses.replace(runner.stats()[0], name=device.name)
                 send(replies, dataclasses.asdict(stats))
     finally:
         if runner is not None:

@@ -32,7 +32,7 @@ def suite():
 
 
 def runs() -> dict[str, object]:
-    reference = assignments.load(HERE.parents[1], HERE.name).reference_module()
+    reference = assignments.load_reference(assignments.load(HERE.parents[1], HERE.name))
     with tempfile.TemporaryDirectory(prefix="tfgrade-05-reference-") as folder:
         return suite().reference_runs(reference, folder)
 

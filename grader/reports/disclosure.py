@@ -1,8 +1,10 @@
-"""What a student's report may show of each test, by its visibility.
+"""Disclosure: what a student's report may show of each test, by its
+visibility, at a given time ("release" is only ``grader release``, which
+writes the student notebook).
 
 Rendering is a pure function of its inputs: the caller says what time it
 is (``now``), when the assignment is due and whether grades are
-published, and :class:`Release` decides. Nothing here reads a clock.
+published, and :class:`Disclosure` decides. Nothing here reads a clock.
 
 Visibility values are Gradescope's:
 
@@ -35,8 +37,8 @@ def _aware(moment: dt.datetime) -> dt.datetime:
 
 
 @dataclass(frozen=True)
-class Release:
-    """What has been released to students at the time a report is rendered.
+class Disclosure:
+    """What is disclosed to students at the time a report is rendered.
 
     The default (no ``now``, no ``due``, not published) shows only
     ``visible`` tests in full: what a report may show when nothing is known.
@@ -47,7 +49,9 @@ class Release:
     published: bool = False
 
     @classmethod
-    def at(cls, now: dt.datetime, due: dt.datetime | None, *, published: bool = False) -> Release:
+    def at(
+        cls, now: dt.datetime, due: dt.datetime | None, *, published: bool = False
+    ) -> Disclosure:
         return cls(now=_aware(now), due=None if due is None else _aware(due), published=published)
 
     @property
