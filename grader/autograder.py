@@ -28,7 +28,7 @@ from grader.assignments import Assignment
 from grader.batch import REFUSAL_KINDS, grade_assignment
 from grader.errors import GraderError
 from grader.exports import atomic_write
-from grader.results import Notice, NoticeKind, SubmissionResult
+from grader.results import Notice, NoticeKind, SubmissionResult, Visibility, notebook_order
 from grader.runners.local import preload_tensorflow
 from grader.students import shown, student_id
 from grader.submissions import (
@@ -104,7 +104,7 @@ def _grade(assignment: Assignment, folder: Path, echo: Echo) -> tuple[Submission
         suite_version=assignment.suite_version(),
         notice=notice,
         tests=tests,
-        exercises=grading.exercise_order(reference, tests),
+        exercises=notebook_order(vars(reference), tests),
     )
     return result, refusal.message
 
@@ -229,8 +229,8 @@ def _failure(started: float) -> dict[str, object]:
         "you do not need to submit again.</strong></p>",
         "output_format": "html",
         "test_output_format": "html",
-        "visibility": "visible",
-        "stdout_visibility": "hidden",
+        "visibility": Visibility.VISIBLE,
+        "stdout_visibility": Visibility.HIDDEN,
         "tests": [],
     }
 

@@ -30,7 +30,15 @@ from grader.deadlines import Stamp
 from grader.errors import GraderError, UsageError
 from grader.gradebook import DB_NAME, Gradebook
 from grader.regrades import ScoreChange, compare
-from grader.results import NOTICES, Notice, NoticeKind, SubmissionResult, TestResult, Verdict
+from grader.results import (
+    NOTICES,
+    Notice,
+    NoticeKind,
+    SubmissionResult,
+    TestResult,
+    Verdict,
+    notebook_order,
+)
 from grader.runners import Outcome, Runner, SlotStats
 from grader.runners.local import LocalRunner, preload_tensorflow
 from grader.sandbox.limits import Cgroup
@@ -357,7 +365,7 @@ class _Batch:
         """students whose files this run wrote"""
         self.suite_version = assignment.suite_version()
         self.tests: tuple[TestResult, ...] = grading.suite_tests(assignment, reference)
-        self.exercises = grading.exercise_order(reference, self.tests)
+        self.exercises = notebook_order(vars(reference), self.tests)
 
     # -- before grading -------------------------------------------------
 

@@ -41,7 +41,7 @@ from grader.harness.plugin import GradingPlugin
 from grader.harness.proxy import StudentSession
 from grader.public import PublicAssignment
 from grader.release import METADATA_KEY
-from grader.results import SubmissionResult, TestResult, Verdict
+from grader.results import SubmissionResult, TestResult, Verdict, notebook_order
 from grader.sandbox.client import SandboxFailure, Zygote, ZygoteInfo
 from grader.students import shown, student_id
 from grader.submissions import Found, Submission, SubmissionProblem, read_submission
@@ -271,10 +271,6 @@ def run_checks(
     finally:
         session.close()
     tests = tuple(plugin.results[n] for n in plugin.order if n in plugin.results)
-    tested = {t.exercise for t in tests}
-    order = [e for e in assignment.exercises if e in tested] + sorted(
-        tested - set(assignment.exercises)
-    )
     result = SubmissionResult(
         assignment=assignment.name,
         student=submission.student,
@@ -288,7 +284,7 @@ def run_checks(
         isolation=session.isolation,
         output=session.load_output,
         output_cut=session.load_output_cut,
-        exercises=tuple(order),
+        exercises=notebook_order(assignment.exercises, tests),
     )
     return result, plugin.internal_details
 

@@ -28,8 +28,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from grader.reports.disclosure import AFTER_DUE_DATE, AFTER_PUBLISHED, HIDDEN, VISIBLE
-from grader.results import Notice, SubmissionResult, TestResult, Verdict
+from grader.results import Notice, SubmissionResult, TestResult, Verdict, Visibility
 
 ROOT_VARIABLE = "TFGRADE_AUTOGRADER_ROOT"
 """relocates ``/autograder`` (``grader gradescope-run --autograder-root``)"""
@@ -121,7 +120,7 @@ def definitions(sources: Iterable[str]) -> Definitions | None:
 
 def visibility(ours: str) -> str:
     """Gradescope's visibility for one of our tests (unknown: hidden)."""
-    return ours if ours in (VISIBLE, AFTER_DUE_DATE, AFTER_PUBLISHED, HIDDEN) else HIDDEN
+    return ours if ours in tuple(Visibility) else Visibility.HIDDEN
 
 
 def results_json(
@@ -142,8 +141,8 @@ def results_json(
         "output": _overall(result, message),
         "output_format": "html",
         "test_output_format": "html",
-        "visibility": VISIBLE,
-        "stdout_visibility": HIDDEN,
+        "visibility": Visibility.VISIBLE,
+        "stdout_visibility": Visibility.HIDDEN,
         "extra_data": {
             "assignment": result.assignment,
             "max_score": result.max_score,

@@ -27,7 +27,14 @@ from grader.errors import GraderError
 from grader.harness.plugin import GradingPlugin
 from grader.harness.proxy import StudentSession
 from grader.harness.reference_data import ReferenceData
-from grader.results import Notice, SubmissionResult, TestResult, Verdict, Visibility
+from grader.results import (
+    Notice,
+    SubmissionResult,
+    TestResult,
+    Verdict,
+    Visibility,
+    notebook_order,
+)
 from grader.sandbox.client import SandboxFailure, ZygoteInfo
 from grader.submissions import Submission
 
@@ -88,13 +95,6 @@ def _placeholder(plugin: GradingPlugin, nodeid: str) -> TestResult:
     )
 
 
-def exercise_order(reference: types.ModuleType, tests: tuple[TestResult, ...]) -> tuple[str, ...]:
-    """Graded functions in the order the solution notebook defines them."""
-    graded = {t.exercise for t in tests}
-    defined = [name for name in vars(reference) if name in graded]
-    return tuple(defined + sorted(graded - set(defined)))
-
-
 def grade_submission(
     assignment: Assignment,
     submission: Submission,
@@ -141,7 +141,7 @@ def grade_submission(
         isolation=session.isolation,
         output=session.load_output,
         output_cut=session.load_output_cut,
-        exercises=exercise_order(reference, tests),
+        exercises=notebook_order(vars(reference), tests),
     )
     return bounded(result), plugin.internal_details
 
@@ -159,7 +159,7 @@ def ungradable(
 ) -> SubmissionResult:
     """The result for a submission that could not be read (or, with
     ``verdict`` INTERNAL, that the grader failed on): every test of the
-    suite (``suite_tests``, ``exercise_order``) scores 0."""
+    suite (``suite_tests``, ``notebook_order``) scores 0."""
     not_run = tuple(
         TestResult(
             name=t.name,

@@ -38,6 +38,7 @@ from grader.assignments import Assignment
 from grader.errors import GraderError, UsageError
 from grader.exporters import ExportRequest
 from grader.gradescope import COURSE_NAME, ROOT_VARIABLE, definitions
+from grader.results import Visibility
 from grader.submissions import SubmissionProblem, notebook_cells
 
 SUMMARY = "an autograder zip for Gradescope (one assignment): setup.sh, run_autograder, suite"
@@ -207,8 +208,8 @@ NOT_INSTALLED = {
     "score": 0.0,
     "output": "The autograder is not installed correctly, so this submission was not graded. "
     "This is not a problem with your work: course staff will fix it.",
-    "visibility": "visible",
-    "stdout_visibility": "hidden",
+    "visibility": Visibility.VISIBLE,
+    "stdout_visibility": Visibility.HIDDEN,
     "tests": [],
 }
 """results.json when ``grader`` is not on PATH (setup.sh failed)"""

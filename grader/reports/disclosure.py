@@ -25,10 +25,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-VISIBLE = "visible"
-AFTER_DUE_DATE = "after_due_date"
-AFTER_PUBLISHED = "after_published"
-HIDDEN = "hidden"
+from grader.results import Visibility
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:
@@ -62,22 +59,26 @@ class Disclosure:
 
     def is_hidden(self, visibility: str) -> bool:
         """Whether a test is shown only as "a hidden test worth N points"."""
-        return visibility not in (VISIBLE, AFTER_DUE_DATE, AFTER_PUBLISHED)
+        return visibility not in (
+            Visibility.VISIBLE,
+            Visibility.AFTER_DUE_DATE,
+            Visibility.AFTER_PUBLISHED,
+        )
 
     def shows_details(self, visibility: str) -> bool:
         """Whether a test's message, comparison, curves, traceback, hint and
         output may be shown now."""
-        if visibility == VISIBLE:
+        if visibility == Visibility.VISIBLE:
             return True
-        if visibility == AFTER_DUE_DATE:
+        if visibility == Visibility.AFTER_DUE_DATE:
             return self.due_passed or self.published
-        if visibility == AFTER_PUBLISHED:
+        if visibility == Visibility.AFTER_PUBLISHED:
             return self.published
         return False
 
     def held_until(self, visibility: str) -> str:
         """For a test whose details are held back: until when, in words."""
-        if visibility == AFTER_DUE_DATE:
+        if visibility == Visibility.AFTER_DUE_DATE:
             if self.due is not None:
                 return f"the due date ({format_time(self.due)})"
             if self.now is None:

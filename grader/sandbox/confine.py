@@ -181,7 +181,7 @@ NVIDIA_DRIVER = "/proc/driver/nvidia/gpus"
 
 def gpu_devices(listing: list[str], visible: str | None, minors: list[int]) -> list[str]:
     """The NVIDIA device nodes (names in ``listing``, /dev's entries) a
-    sandbox gets: its slot's GPUs and the control nodes CUDA needs, so an
+    sandbox gets: its zygote's GPU and the control nodes CUDA needs, so an
     environment variable the student changes cannot reach another GPU.
 
     ``visible`` is the zygote's pinned ``CUDA_VISIBLE_DEVICES``; CUDA id
