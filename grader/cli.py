@@ -128,7 +128,9 @@ def check_command(
 
 
 @main.command("export")
-@click.argument("format_name", metavar="FORMAT", type=click.Choice(exporters.names()))
+@click.argument(
+    "format_name", metavar="FORMAT", type=click.Choice([f.value for f in exporters.ExportFormat])
+)
 @click.argument("assignment_names", metavar="ASSIGNMENT...", nargs=-1, required=True)
 @click.option(
     "--out",
@@ -187,13 +189,13 @@ def export_command(
             identifier=identifier,
             echo=lambda line: click.echo(line, err=True),
         )
-        written = exporters.exporter(format_name)(request)
+        written = exporters.ExportFormat(format_name).export(request)
     for path in written:
         click.echo(f"wrote {path}")
 
 
 export_command.help = (export_command.help or "") + "\n".join(
-    f"  {name:<12} {exporters.summary(name)}" for name in exporters.names()
+    f"  {name:<12} {name.summary}" for name in exporters.ExportFormat
 )
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from grader import assignments, exporters, results
 from grader.errors import ConfigError
-from grader.exporters import ExportRequest
+from grader.exporters import ExportFormat, ExportRequest
 from grader.gradebook import Gradebook
 from tests.helpers import COURSE, run_grader
 
@@ -77,17 +77,16 @@ def read(path: Path) -> list[list[str]]:
         return list(csv.reader(handle))
 
 
-def test_every_format_module_has_summary_and_export() -> None:
-    assert {"canvas", "moodle", "csv", "nbgrader"} <= set(exporters.names())
-    for name in exporters.names():
-        module = exporters.module(name)
-        assert isinstance(module.SUMMARY, str) and module.SUMMARY
-        assert callable(module.export)
+def test_every_format_module_has_its_row_a_summary_and_an_export() -> None:
+    assert set(ExportFormat) == exporters.modules()
+    for export_format in ExportFormat:
+        assert isinstance(export_format.module.SUMMARY, str) and export_format.summary
+        assert callable(export_format.export)
 
 
 def test_canvas_columns_points_possible_and_every_student(graded: ExportRequest) -> None:
     assignment = dataclasses.replace(graded.assignments[0], lms_id="4711")
-    [path] = exporters.exporter("canvas")(dataclasses.replace(graded, assignments=(assignment,)))
+    [path] = ExportFormat.CANVAS.export(dataclasses.replace(graded, assignments=(assignment,)))
     header, possible, *rows = read(path)
     assert header == [
         "Student",
@@ -109,7 +108,7 @@ def test_canvas_columns_points_possible_and_every_student(graded: ExportRequest)
 
 def test_missing_blank_leaves_the_cell_empty(graded: ExportRequest) -> None:
     request = dataclasses.replace(graded, missing="blank", output=graded.out / "c.csv")
-    [path] = exporters.exporter("canvas")(request)
+    [path] = ExportFormat.CANVAS.export(request)
     assert path == graded.out / "c.csv"
     rows = {row[0]: row for row in read(path)[2:]}
     assert rows['\'=HYPERLINK("http://evil")'][5] == ""
@@ -121,7 +120,7 @@ def test_moodle_identifier_grade_and_feedback(graded: ExportRequest) -> None:
         ("email", "alice@uni.example"),
         ("idnumber", "S-1"),
     ):
-        [path] = exporters.exporter("moodle")(dataclasses.replace(graded, identifier=identifier))
+        [path] = ExportFormat.MOODLE.export(dataclasses.replace(graded, identifier=identifier))
         header, *rows = read(path)
         assert header == [identifier, "Smoke test", "Smoke test feedback"]
         by_id = {row[0]: row for row in rows}
@@ -132,7 +131,7 @@ def test_moodle_identifier_grade_and_feedback(graded: ExportRequest) -> None:
 
 
 def test_csv_has_raw_and_final_scores(graded: ExportRequest) -> None:
-    [path] = exporters.exporter("csv")(graded)
+    [path] = ExportFormat.CSV.export(graded)
     with path.open(newline="", encoding="utf-8") as handle:
         rows = {row["student"]: row for row in csv.DictReader(handle)}
     assert set(rows) == {"alice", "zoë", "carol", "mallory"}
@@ -144,7 +143,7 @@ def test_csv_has_raw_and_final_scores(graded: ExportRequest) -> None:
 
 
 def test_nbgrader_grades_csv_columns(graded: ExportRequest) -> None:
-    [path] = exporters.exporter("nbgrader")(graded)
+    [path] = ExportFormat.NBGRADER.export(graded)
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         rows = {row["student_id"]: row for row in reader}
@@ -192,13 +191,13 @@ def test_roster_mistakes_name_the_line(tmp_path: Path, graded: ExportRequest) ->
     assert done.returncode == 2 and "unknown column mail" in done.stderr
     roster.write_text("student,name\nalice,A\nalice,B\n")
     with pytest.raises(ConfigError, match=r"bad\.csv:3: student alice is listed twice"):
-        exporters.exporter("csv")(request)
+        ExportFormat.CSV.export(request)
 
 
 def test_a_spreadsheet_bom_is_read(graded: ExportRequest, tmp_path: Path) -> None:
     roster = tmp_path / "excel.csv"
     roster.write_bytes("\ufeffstudent,name\nalice,Alice\n".encode())
-    [path] = exporters.exporter("csv")(dataclasses.replace(graded, roster=roster))
+    [path] = ExportFormat.CSV.export(dataclasses.replace(graded, roster=roster))
     rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
     assert rows[0]["name"] == "Alice" and rows[0]["on_roster"] == "yes"
 
@@ -215,7 +214,7 @@ def test_no_cell_of_any_format_is_a_formula(
         encoding="utf-8",
     )
     request = dataclasses.replace(graded, roster=roster, identifier="username")
-    [path] = exporters.exporter(format_name)(request)
+    [path] = ExportFormat(format_name).export(request)
     cells = [cell for row in read(path) for cell in row]
     for cell in cells:
         assert cell[:1] not in ("=", "+", "-", "@", "\t", "\r") or _number(cell), cell

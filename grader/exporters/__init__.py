@@ -1,9 +1,9 @@
 """On-demand exports, ``grader export FORMAT ASSIGNMENT...``: one module per format.
 
 A format is a module in this package that defines ``SUMMARY`` (one line for
-``--help``) and ``export(request) -> list[Path]`` (the files it wrote).
-Modules are found by name, so adding a format means adding one file;
-``tests/test_exporters.py`` checks that every module has both.
+``--help``) and ``export(request) -> list[Path]`` (the files it wrote), and
+its row in ``ExportFormat``; ``tests/test_lms_exports.py`` checks that every
+module has its row and both names.
 
 Unlike ``grader.exports`` (what every grading run writes), these run only
 when asked.
@@ -11,6 +11,7 @@ when asked.
 
 from __future__ import annotations
 
+import enum
 import importlib
 import pkgutil
 from collections.abc import Callable
@@ -48,18 +49,29 @@ class ExportRequest:
 Export = Callable[[ExportRequest], list[Path]]
 
 
-def names() -> list[str]:
-    """The formats there are, sorted."""
-    return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+class ExportFormat(enum.StrEnum):
+    """The formats there are, each the module of this package of that name."""
+
+    CANVAS = "canvas"
+    CSV = "csv"
+    GRADESCOPE = "gradescope"
+    MOODLE = "moodle"
+    NBGRADER = "nbgrader"
+
+    @property
+    def module(self) -> ModuleType:
+        return importlib.import_module(f"{__name__}.{self.value}")
+
+    @property
+    def export(self) -> Export:
+        return cast(Export, self.module.export)
+
+    @property
+    def summary(self) -> str:
+        """One line for ``grader export --help``."""
+        return str(self.module.SUMMARY)
 
 
-def module(name: str) -> ModuleType:
-    return importlib.import_module(f"{__name__}.{name}")
-
-
-def exporter(name: str) -> Export:
-    return cast(Export, module(name).export)
-
-
-def summary(name: str) -> str:
-    return str(module(name).SUMMARY)
+def modules() -> set[str]:
+    """The format modules in this package (for the test that each has its row)."""
+    return {m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")}
