@@ -27,7 +27,7 @@ from grader import assignments, gradescope, grading
 from grader.assignments import Assignment
 from grader.batch import REFUSAL_KINDS, grade_assignment
 from grader.errors import GraderError
-from grader.exports import atomic_write
+from grader.files import atomic_write
 from grader.results import Notice, NoticeKind, SubmissionResult, Visibility, notebook_order
 from grader.runners.local import preload_tensorflow
 from grader.students import shown, student_id

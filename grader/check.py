@@ -33,7 +33,7 @@ from pathlib import Path
 import click
 
 import grader
-from grader import exports, public, reports
+from grader import files, public, reports
 from grader.assignments import PUBLIC_SUITE
 from grader.errors import GraderError, UsageError
 from grader.grading import now, pytest_args, run_suite
@@ -455,7 +455,7 @@ def check_notebooks(
             folder = report_dir or item.notebook.parent
             report = folder / f"{item.notebook.stem}.check.html"
             try:
-                exports.atomic_write(
+                files.atomic_write(
                     report,
                     reports.student_page(result, title=f"{item.assignment.title}: public checks"),
                 )

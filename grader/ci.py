@@ -20,7 +20,7 @@ from pathlib import Path
 from grader.assignments import AssignmentInfo
 from grader.batch import REFUSAL_KINDS, BatchSummary
 from grader.errors import GraderError
-from grader.exports import atomic_write
+from grader.files import atomic_write
 from grader.reports import Disclosure, views
 from grader.results import SubmissionResult, Verdict, class_exercise_order
 from grader.texts import xml_safe

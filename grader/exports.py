@@ -17,32 +17,15 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from grader import reports
 from grader.assignments import AssignmentInfo
 from grader.csvsafe import SafeWriter
+from grader.files import atomic_write
 from grader.regrades import ScoreChange
 from grader.results import Override, SubmissionResult
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so readers see the old file or the new one, never half.
-
-    No fsync: these files are derived from the gradebook (which does sync)
-    and every run rewrites them, so a rename is all a crash needs."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def write_student(

@@ -30,7 +30,7 @@ import copydetect
 import copydetect.utils
 import nbformat
 
-from grader import exports, reports
+from grader import exports, files, reports
 from grader.assignments import Assignment
 from grader.errors import UsageError
 from grader.gradebook import Gradebook
@@ -176,7 +176,7 @@ def write_page(check: Check, out: Path) -> Path:
     graded = (folder / "index.html").is_file() and (out / "gradebook.db").is_file()
     summary = f"../{check.assignment.name}/index.html" if graded else ""
     now = dt.datetime.now(dt.UTC)
-    exports.atomic_write(page, reports.similarity_page(check, now=now, summary=summary))
+    files.atomic_write(page, reports.similarity_page(check, now=now, summary=summary))
     if graded:
         with Gradebook(out / "gradebook.db") as book:
             exports.write_class(check.assignment.info, book.results(check.assignment.name), folder)

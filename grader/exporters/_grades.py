@@ -18,7 +18,7 @@ from grader import roster
 from grader.assignments import AssignmentInfo
 from grader.csvsafe import SafeWriter
 from grader.exporters import ExportRequest
-from grader.exports import atomic_write
+from grader.files import atomic_write
 from grader.gradebook import Gradebook
 from grader.results import SubmissionResult
 

@@ -25,10 +25,8 @@ Entries carry a fixed date, so the same course gives the same zip.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -37,6 +35,7 @@ from grader import assignments
 from grader.assignments import Assignment
 from grader.errors import GraderError, UsageError
 from grader.exporters import ExportRequest
+from grader.files import replacing
 from grader.gradescope import COURSE_NAME, ROOT_VARIABLE, definitions
 from grader.results import Visibility
 from grader.submissions import SubmissionProblem, notebook_cells
@@ -135,19 +134,14 @@ def _tree(folder: Path, prefix: str) -> dict[str, Path]:
 
 def _write_zip(output: Path, generated: dict[str, str], entries: dict[str, Path]) -> None:
     """Write the zip to a temporary name, then rename it into place."""
-    output.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.")
-    os.close(fd)
-    try:
-        with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as archive:
-            for name, text in generated.items():
-                archive.writestr(_info(name, 0o644 if name == COURSE_NAME else 0o755), text)
-            for name, path in entries.items():
-                archive.writestr(_info(name, 0o644), path.read_bytes())
-        os.replace(temporary, output)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with (
+        replacing(output) as temporary,
+        zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as archive,
+    ):
+        for name, text in generated.items():
+            archive.writestr(_info(name, 0o644 if name == COURSE_NAME else 0o755), text)
+        for name, path in entries.items():
+            archive.writestr(_info(name, 0o644), path.read_bytes())
 
 
 def _info(name: str, mode: int) -> zipfile.ZipInfo:

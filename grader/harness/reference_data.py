@@ -19,13 +19,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from grader.files import atomic_write
 
 _PLAIN_KINDS = "biufcUS"
 
@@ -96,7 +96,7 @@ class ReferenceData:
                 text = json.dumps(encode(value))
             except NotPlain:
                 return value
-            _write(path, text)
+            atomic_write(path, text, folder_mode=0o700)
         return value
 
     def _key(
@@ -108,15 +108,3 @@ class ReferenceData:
             sort_keys=True,
         )  # fmt: skip
         return hashlib.sha256(described.encode()).hexdigest()
-
-
-def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".entry-")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
