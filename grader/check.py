@@ -24,7 +24,6 @@ import json
 import os
 import re
 import sys
-import time
 import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -32,17 +31,14 @@ from pathlib import Path
 
 import click
 
-import grader
 from grader import files, public, reports
 from grader.assignments import PUBLIC_SUITE
 from grader.errors import GraderError, UsageError
-from grader.grading import now, pytest_args, run_suite
-from grader.harness.plugin import GradingPlugin
-from grader.harness.proxy import StudentSession
+from grader.grading import pytest_args, run_on_submission
 from grader.public import PublicAssignment
 from grader.release import METADATA_KEY
-from grader.results import SubmissionResult, TestResult, Verdict, notebook_order
-from grader.sandbox.client import SandboxFailure, Zygote, ZygoteInfo
+from grader.results import SubmissionResult, TestResult, Verdict
+from grader.sandbox.client import Zygote, ZygoteInfo
 from grader.students import shown, student_id
 from grader.submissions import Found, Submission, SubmissionProblem, read_submission
 from grader.texts import one_line
@@ -254,39 +250,19 @@ def run_checks(
 ) -> tuple[SubmissionResult, list[str]]:
     """The public suite against one notebook, as ``grade_submission`` runs
     the hidden one (no ``reference``: public checks carry their expected values)."""
-    assignment, submission = prepared.assignment, prepared.submission
-    started = time.monotonic()
-    session = StudentSession(submission, zygote, assignment.limits, workdir)
-    plugin = GradingPlugin(
-        session,
-        types.ModuleType("no_reference"),
-        seed=assignment.name,
-        submission_hash=submission.hash,
-    )
-    args = pytest_args([assignment.suite], assignment.folder, "--noconftest")
-    try:
-        with contextlib.suppress(SandboxFailure):  # the first test reports it
-            session.prestart()
-        run_suite(args, plugin, suite=f"the public suite ({assignment.suite})")
-    finally:
-        session.close()
-    tests = tuple(plugin.results[n] for n in plugin.order if n in plugin.results)
-    result = SubmissionResult(
+    assignment = prepared.assignment
+    return run_on_submission(
+        prepared.submission,
+        pytest_args([assignment.suite], assignment.folder, "--noconftest"),
         assignment=assignment.name,
-        student=submission.student,
-        submission_hash=submission.hash,
+        limits=assignment.limits,
+        zygote=zygote,
+        workdir=workdir,
+        reference=types.ModuleType("no_reference"),
         suite_version="public",
-        grader_version=grader.__version__,
-        graded_at=now(),
-        execution_time=time.monotonic() - started,
-        tests=tests,
-        notices=(*submission.notices, *session.notices),
-        isolation=session.isolation,
-        output=session.load_output,
-        output_cut=session.load_output_cut,
-        exercises=notebook_order(assignment.exercises, tests),
+        defined=assignment.exercises,
+        suite=f"the public suite ({assignment.suite})",
     )
-    return result, plugin.internal_details
 
 
 def advice(

@@ -16,6 +16,7 @@ import os
 import sys
 import time
 import types
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,7 @@ from grader.results import (
     notebook_order,
 )
 from grader.sandbox.client import SandboxFailure, ZygoteInfo
+from grader.sandbox.limits import Limits
 from grader.submissions import Submission
 
 
@@ -112,24 +114,56 @@ def grade_submission(
 
     Returns the result and, for staff only, the tracebacks of tests that
     failed on the grader's side (INTERNAL verdicts)."""
+    result, internal = run_on_submission(
+        submission,
+        _pytest_args(assignment),
+        assignment=assignment.name,
+        limits=assignment.limits,
+        zygote=zygote,
+        workdir=workdir,
+        reference=reference,
+        suite_version=suite_version,
+        defined=vars(reference),
+        reference_data=ReferenceData(reference_cache, suite_version),
+    )
+    return bounded(result), internal
+
+
+def run_on_submission(
+    submission: Submission,
+    args: list[str],
+    *,
+    assignment: str,
+    limits: Limits,
+    zygote: ZygoteInfo,
+    workdir: Path,
+    reference: types.ModuleType,
+    suite_version: str,
+    defined: Iterable[str],
+    reference_data: ReferenceData | None = None,
+    suite: str = "the hidden suite",
+) -> tuple[SubmissionResult, list[str]]:
+    """Run a suite (pytest ``args``) against one submission in its sandbox:
+    the result, exercises in the order ``defined`` names them, and the staff
+    tracebacks of INTERNAL verdicts. Grading and ``grader check`` both run here."""
     started = time.monotonic()
-    session = StudentSession(submission, zygote, assignment.limits, workdir)
+    session = StudentSession(submission, zygote, limits, workdir)
     plugin = GradingPlugin(
         session,
         reference,
-        seed=assignment.name,
+        seed=assignment,
         submission_hash=submission.hash,
-        reference_data=ReferenceData(reference_cache, suite_version),
+        reference_data=reference_data,
     )
     try:
         with contextlib.suppress(SandboxFailure):  # the first test reports it
             session.prestart()
-        run_suite(_pytest_args(assignment), plugin)
+        run_suite(args, plugin, suite=suite)
     finally:
         session.close()
     tests = tuple(plugin.results[n] for n in plugin.order if n in plugin.results)
     result = SubmissionResult(
-        assignment=assignment.name,
+        assignment=assignment,
         student=submission.student,
         submission_hash=submission.hash,
         suite_version=suite_version,
@@ -141,9 +175,9 @@ def grade_submission(
         isolation=session.isolation,
         output=session.load_output,
         output_cut=session.load_output_cut,
-        exercises=notebook_order(vars(reference), tests),
+        exercises=notebook_order(defined, tests),
     )
-    return bounded(result), plugin.internal_details
+    return result, plugin.internal_details
 
 
 def ungradable(
