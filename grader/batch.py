@@ -39,7 +39,7 @@ from grader.results import (
     Verdict,
     notebook_order,
 )
-from grader.runners import Outcome, Runner, SlotStats
+from grader.runners import Backend, Outcome, Runner, SlotStats
 from grader.runners.local import LocalRunner, preload_tensorflow
 from grader.sandbox.limits import Cgroup
 from grader.students import shown, student_id
@@ -92,7 +92,7 @@ def grade_assignment(
     force: bool = False,
     require_isolation: bool = False,
     gpus: list[str] | None = None,
-    backend: str = "local",
+    backend: Backend = Backend.LOCAL,
     address: str | None = None,
     gpu_share: int = 1,
     reference_cache: bool = True,
@@ -184,7 +184,7 @@ def grade_assignment(
 
 
 def _runner(
-    backend: str,
+    backend: Backend,
     assignment: Assignment,
     suite_version: str,
     run_dir: RunDir,
@@ -196,9 +196,9 @@ def _runner(
     echo: Echo,
 ) -> Runner:
     """The backend asked for, started."""
-    if address and backend != "ray":
+    if address and backend is not Backend.RAY:
         raise UsageError("--address is for --backend ray")
-    if backend == "ray":
+    if backend is Backend.RAY:
         try:
             from grader.runners.ray import RayRunner  # an optional extra: imported when asked
         except ImportError as err:
@@ -215,8 +215,6 @@ def _runner(
             reference_cache=cache is not None,
             echo=echo,
         )
-    if backend != "local":
-        raise UsageError(f"unknown backend {backend!r} (there are: local, ray)")
     planned = devices.plan(devices.detect_gpus() if gpus is None else gpus, share=gpu_share)
     if planned[0].gpu:
         jobs = len(planned)

@@ -15,6 +15,7 @@ import click
 from grader import __version__, assignments, ci, devices, exporters, release
 from grader.batch import grade_assignment, summary_lines
 from grader.errors import GraderError
+from grader.runners import Backend
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before anything imports TensorFlow
 
@@ -328,8 +329,8 @@ def override_command(
 )
 @click.option(
     "--backend",
-    type=click.Choice(["local", "ray"]),
-    default=default(grade_assignment, "backend"),
+    type=click.Choice([b.value for b in Backend]),
+    default=default(grade_assignment, "backend").value,
     show_default=True,
     help="Where grading processes run: forked here, or as Ray actors (pip install .[ray]).",
 )
@@ -417,7 +418,7 @@ def grade_command(
             force=force,
             require_isolation=require_isolation,
             gpus=gpus,
-            backend=backend,
+            backend=Backend(backend),
             address=address,
             gpu_share=gpu_share,
             reference_cache=not no_reference_cache,

@@ -1,10 +1,11 @@
-"""The closed vocabularies (verdicts, notice kinds, concerns, visibility,
-limits) each have one table, complete; and the class summary's flags come
+"""The closed vocabularies (verdicts, notice kinds, concerns, export
+formats, runner backends) each have one table, complete; and the class summary's flags come
 from typed fields, so rewording every message changes none of them."""
 
 from __future__ import annotations
 
 import os
+import pkgutil
 import re
 import shutil
 import subprocess
@@ -13,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+import grader.runners
+from grader import exporters
+from grader.exporters import ExportFormat
 from grader.reports import assets, stats
 from grader.results import (
     CONCERN_CSS,
@@ -25,6 +29,7 @@ from grader.results import (
     SubmissionResult,
     Verdict,
 )
+from grader.runners import Backend
 from grader.sandbox.client import LOAD_PROBLEM_KINDS
 from tests.helpers import COURSE, HOSTILE, REPO, read_results
 from tests.reworded_grader import REWORDED
@@ -119,3 +124,9 @@ def test_rewording_every_message_keeps_every_flag(tmp_path: Path) -> None:
     ]:
         assert expected in categories, expected
     assert _flags(reworded) == flags
+
+
+def test_every_export_format_and_backend_is_a_module() -> None:
+    assert set(ExportFormat) == exporters.modules()
+    runners = {m.name for m in pkgutil.iter_modules(grader.runners.__path__)}
+    assert set(Backend) <= runners

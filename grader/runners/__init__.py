@@ -10,6 +10,7 @@ Ray cluster (``ray``), and retries a submission whose grading process died
 
 from __future__ import annotations
 
+import enum
 import types
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -17,6 +18,14 @@ from typing import Protocol
 
 from grader.results import SubmissionResult
 from grader.submissions import Submission
+
+
+class Backend(enum.StrEnum):
+    """Where grading processes run: one module of this package each."""
+
+    LOCAL = "local"
+    RAY = "ray"
+
 
 MAX_TRIES = 2
 """grading processes started for one submission in one run before it is
