@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import click
 
@@ -28,6 +28,20 @@ def default(function: Callable[..., object], name: str) -> Any:
 
 OUT = default(grade_assignment, "out")
 """``--out`` of every command that reads what ``grade`` wrote"""
+
+
+FC = TypeVar("FC", bound=Callable[..., Any])
+
+
+def out_option(help: str) -> Callable[[FC], FC]:
+    """``--out``, the same folder for every command that writes or reads it."""
+    return click.option(
+        "--out",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=OUT,
+        show_default=True,
+        help=help,
+    )
 
 
 class GpuList(click.ParamType[list[str] | None, str]):
@@ -133,13 +147,7 @@ def check_command(
     "format_name", metavar="FORMAT", type=click.Choice([f.value for f in exporters.ExportFormat])
 )
 @click.argument("assignment_names", metavar="ASSIGNMENT...", nargs=-1, required=True)
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=OUT,
-    show_default=True,
-    help="The folder holding gradebook.db, as given to grade.",
-)
+@out_option("The folder holding gradebook.db, as given to grade.")
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File to write."
 )
@@ -221,13 +229,7 @@ def gradescope_run_command(root: Path, assignment: str, autograder_root: Path) -
 @main.command("similarity")
 @click.argument("assignment")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=OUT,
-    show_default=True,
-    help="The folder given to grade; the page goes to OUT/staff/.",
-)
+@out_option("The folder given to grade; the page goes to OUT/staff/.")
 @click.option(
     "--threshold",
     type=float,
@@ -262,13 +264,7 @@ def similarity_command(
 @click.argument("test", required=False)
 @click.option("--points", type=float, required=True, help="The test's points, or the total.")
 @click.option("--reason", required=True, help="Why; the student's report shows it.")
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=OUT,
-    show_default=True,
-    help="The folder holding gradebook.db, as given to grade.",
-)
+@out_option("The folder holding gradebook.db, as given to grade.")
 @click.pass_obj
 def override_command(
     root: Path,
@@ -299,13 +295,7 @@ def override_command(
 @main.command("grade")
 @click.argument("assignment")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=OUT,
-    show_default=True,
-    help="Where reports and the gradebook go.",
-)
+@out_option("Where reports and the gradebook go.")
 @click.option(
     "--jobs",
     "-j",
