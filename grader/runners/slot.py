@@ -26,7 +26,7 @@ import tempfile
 from pathlib import Path
 from typing import IO, Any
 
-from grader import assignments, grading
+from grader import archives, assignments, grading
 from grader.assignments import Assignment
 from grader.devices import Device
 from grader.results import Notice, SubmissionResult
@@ -110,7 +110,7 @@ def pack(folder: Path) -> bytes:
 def _unpack(data: bytes, folder: Path) -> None:
     folder.mkdir(parents=True)
     with tarfile.open(fileobj=io.BytesIO(data)) as archive:
-        archive.extractall(folder, filter="data")
+        archives.extract(archive, folder)
 
 
 def _installed(setup: dict[str, Any], blobs: list[bytes], private: Path) -> Assignment:
