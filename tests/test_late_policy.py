@@ -23,7 +23,7 @@ TEN_PER_DAY = LatePolicy(kind="percent", percent=10, unit="day", grace=900, floo
 
 
 def after(**delta: float) -> Stamp:
-    return Stamp(DUE + dt.timedelta(**delta), "test")
+    return Stamp(DUE + dt.timedelta(**delta), results.TimeSource.MANIFEST)
 
 
 def off(policy: LatePolicy, stamp: Stamp | None, points: float = 10.0) -> tuple[float, str]:
