@@ -5,6 +5,7 @@ validated against a JSON Schema written from Gradescope's specification."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -24,7 +25,7 @@ from grader import gradescope
 from grader.cli import main
 from grader.exporters.gradescope import pins
 from tests.example_class import CENTER
-from tests.helpers import COURSE, REPO, run_grader
+from tests.helpers import COURSE, LATE_REASON, REPO, late_result, run_grader
 
 SCHEMA = json.loads((REPO / "tests" / "schemas" / "gradescope_results.schema.json").read_text())
 EXAMPLES = REPO / "examples" / "submissions" / "01_tensors"
@@ -355,6 +356,26 @@ def test_hidden_tests_keep_their_visibility_and_stay_out_of_the_output(tmp_path:
     )
     for secret in ("SECRET-HINT", "test_relu_keeps_shape", "test_make_var_value"):
         assert secret not in student_facing
+
+
+def test_the_output_every_student_sees_explains_the_penalty() -> None:
+    """28.8/36 after passing (nearly) every test: the top-level output says
+    why; while a test is hidden (Gradescope hides the total) it says so
+    without points, and never names that test."""
+    hidden = late_result("lee")
+    shown = dataclasses.replace(
+        hidden,
+        tests=tuple(dataclasses.replace(t, visibility="visible") for t in hidden.tests),
+    )
+    metadata = gradescope.SubmissionMetadata()
+    output = gradescope.results_json(shown, metadata=metadata, execution_time=1)["output"]
+    assert "tests 35/36; override test_SECRET_hidden = 6 by course staff" in output
+    assert LATE_REASON in output and "late -7.2" in output and "final 28.8/36" in output
+    output = gradescope.results_json(hidden, metadata=metadata, execution_time=1)["output"]
+    assert "override a hidden test by course staff" in output
+    assert "late -20%: " + LATE_REASON in output
+    for secret in ("SECRET", "35", "36", "28.8", "7.2"):
+        assert secret not in output
 
 
 def test_unknown_visibility_fails_closed() -> None:
