@@ -488,7 +488,7 @@ class SubmissionResult:
             "output_cut": self.output_cut,
             "raw_score": self.raw_score,
             "overrides": [asdict(o) for o in self.overrides],
-            "penalty": _penalty_json(self.penalty),
+            "penalty": asdict(self.penalty) if self.penalty else None,
         }
 
     @classmethod
@@ -553,13 +553,8 @@ def class_exercise_order(results: Iterable[SubmissionResult]) -> list[str]:
     return list(order)
 
 
-def _penalty_json(penalty: Penalty | None) -> dict[str, Any] | None:
-    if penalty is None:
-        return None
-    return {**asdict(penalty), "source": penalty.source.value if penalty.source else ""}
-
-
 def _penalty(data: dict[str, Any] | None) -> Penalty | None:
+    """A penalty as results.json holds it (a source of "" or null: none)."""
     if not data:
         return None
     source = data["source"]

@@ -50,7 +50,7 @@ def graded(tmp_path: Path) -> ExportRequest:
     out = tmp_path / "reports"
     late = results.Penalty(
         submitted_at="2026-12-03T10:00:00+00:00",
-        source="git commit time",
+        source=results.TimeSource.GIT,
         due="2026-12-01T23:59:00+00:00",
         percent=20.0,
         points=1.6,
