@@ -13,7 +13,7 @@ import pytest
 
 from grader import assignments, exporters, results, roster
 from grader.errors import ConfigError
-from grader.exporters import ExportFormat, ExportRequest, canvas, moodle
+from grader.exporters import ExportFormat, ExportRequest, canvas
 from grader.gradebook import Gradebook
 from tests.helpers import COURSE, run_grader
 
@@ -77,6 +77,10 @@ def read(path: Path) -> list[list[str]]:
         return list(csv.reader(handle))
 
 
+MOODLE_FIELDS = {"username": "login", "email": "email", "idnumber": "sis_id"}
+"""a Moodle user field -> the roster column that holds it (README, roster)"""
+
+
 def people(request: ExportRequest) -> list[roster.Person]:
     assert request.roster is not None
     return list(roster.load(request.roster).values())
@@ -85,14 +89,14 @@ def people(request: ExportRequest) -> list[roster.Person]:
 def identity(request: ExportRequest, student: str, identifier: str) -> str:
     """``student``'s value of the Moodle user field ``identifier``."""
     [person] = [p for p in people(request) if p.student == student]
-    return str(getattr(person, moodle.FIELDS[identifier]))
+    return str(getattr(person, MOODLE_FIELDS[identifier]))
 
 
 def moodle_import(path: Path, users: list[roster.Person], identifier: str) -> dict[str, str]:
     """Moodle's CSV import (``grade/import/csv/classes/load_data.php``): the
     identifier column looked up in the user field it was mapped to; an
     unknown value aborts the import. Returns the grade each user gets."""
-    column = moodle.FIELDS[identifier]
+    column = MOODLE_FIELDS[identifier]
     header, *rows = read(path)
     assert header[0] == identifier
     grades: dict[str, str] = {}
@@ -146,7 +150,7 @@ def test_moodle_gives_each_grade_to_its_own_student(
     path, *apart = ExportFormat.MOODLE.export(request)
     assert moodle_import(path, people(request), identifier) == {"alice": "8"}
     assert apart == [path.with_name(path.stem + "-unmatched.csv")]
-    column = moodle.FIELDS[identifier]
+    column = MOODLE_FIELDS[identifier]
     assert read(apart[0]) == [
         ["student", "on_roster", "why", "00_smoke"],
         ["dan", "yes", f"no {column} on the roster", "10"],
