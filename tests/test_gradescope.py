@@ -6,6 +6,7 @@ validated against a JSON Schema written from Gradescope's specification."""
 from __future__ import annotations
 
 import dataclasses
+import html
 import json
 import os
 import shutil
@@ -238,6 +239,32 @@ def test_buggy_submission_scores_exactly(zip_01: Path, tmp_path: Path) -> None:
         assert test["score"] == 0 and test["extra_data"]["verdict"] == "failed"
         assert "differs" in test["output"] and "Hint: " in test["output"]
     assert run.results["extra_data"]["submitted_at"] is None  # no submission_metadata.json
+
+
+def test_a_late_submission_is_told_its_penalty_and_why(tmp_path: Path) -> None:
+    """Full marks, submitted 1 d 10 h after the deadline under "10% per day":
+    28.8/36, and the output every student sees says how, with the reason
+    results.json records."""
+    course = tmp_path / "course"
+    shutil.copytree(REPO / "solutions" / "01_tensors", course / "solutions" / "01_tensors")
+    toml = course / "solutions" / "01_tensors" / "assignment.toml"
+    toml.write_text(toml.read_text().replace("due = ", 'late_policy = "10% per day"\ndue = '))
+    archive = export(tmp_path, "--root", str(course), "export", "gradescope", "01_tensors")
+    late = {
+        **METADATA,
+        "created_at": "2026-12-03T10:00:00.000000+00:00",
+        "assignment": {"due_date": "2026-12-01T23:59:00.000000+00:00", "late_due_date": None},
+    }
+    run = run_autograder(
+        tmp_path, archive, {"01_tensors.ipynb": EXAMPLES / "ada.ipynb"}, metadata=late
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.results["score"] == 28.8
+    assert sum(t["score"] for t in run.results["tests"]) == 36
+    output = html.unescape(run.results["output"])
+    assert "tests 36/36; late -7.2: 1 d 10 h 1 min late: 2 days × 10% = 20% off" in output
+    assert "the time Gradescope recorded for your submission" in output
+    assert "final 28.8/36" in output and "metadata" not in output
 
 
 def test_grades_where_namespaces_are_unavailable(zip_01: Path, tmp_path: Path) -> None:
