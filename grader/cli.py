@@ -174,6 +174,7 @@ def check_command(
 @click.option(
     "--adjustment-columns",
     is_flag=True,
+    default=default(exporters.ExportRequest, "adjustment_columns"),
     help="canvas, moodle: also write each assignment's raw score and late penalty "
     "(csv and nbgrader always have them).",
 )
