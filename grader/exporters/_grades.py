@@ -119,7 +119,8 @@ def importable(
 ) -> tuple[list[Row], list[Path]]:
     """The rows ``identity`` (the LMS's own matching column) gives a value
     for, and the file listing the others (none if there are none), which
-    are named on the console too: they never reach the import file."""
+    are named on the console too: they never reach the import file. ``why``
+    says what a roster row lacks."""
     kept = [row for row in rows if identity(row)]
     left = [row for row in rows if not identity(row)]
     if not left:
@@ -129,11 +130,13 @@ def importable(
     table = [["student", "on_roster", "why", *(a.name for a in request.assignments)]]
     for row in left:
         grades = [grade_cell(request, row.results.get(a.name)) for a in request.assignments]
-        table.append([row.person.student, "yes" if row.on_roster else "no", why, *grades])
+        lacks = why if row.on_roster else "not on the roster"
+        table.append([row.person.student, "yes" if row.on_roster else "no", lacks, *grades])
     _write_csv(apart, table)
     request.echo(
-        f"{len(left)} student(s) left out of {path.name} ({why}; the LMS cannot match them), "
-        f"listed in {apart}: {', '.join(row.person.student for row in left)}"
+        f"{len(left)} student(s) left out of {path.name} (the LMS cannot match them: not on "
+        f"the roster, or {why}), listed in {apart}: "
+        + ", ".join(row.person.student for row in left)
     )
     return kept, [apart]
 
