@@ -25,6 +25,7 @@ from pathlib import Path
 import tqdm
 
 from grader import deadlines, devices, exports, grading, scoring, timestamps
+from grader.adjustments import explanation
 from grader.assignments import Assignment, load_reference
 from grader.deadlines import Stamp
 from grader.errors import GraderError, UsageError
@@ -32,6 +33,7 @@ from grader.gradebook import DB_NAME, Gradebook
 from grader.regrades import ScoreChange, compare
 from grader.results import (
     NOTICES,
+    Audience,
     Notice,
     NoticeKind,
     SubmissionResult,
@@ -287,14 +289,16 @@ def _check_isolation(problem: str, assignment: Assignment, *, require: bool, ech
 
 
 def summary_line(result: SubmissionResult) -> str:
-    """One line per submission: score, percentage, verdict counts, time."""
+    """One line per submission: score, percentage, verdict counts, time, and
+    what changed the score besides the tests."""
     counts = collections.Counter(t.verdict for t in result.tests)
     parts = [f"{counts[v]} {v.value}" for v in Verdict if counts[v]]
     unreadable = [n.message for n in result.notices if n.kind in REFUSAL_KINDS]
     verdicts = f"not graded: {unreadable[0][:70]}" if unreadable else ", ".join(parts)
+    why = explanation(result, Audience.STAFF)
     return one_line(
         f"{result.student:<16} {result.score:6g}/{result.max_score:<6g} {result.percent:5.1f}%  "
-        f"{verdicts:<44} {result.execution_time:5.1f}s"
+        f"{verdicts:<44} {result.execution_time:5.1f}s" + (f"  ({why})" if why else "")
     )
 
 

@@ -17,12 +17,19 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from grader.adjustments import explanation
 from grader.assignments import AssignmentInfo
 from grader.batch import REFUSAL_KINDS, BatchSummary
 from grader.errors import GraderError
 from grader.files import atomic_write
 from grader.reports import Disclosure, views
-from grader.results import SubmissionResult, Verdict, class_exercise_order
+from grader.results import (
+    Audience,
+    SubmissionResult,
+    Verdict,
+    Visibility,
+    class_exercise_order,
+)
 from grader.texts import xml_safe
 
 FAIL_UNDER_STATUS = 3
@@ -105,7 +112,9 @@ def junit_suite(result: SubmissionResult, disclosure: Disclosure) -> ET.Element:
     cases: list[ET.Element] = []
     points: list[tuple[str, str]] = []
     counts = {"failure": 0, "error": 0, "skipped": 0}
-    for exercise in views.exercise_views(result, disclosure):
+    exercises = views.exercise_views(result, disclosure)
+    shown = [test for exercise in exercises for test in exercise.tests]
+    for exercise in exercises:
         for test in exercise.tests:
             name = test.name or test.title
             case = ET.Element(
@@ -133,12 +142,16 @@ def junit_suite(result: SubmissionResult, disclosure: Disclosure) -> ET.Element:
         time=f"{result.execution_time:.3f}",
     )
     properties = ET.SubElement(suite, "properties")
+    named = {test.name for test in shown if test.name}
     facts = [
         ("assignment", result.assignment),
         ("student", result.student),
         ("score", f"{result.score:g}"),
         ("max_score", f"{result.max_score:g}"),
         ("percent", f"{result.percent:.1f}"),
+        ("raw_score", f"{result.raw_score:g}"),
+        ("late_penalty", f"{result.penalty.points:g}" if result.penalty else "0"),
+        ("adjustment", explanation(result, Audience.STUDENT, named=named)),
         ("isolation", result.isolation or "none"),
         ("submission_hash", result.submission_hash),
         *points,
@@ -231,12 +244,14 @@ def summary_markdown(assignment: AssignmentInfo, results: list[SubmissionResult]
 
 
 def _note(result: SubmissionResult) -> str:
+    """Why the row's points are what they are, beyond its exercises' points."""
     refusal = next((n for n in result.notices if n.kind in REFUSAL_KINDS), None)
-    if refusal is not None:
-        return f"not graded: {refusal.message}"
+    notes = [f"not graded: {refusal.message}"] if refusal is not None else []
     if result.grader_at_fault:
-        return "grader error (not the student's fault; see the staff log)"
-    return ""
+        notes.append("grader error (not the student's fault; see the staff log)")
+    named = {t.name for t in result.tests if t.visibility == Visibility.VISIBLE}
+    notes.append(explanation(result, Audience.STUDENT, named=named))
+    return "; ".join(note for note in notes if note)
 
 
 def _cell(text: str) -> str:

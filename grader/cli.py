@@ -171,6 +171,13 @@ def check_command(
     show_default=True,
     help="moodle: the user field the identifier column holds.",
 )
+@click.option(
+    "--adjustment-columns",
+    is_flag=True,
+    default=default(exporters.ExportRequest, "adjustment_columns"),
+    help="canvas, moodle: also write each assignment's raw score and late penalty "
+    "(csv and nbgrader always have them).",
+)
 @click.pass_obj
 def export_command(
     root: Path,
@@ -181,6 +188,7 @@ def export_command(
     roster: Path | None,
     missing: Literal["zero", "blank"],
     identifier: Literal["username", "email", "idnumber"],
+    adjustment_columns: bool,
 ) -> None:
     """Write grades (or an autograder) for another system, in FORMAT.
 
@@ -196,6 +204,7 @@ def export_command(
             roster=roster,
             missing=missing,
             identifier=identifier,
+            adjustment_columns=adjustment_columns,
             echo=lambda line: click.echo(line, err=True),
         )
         written = exporters.ExportFormat(format_name).export(request)

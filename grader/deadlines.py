@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Literal
 
 from grader.errors import ConfigError
-from grader.results import Penalty
+from grader.results import Penalty, TimeSource
 from grader.students import student_id
 
 EXTENSIONS_NAME = "extensions.csv"
@@ -54,6 +54,9 @@ class LatePolicy:
 
 
 NO_LATE_POLICY = LatePolicy()
+NO_TIME = "no submission time was found, so no late penalty was applied"
+"""the reason a penalty gives when no source had a time (who reads it is told
+which sources there are: ``grader.adjustments``)"""
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,7 @@ class Stamp:
     """When a submission was made, and how we know."""
 
     at: dt.datetime
-    source: str
+    source: TimeSource
 
 
 def penalty(
@@ -74,13 +77,11 @@ def penalty(
     if stamp is None:
         return Penalty(
             submitted_at="",
-            source="",
+            source=None,
             due=due.isoformat(),
             percent=0.0,
             points=0.0,
-            reason="no submission time was found (Gradescope metadata, a git checkout, the "
-            "submissions manifest, or the file's time with --trust-mtime), so no late "
-            "penalty was applied",
+            reason=NO_TIME,
         )
     late = (_aware(stamp.at) - due).total_seconds()
     percent, reason = _percent_off(policy, late)

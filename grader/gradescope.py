@@ -12,8 +12,9 @@ know becomes ``hidden``, failing closed. Gradescope is stricter than our
 own reports: it holds back a whole test (verdict and points too) until its
 time, and hides the total score from students while any test is hidden.
 The top-level ``output``, which every student sees, says only what the
-submission as a whole did (cells that failed to run, a refused file), never
-anything about a test.
+submission as a whole did (cells that failed to run, a refused file) and
+what changed its score besides the tests (overrides, the late penalty),
+never anything about a test the student may not see.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from typing import Any
 
 from markupsafe import Markup
 
-from grader.results import Notice, SubmissionResult, TestResult, Verdict, Visibility
+from grader.adjustments import explanation
+from grader.results import Audience, Notice, SubmissionResult, TestResult, Verdict, Visibility
 
 ROOT_VARIABLE = "TFGRADE_AUTOGRADER_ROOT"
 """relocates ``/autograder`` (``grader gradescope-run --autograder-root``)"""
@@ -192,9 +194,20 @@ def _numbers(result: SubmissionResult) -> list[str]:
 
 
 def _overall(result: SubmissionResult, message: str) -> str:
-    """The top-level output: the refusal, if any, then the submission's notices.
-    Nothing here is about one test, so nothing hidden can show."""
+    """The top-level output: the refusal, if any, what changed the score
+    besides the tests, then the submission's notices. Nothing here names a
+    test the student may not see, and while one is not visible (Gradescope
+    then hides the total) the score's parts are given without points."""
     parts = [Markup("<p><strong>{}</strong></p>").format(message)] if message else []
+    named = {t.name for t in result.tests if visibility(t.visibility) == Visibility.VISIBLE}
+    why = explanation(
+        result,
+        Audience.STUDENT,
+        named=named,
+        points=len(named) == len({t.name for t in result.tests}),
+    )
+    if why:
+        parts.append(Markup("<p>Your score: {}</p>").format(why))
     notices = [n for n in result.notices if not (message and n.message == message)]
     if notices:
         items = Markup("").join(Markup("<li>{}</li>").format(_notice(n)) for n in notices)

@@ -321,14 +321,56 @@ class Override:
     """ISO 8601, UTC"""
 
 
+class Audience(enum.Enum):
+    """Who reads a text: a student sees the policy, staff also the mechanics
+    (the options and files behind it)."""
+
+    STUDENT = "student"
+    STAFF = "staff"
+
+
+class TimeSource(enum.StrEnum):
+    """Where a submission's time came from (``grader.timestamps``); the value
+    is what ``results.json`` keeps. How each reader is told is in
+    ``TIME_SOURCES``."""
+
+    GRADESCOPE = "Gradescope submission metadata"
+    GIT = "git commit time"
+    MANIFEST = "submissions manifest"
+    MTIME = "file modification time"
+
+    def wording(self, audience: Audience) -> str:
+        return TIME_SOURCES[self][audience]
+
+
+TIME_SOURCES: dict[TimeSource, dict[Audience, str]] = {
+    TimeSource.GRADESCOPE: {
+        Audience.STUDENT: "the time Gradescope recorded for your submission",
+        Audience.STAFF: "Gradescope's submission_metadata.json (created_at)",
+    },
+    TimeSource.GIT: {
+        Audience.STUDENT: "the time of the commit that was graded",
+        Audience.STAFF: "the commit time of the checked-out commit",
+    },
+    TimeSource.MANIFEST: {
+        Audience.STUDENT: "the time the course's submission system recorded",
+        Audience.STAFF: "the submissions manifest (--manifest)",
+    },
+    TimeSource.MTIME: {
+        Audience.STUDENT: "the time your file was last saved",
+        Audience.STAFF: "the file's modification time (--trust-mtime)",
+    },
+}
+
+
 @dataclass(frozen=True)
 class Penalty:
     """The late policy applied to a submission (``grader.deadlines``)."""
 
     submitted_at: str
     """ISO 8601, or "" when no source gave a time (then nothing is taken off)"""
-    source: str
-    """where the time came from (``grader.timestamps``), or "" """
+    source: TimeSource | None
+    """where the time came from, or None when no source gave one"""
     due: str
     """the deadline that applied, an extension included (ISO 8601)"""
     percent: float
@@ -490,7 +532,7 @@ class SubmissionResult:
             output_cut=data.get("output_cut", False),
             exercises=tuple(data["exercises"]),
             overrides=tuple(Override(**o) for o in data.get("overrides", [])),
-            penalty=Penalty(**data["penalty"]) if data.get("penalty") else None,
+            penalty=_penalty(data.get("penalty")),
         )
 
 
@@ -509,6 +551,14 @@ def class_exercise_order(results: Iterable[SubmissionResult]) -> list[str]:
     for result in sorted(results, key=lambda r: -len(r.exercises)):
         order.update(dict.fromkeys(result.exercise_order))
     return list(order)
+
+
+def _penalty(data: dict[str, Any] | None) -> Penalty | None:
+    """A penalty as results.json holds it (a source of "" or null: none)."""
+    if not data:
+        return None
+    source = data["source"]
+    return Penalty(**{**data, "source": TimeSource(source) if source else None})
 
 
 def _comparison(data: dict[str, Any] | None) -> Comparison | None:

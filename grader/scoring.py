@@ -38,6 +38,6 @@ def finalize(
 def stored_stamp(result: SubmissionResult) -> Stamp | None:
     """The submission time a recorded result was penalised with, if any."""
     penalty = result.penalty
-    if penalty is None or not penalty.submitted_at:
+    if penalty is None or penalty.source is None or not penalty.submitted_at:
         return None
     return Stamp(dt.datetime.fromisoformat(penalty.submitted_at), penalty.source)

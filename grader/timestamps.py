@@ -23,6 +23,7 @@ from pathlib import Path
 
 from grader.deadlines import Stamp, read_table
 from grader.errors import ConfigError
+from grader.results import TimeSource
 from grader.students import student_id
 
 METADATA_NAME = "submission_metadata.json"
@@ -42,7 +43,7 @@ def load_manifest(path: Path) -> dict[str, Stamp]:
                 f"{path}:{line}: submitted_at = {row['submitted_at']!r}: expected an ISO 8601 "
                 "date and time (2026-12-01T22:10:00Z)"
             ) from None
-        stamps[student_id(row["student"].strip())] = Stamp(moment, "submissions manifest")
+        stamps[student_id(row["student"].strip())] = Stamp(moment, TimeSource.MANIFEST)
     return stamps
 
 
@@ -69,7 +70,7 @@ def submission_time(
         return manifest[student]
     if trust_mtime:
         mtime = file.lstat().st_mtime
-        return Stamp(dt.datetime.fromtimestamp(mtime, dt.UTC), "file modification time")
+        return Stamp(dt.datetime.fromtimestamp(mtime, dt.UTC), TimeSource.MTIME)
     return None
 
 
@@ -82,7 +83,7 @@ def _gradescope(folder: Path) -> Stamp | None:
         moment = dt.datetime.fromisoformat(created) if isinstance(created, str) else None
     except (OSError, ValueError, AttributeError):
         return None
-    return Stamp(moment, "Gradescope submission metadata") if moment else None
+    return Stamp(moment, TimeSource.GRADESCOPE) if moment else None
 
 
 def _git(folder: Path) -> Stamp | None:
@@ -112,4 +113,4 @@ def _git(folder: Path) -> Stamp | None:
         moment = dt.datetime.fromtimestamp(int(seconds), zone)
     except (ValueError, IndexError, OverflowError, OSError):
         return None
-    return Stamp(moment, "git commit time")
+    return Stamp(moment, TimeSource.GIT)

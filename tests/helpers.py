@@ -16,7 +16,18 @@ from typing import Any
 import pytest
 
 from grader import assignments
-from grader.results import Comparison, Curve, Frame, Notice, NoticeKind, SubmissionResult, Verdict
+from grader.results import (
+    Comparison,
+    Curve,
+    Frame,
+    Notice,
+    NoticeKind,
+    Override,
+    Penalty,
+    SubmissionResult,
+    TimeSource,
+    Verdict,
+)
 from grader.results import TestResult as Result  # not collected as a test class
 
 REPO = Path(__file__).resolve().parents[1]
@@ -414,3 +425,29 @@ def html_problems(pages: list[Path], timeout: float = 600) -> list[str]:
         )
         and CSP_HASH_WARNING not in m["message"]
     ]
+
+
+LATE_REASON = "1 d 2 h 5 min late: 2 days × 10% = 20% off (with an extension)"
+
+
+def late_result(student: str = "late") -> SubmissionResult:
+    """Tests that give 35 of 36 points over two exercises, a staff override of
+    a hidden test to full marks (its name must stay with staff), and 20% off
+    for lateness (timed by a git commit): final 28.8."""
+    tests = [
+        Result("test_center_rows", "center", 20, 20, Verdict.PASSED),
+        Result("test_softmax_rows", "softmax", 10, 10, Verdict.PASSED),
+        Result("test_SECRET_hidden", "softmax", 6, 5, Verdict.FAILED, visibility="hidden"),
+    ]
+    override = Override(
+        "test_SECRET_hidden", 6, "the tolerance was too tight", "ta-kim", "2026-12-04T10:00Z"
+    )
+    penalty = Penalty(
+        submitted_at="2026-12-05T02:04:00+00:00",
+        source=TimeSource.GIT,
+        due="2026-12-03T23:59:00+00:00",
+        percent=20,
+        points=7.2,
+        reason=LATE_REASON,
+    )
+    return made_result(student, tests, overrides=(override,), penalty=penalty)

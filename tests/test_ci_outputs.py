@@ -14,13 +14,21 @@ import xmlschema
 from click.testing import CliRunner
 
 from grader import ci
-from grader.batch import BatchSummary
+from grader.batch import BatchSummary, summary_line
 from grader.cli import main
 from grader.errors import GraderError
 from grader.reports.disclosure import Disclosure
 from grader.results import NoticeKind, SubmissionResult, Verdict
 from grader.results import TestResult as Result  # not collected as a test class
-from tests.helpers import COURSE, REPO, hostile_result, showcase_result, tensors
+from tests.helpers import (
+    COURSE,
+    LATE_REASON,
+    REPO,
+    hostile_result,
+    late_result,
+    showcase_result,
+    tensors,
+)
 
 SCHEMA = xmlschema.XMLSchema(REPO / "tests" / "schemas" / "junit.xsd")
 DUE = dt.datetime(2026, 12, 1, 23, 59, tzinfo=dt.UTC)
@@ -138,6 +146,31 @@ def test_hostile_text_stays_valid_xml_and_one_table_row(tmp_path: Path) -> None:
     columns = {line.replace("\\|", "").count("|") for line in rows}
     assert len(columns) == 1
     assert "not graded: a \\| b c &lt;i>" in table
+
+
+def test_every_ci_output_explains_an_adjusted_score(tmp_path: Path) -> None:
+    """28.8/36 beside exercises that add up to 35: the console line, the
+    summary's Notes and JUnit's properties each say why, in one line, and
+    name no test the student may not see."""
+    result = late_result("lee")
+    staff = summary_line(result)
+    assert "28.8/36" in staff and "tests 35/36" in staff and LATE_REASON in staff
+    assert "override test_SECRET_hidden = 6 by ta-kim" in staff
+    assert "late -7.2" in staff and "commit time of the checked-out commit" in staff
+
+    table = ci.summary_markdown(tensors(), [result])
+    [row] = [line for line in table.splitlines() if line.startswith("| `lee`")]
+    cells = [cell.strip() for cell in row.strip("|").split(" | ")]
+    assert cells[1:5] == ["28.8/36", "80.0", "20/20", "15/16"]  # exercises: 35, as the tests gave
+    assert cells[5].startswith("tests 35/36; override a hidden test = 6 by course staff")
+    assert LATE_REASON in cells[5] and cells[5].endswith("final 28.8/36")
+
+    _, suite = junit(result, BEFORE, tmp_path)
+    properties = {p.get("name"): p.get("value") for p in suite.iter("property")}
+    assert (properties["raw_score"], properties["late_penalty"]) == ("35", "7.2")
+    assert properties["adjustment"] == cells[5]
+    for student_facing in (table, ET.tostring(suite, encoding="unicode")):
+        assert "SECRET" not in student_facing and "ta-kim" not in student_facing
 
 
 def test_summary_is_appended(tmp_path: Path) -> None:

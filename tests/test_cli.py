@@ -68,7 +68,7 @@ def test_option_defaults_are_the_functions_defaults(
         and parameters[name].default is not inspect.Parameter.empty
     }
     assert {"jobs", "gpu_share", "out", "gpus"} <= set(mirrored) or command == "export"
-    assert {"missing", "identifier"} <= set(mirrored) or command == "grade"
+    assert {"missing", "identifier", "adjustment_columns"} <= set(mirrored) or command == "grade"
     for name, value in mirrored.items():
         assert value == parameters[name].default, name
 

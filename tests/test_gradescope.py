@@ -5,6 +5,8 @@ validated against a JSON Schema written from Gradescope's specification."""
 
 from __future__ import annotations
 
+import dataclasses
+import html
 import json
 import os
 import shutil
@@ -24,7 +26,7 @@ from grader import gradescope
 from grader.cli import main
 from grader.exporters.gradescope import pins
 from tests.example_class import CENTER
-from tests.helpers import COURSE, REPO, run_grader
+from tests.helpers import COURSE, LATE_REASON, REPO, late_result, run_grader
 
 SCHEMA = json.loads((REPO / "tests" / "schemas" / "gradescope_results.schema.json").read_text())
 EXAMPLES = REPO / "examples" / "submissions" / "01_tensors"
@@ -239,6 +241,32 @@ def test_buggy_submission_scores_exactly(zip_01: Path, tmp_path: Path) -> None:
     assert run.results["extra_data"]["submitted_at"] is None  # no submission_metadata.json
 
 
+def test_a_late_submission_is_told_its_penalty_and_why(tmp_path: Path) -> None:
+    """Full marks, submitted 1 d 10 h after the deadline under "10% per day":
+    28.8/36, and the output every student sees says how, with the reason
+    results.json records."""
+    course = tmp_path / "course"
+    shutil.copytree(REPO / "solutions" / "01_tensors", course / "solutions" / "01_tensors")
+    toml = course / "solutions" / "01_tensors" / "assignment.toml"
+    toml.write_text(toml.read_text().replace("due = ", 'late_policy = "10% per day"\ndue = '))
+    archive = export(tmp_path, "--root", str(course), "export", "gradescope", "01_tensors")
+    late = {
+        **METADATA,
+        "created_at": "2026-12-03T10:00:00.000000+00:00",
+        "assignment": {"due_date": "2026-12-01T23:59:00.000000+00:00", "late_due_date": None},
+    }
+    run = run_autograder(
+        tmp_path, archive, {"01_tensors.ipynb": EXAMPLES / "ada.ipynb"}, metadata=late
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.results["score"] == 28.8
+    assert sum(t["score"] for t in run.results["tests"]) == 36
+    output = html.unescape(run.results["output"])
+    assert "tests 36/36; late -7.2: 1 d 10 h 1 min late: 2 days × 10% = 20% off" in output
+    assert "the time Gradescope recorded for your submission" in output
+    assert "final 28.8/36" in output and "metadata" not in output
+
+
 def test_grades_where_namespaces_are_unavailable(zip_01: Path, tmp_path: Path) -> None:
     """Inside Gradescope's container namespaces may be blocked: it still
     grades (cleo: float64 pixels, 35/36) and records the weaker isolation."""
@@ -355,6 +383,26 @@ def test_hidden_tests_keep_their_visibility_and_stay_out_of_the_output(tmp_path:
     )
     for secret in ("SECRET-HINT", "test_relu_keeps_shape", "test_make_var_value"):
         assert secret not in student_facing
+
+
+def test_the_output_every_student_sees_explains_the_penalty() -> None:
+    """28.8/36 after passing (nearly) every test: the top-level output says
+    why; while a test is hidden (Gradescope hides the total) it says so
+    without points, and never names that test."""
+    hidden = late_result("lee")
+    shown = dataclasses.replace(
+        hidden,
+        tests=tuple(dataclasses.replace(t, visibility="visible") for t in hidden.tests),
+    )
+    metadata = gradescope.SubmissionMetadata()
+    output = gradescope.results_json(shown, metadata=metadata, execution_time=1)["output"]
+    assert "tests 35/36; override test_SECRET_hidden = 6 by course staff" in output
+    assert LATE_REASON in output and "late -7.2" in output and "final 28.8/36" in output
+    output = gradescope.results_json(hidden, metadata=metadata, execution_time=1)["output"]
+    assert "override a hidden test by course staff" in output
+    assert "late -20%: " + LATE_REASON in output
+    for secret in ("SECRET", "35", "36", "28.8", "7.2"):
+        assert secret not in output
 
 
 def test_unknown_visibility_fails_closed() -> None:

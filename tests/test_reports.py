@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime as dt
+import html
 import html.parser
 import re
 import sqlite3
@@ -13,12 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from grader import exports, reports
+from grader import deadlines, exports, reports
+from grader.adjustments import explanation
+from grader.batch import summary_line
+from grader.deadlines import LatePolicy, Stamp
 from grader.reports import assets, stats, views
 from grader.reports.disclosure import Disclosure
-from grader.results import Comparison, Curve, Frame, Verdict
+from grader.results import Audience, Comparison, Curve, Frame, TimeSource, Verdict
 from grader.results import TestResult as Result  # not collected as a test class
-from tests.helpers import hostile_result, showcase_result, tensors
+from tests.helpers import LATE_REASON, hostile_result, late_result, showcase_result, tensors
 from tests.helpers import made_result as _result
 
 DUE = dt.datetime(2026, 12, 1, 23, 59, tzinfo=dt.UTC)
@@ -396,3 +400,50 @@ def test_a_report_written_without_the_assignment_holds_back_until_the_due_date()
     page = reports.student_page(_result("amy", secret_tests("V")))
     assert "held back until the due date or grades are published" in page
     assert "SECRET-V-after_due_date" not in page
+
+
+# -- adjusted scores ------------------------------------------------------------
+
+
+def text_of(page: str) -> str:
+    """The page's text as a reader sees it: tags gone, entities read, spaces joined."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+
+
+def test_the_report_and_the_class_page_explain_an_adjusted_score() -> None:
+    result = late_result("lee")
+    student = text_of(reports.student_page(result))
+    line = explanation(result, Audience.STUDENT, named={"test_center_rows", "test_softmax_rows"})
+    assert line.startswith("tests 35/36; override a hidden test") and line in student
+    assert LATE_REASON in student and "the time of the commit that was graded" in student
+    for staff_only in ("SECRET", "checked-out commit", "git commit time"):
+        assert staff_only not in student
+    page = text_of(reports.class_page(tensors().info, [result, showcase_result("ok")]))
+    assert explanation(result, Audience.STAFF) in page
+    assert "override test_SECRET_hidden = 6 by ta-kim" in page
+
+
+@pytest.mark.parametrize(
+    ("source", "student_words"),
+    [
+        (None, "no submission time was found, so no late penalty was applied"),
+        (TimeSource.MTIME, "the time your file was last saved"),
+        (TimeSource.MANIFEST, "the time the course's submission system recorded"),
+    ],
+    ids=["no time", "file time", "manifest"],
+)
+def test_a_student_reads_the_policy_and_staff_the_mechanics(
+    source: TimeSource | None, student_words: str
+) -> None:
+    """Where a time came from is worded for each reader from its kind, never
+    by rewriting a message: no command-line flag reaches a student."""
+    policy = LatePolicy(kind="percent", percent=10)
+    stamp = None if source is None else Stamp(DUE + dt.timedelta(hours=3), source)
+    penalty = deadlines.penalty(policy, points=10, due=DUE, stamp=stamp)
+    result = dataclasses.replace(late_result("lee"), overrides=(), penalty=penalty)
+    student = text_of(reports.student_page(result))
+    assert student_words in student
+    assert "--" not in student and "metadata" not in student and "modification" not in student
+    staff = summary_line(result)
+    flag = {None: "--trust-mtime", TimeSource.MTIME: "--trust-mtime"}.get(source, "--manifest")
+    assert flag in staff

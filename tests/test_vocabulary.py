@@ -21,12 +21,15 @@ from grader.reports import assets, stats
 from grader.results import (
     CONCERN_CSS,
     NOTICES,
+    TIME_SOURCES,
     VERDICTS,
+    Audience,
     Concern,
     Fault,
     NoticeKind,
     Origin,
     SubmissionResult,
+    TimeSource,
     Verdict,
 )
 from grader.runners import Backend
@@ -63,6 +66,17 @@ def test_every_notice_kind_has_its_row() -> None:
         assert info.label
         assert bool(info.flag) == (info.concern is not None)
         assert "{" not in info.flag.replace("{where}", "")
+
+
+def test_every_time_source_has_a_wording_for_each_reader() -> None:
+    """A student reads the policy, staff the mechanics: no flag or file
+    name in a student's wording, and the two never the same."""
+    assert set(TIME_SOURCES) == set(TimeSource)
+    for source in TimeSource:
+        assert set(TIME_SOURCES[source]) == set(Audience)
+        student, staff = source.wording(Audience.STUDENT), source.wording(Audience.STAFF)
+        assert student and staff and student != staff
+        assert not re.search(r"--|\.json|metadata|manifest", student), student
 
 
 def test_the_sandbox_may_send_only_its_own_notice_kinds() -> None:

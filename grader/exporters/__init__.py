@@ -42,6 +42,9 @@ class ExportRequest:
     """``--missing``: the grade of a student on the roster without a submission"""
     identifier: Literal["username", "email", "idnumber"] = "email"
     """``--moodle-id``: the column Moodle matches students by"""
+    adjustment_columns: bool = False
+    """``--adjustment-columns``: an LMS import also gets each assignment's raw
+    score and late penalty as columns (csv and nbgrader always have them)"""
     echo: Callable[[str], None] = print
     """where notes for staff go (students left out of the LMS's view, say)"""
 

@@ -1,52 +1,68 @@
 """Moodle's grade import CSV ("Import grades from CSV"): one identifier
-column, then per assignment a grade column and a feedback column.
+column, then per assignment a grade column and a feedback column (and, with
+``--adjustment-columns``, its raw score and late penalty).
 
 Moodle maps columns by hand on import: map the identifier column to the
 user field ``--moodle-id`` names (username: the roster's ``login``; email;
 idnumber: the roster's ``sis_id``), each grade column to its grade item and
-each feedback column to that item's feedback. A student the roster does not
-list is written with the grader's id, which Moodle reports as unmatched.
+each feedback column to that item's feedback. Moodle looks the identifier
+up among its users and aborts the whole import on one it does not know, so
+a student without that field on the roster (or not on it) is listed apart
+(``grader.exporters._grades.importable``), never written under the
+grader's id, which another user's username could equal.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from grader.adjustments import explanation
 from grader.exporters import ExportRequest
-from grader.exporters._grades import gather, grade_cell, write
-from grader.exports import override_text
-from grader.results import SubmissionResult
-from grader.roster import Person
+from grader.exporters._grades import (
+    Row,
+    adjustment_cells,
+    adjustment_header,
+    gather,
+    grade_cell,
+    importable,
+    write,
+)
+from grader.results import Audience, SubmissionResult, Visibility
 
 SUMMARY = "Moodle grade import CSV (identifier, grade and feedback per assignment)"
+FIELDS = {"username": "login", "email": "email", "idnumber": "sis_id"}
+"""Moodle's user field -> the roster column that holds it"""
 
 
 def export(request: ExportRequest) -> list[Path]:
-    rows = gather(request)
+    column = FIELDS[request.identifier]
+
+    def identity(row: Row) -> str:
+        return str(getattr(row.person, column)) if row.on_roster else ""
+
+    rows, apart = importable(
+        request, "moodle", gather(request), identity, f"no {column} on the roster"
+    )
     header: list[str] = [request.identifier]
     for assignment in request.assignments:
         header += [assignment.title, f"{assignment.title} feedback"]
+        header += adjustment_header(assignment) if request.adjustment_columns else []
     table = [header]
     for row in rows:
-        line = [_identifier(row.person, request.identifier)]
+        line = [identity(row)]
         for assignment in request.assignments:
             result = row.results.get(assignment.name)
             line += [grade_cell(request, result), feedback(result)]
+            line += adjustment_cells(result) if request.adjustment_columns else []
         table.append(line)
-    return write(request, "moodle", table)
-
-
-def _identifier(person: Person, kind: str) -> str:
-    value = {"username": person.login, "email": person.email, "idnumber": person.sis_id}[kind]
-    return value or person.student
+    return write(request, "moodle", table) + apart
 
 
 def feedback(result: SubmissionResult | None) -> str:
-    """One line for the LMS: the score's parts, when more than the tests decided it."""
+    """What the student reads beside the grade: how the tests, overrides and
+    late penalty made it (``grader.adjustments``), or the tests' score."""
     if result is None:
         return "no submission"
-    parts = [f"tests {result.raw_score:g}/{result.max_score:g}"]
-    parts += [f"override {override_text(o)}" for o in result.overrides]
-    if result.penalty and result.penalty.points:
-        parts.append(f"late penalty -{result.penalty.points:g}: {result.penalty.reason}")
-    return "; ".join(parts)
+    named = {t.name for t in result.tests if t.visibility == Visibility.VISIBLE}
+    why = explanation(result, Audience.STUDENT, named=named)
+    return why or f"tests {result.raw_score:g}/{result.max_score:g}"

@@ -24,12 +24,13 @@ from typing import TYPE_CHECKING
 
 import jinja2
 
+from grader.adjustments import adjusted, explanation
 from grader.assignments import AssignmentInfo
 from grader.regrades import ScoreChange
 from grader.reports import assets, stats, views
 from grader.reports.disclosure import Disclosure, format_time
 from grader.reports.plots import histogram, number, rate_bar
-from grader.results import SubmissionResult, Verdict
+from grader.results import Audience, SubmissionResult, Verdict
 from grader.texts import html_safe
 
 if TYPE_CHECKING:  # importing copydetect costs half a second; only the CLI verb needs it
@@ -94,6 +95,7 @@ def student_page(
     exercises = views.exercise_views(result, disclosure)
     tests = [t for e in exercises for t in e.tests]
     held = [t for t in tests if t.held_until]
+    named = {t.name for t in tests if t.name}
     return _printable(
         _ENV.get_template("student.html").render(
             r=result,
@@ -103,7 +105,9 @@ def student_page(
             held=held,
             held_reasons=sorted({t.held_until for t in held}, key=lambda r: r.startswith("grades")),
             hidden=sum(t.hidden for t in tests),
-            named={t.name for t in tests if t.name},
+            named=named,
+            adjustment=explanation(result, Audience.STUDENT, named=named),
+            audience=Audience.STUDENT,
             load_output=views.printed(result.output, cut_by_sandbox=result.output_cut),
             csp=assets.content_security_policy(script=False),
             script="",
@@ -141,7 +145,7 @@ def class_page(
             bin_labels=stats.BIN_LABELS,
             changes=changes,
             overridden=[(r, o) for r in ordered for o in r.overrides],
-            late=[r for r in ordered if r.penalty and r.penalty.points],
+            adjusted=[(r, explanation(r, Audience.STAFF)) for r in ordered if adjusted(r)],
             csp=assets.content_security_policy(script=True),
             script=assets.SORT_SCRIPT,
         )
