@@ -28,6 +28,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from grader.reports.views import code_spans
 from grader.results import Notice, SubmissionResult, TestResult, Verdict, Visibility
 
 ROOT_VARIABLE = "TFGRADE_AUTOGRADER_ROOT"
@@ -194,7 +195,7 @@ def _numbers(result: SubmissionResult) -> list[str]:
 def _overall(result: SubmissionResult, message: str) -> str:
     """The top-level output: the refusal, if any, then the submission's notices.
     Nothing here is about one test, so nothing hidden can show."""
-    parts = [Markup("<p><strong>{}</strong></p>").format(message)] if message else []
+    parts = [Markup("<p><strong>{}</strong></p>").format(code_spans(message))] if message else []
     notices = [n for n in result.notices if not (message and n.message == message)]
     if notices:
         items = Markup("").join(Markup("<li>{}</li>").format(_notice(n)) for n in notices)
@@ -209,25 +210,25 @@ def _overall(result: SubmissionResult, message: str) -> str:
     return str(Markup("").join(parts))
 
 
-def _notice(notice: Notice) -> str:
+def _notice(notice: Notice) -> Markup:
     where = []
     if notice.cell is not None:
         where.append(f"cell {notice.cell}")
     if notice.line is not None:
         where.append(f"line {notice.line}")
     prefix = f"{', '.join(where)}: " if where else ""
-    return prefix + notice.message
+    return code_spans(prefix + notice.message)
 
 
 def _test_output(test: TestResult) -> str:
     """What Gradescope shows under a test: the message, the student's own
     traceback lines, the hint when it failed, and what their code printed."""
-    parts = [Markup("<p>{}</p>").format(test.message)] if test.message else []
+    parts = [Markup("<p>{}</p>").format(code_spans(test.message))] if test.message else []
     if test.frames:
         lines = "\n".join(f"cell {f.cell}, line {f.line}: {f.code.strip()}" for f in test.frames)
         parts.append(Markup("<pre>{}</pre>").format(lines))
     if test.hint and test.verdict is not Verdict.PASSED:
-        parts.append(Markup("<p>Hint: {}</p>").format(test.hint))
+        parts.append(Markup("<p>Hint: {}</p>").format(code_spans(test.hint)))
     if test.output:
         printed = test.output[:MAX_TEST_OUTPUT]
         parts.append(Markup("<p>Your code printed:</p><pre>{}</pre>").format(printed))

@@ -261,6 +261,43 @@ def test_assignment_from_file_name_metadata_or_option(tmp_path: Path) -> None:
     assert not (work / "ada.check.html").exists()
 
 
+def test_advice_for_another_assignments_notebook_works_when_followed(tmp_path: Path) -> None:
+    folder = released(tmp_path)
+    shutil.copy(REPO / "assignments" / "02_layers" / "02_layers.ipynb", folder / "mine.ipynb")
+    alone = check("mine.ipynb", cwd=folder)
+    assert alone.returncode == 1
+    assert "--assignment 02_layers" not in alone.stdout  # there is no 02_layers/ to check with
+    assert (
+        "or to check it as 02_layers, get the folder assignments/02_layers/ from the course "
+        "(its notebook, check.toml and test_public.py), put this notebook in it" in alone.stdout
+    )
+    theirs = released(tmp_path, "02_layers")
+    beside = check("mine.ipynb", cwd=folder)
+    assert beside.returncode == 1
+    assert "or check against 02_layers with --assignment 02_layers." in beside.stdout
+    followed = check("mine.ipynb", "--assignment", "02_layers", "--report", str(theirs), cwd=folder)
+    assert "02_layers public checks of mine.ipynb" in followed.stdout
+    shutil.copy(folder / "mine.ipynb", theirs / "mine.ipynb")
+    moved = check("mine.ipynb", cwd=theirs)
+    for done in (followed, moved):
+        [(passed, total)] = summaries(done.stdout).values()
+        assert passed == 0 and total > 0, done.stdout  # checked: the released stub fails them
+
+
+def test_notebook_named_by_its_metadata_alone_could_not_be_checked(tmp_path: Path) -> None:
+    """README: a notebook that could not be checked is exit 1 (2 is a usage error)."""
+    tagged = example("ada")
+    tagged.metadata[METADATA_KEY] = {"assignment": NAME}
+    nbformat.write(tagged, tmp_path / "mine.ipynb")
+    done = check("mine.ipynb", cwd=tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert (
+        f"mine.ipynb is a notebook of {NAME} (its metadata says so), but no copy of "
+        f"assignments/{NAME}/ (with its check.toml) is beside it or in {tmp_path}: get the "
+        f"folder assignments/{NAME}/ from the course" in done.stdout
+    )
+
+
 # -- without a sandbox ----------------------------------------------------------
 
 
