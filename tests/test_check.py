@@ -298,6 +298,41 @@ def test_notebook_named_by_its_metadata_alone_could_not_be_checked(tmp_path: Pat
     )
 
 
+def test_make_check_leaves_the_course_checkout_clean(tmp_path: Path) -> None:
+    """``make check`` in a course checkout puts its page under reports/check/,
+    and .gitignore keeps it, the CI templates' submissions/ and out/, and a
+    page ``grader check`` left beside a notebook out of ``git status``."""
+    checkout = tmp_path / "course"
+    released(checkout / "assignments")
+    shutil.copy(REPO / ".gitignore", checkout / ".gitignore")
+    git = ["git", "-C", str(checkout), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "course"], check=True)
+    notebook = checkout / "assignments" / NAME / f"{NAME}.ipynb"
+    shutil.copy(EXAMPLES / "ada.ipynb", notebook)
+    venv = REPO / ".venv"  # made already: -o keeps make from installing into it again
+    make = ["make", "-s", "-f", str(REPO / "Makefile"), f"VENV={venv}", "-o", f"{venv}/.installed"]
+    done = subprocess.run(
+        [*make, "check", f"NB={notebook}"], cwd=checkout, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert summaries(done.stdout) == {f"reports/check/{NAME}": (11, 11)}
+    assert not list(notebook.parent.glob("*.check.html"))
+    (checkout / "submissions" / "alice").mkdir(parents=True)
+    shutil.copy(EXAMPLES / "ada.ipynb", checkout / "submissions" / "alice" / f"{NAME}.ipynb")
+    (checkout / "out" / "junit").mkdir(parents=True)
+    (checkout / "out" / "junit" / "alice.xml").write_text("<testsuites/>")
+    (notebook.parent / f"{NAME}.check.html").write_text("<p>a page</p>")
+    status = subprocess.run(
+        [*git, "status", "--porcelain", "--untracked-files=all"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert status.stdout.splitlines() == [f" M assignments/{NAME}/{NAME}.ipynb"]
+
+
 # -- without a sandbox ----------------------------------------------------------
 
 

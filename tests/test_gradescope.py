@@ -178,8 +178,8 @@ def test_setup_installs_pinned_versions(zip_01: Path, tmp_path: Path) -> None:
     setup = (tmp_path / "setup.sh").read_text()
     assert f"tensorflow-cpu=={pinned['tensorflow-cpu']}" in setup
     assert f"keras=={pinned['keras']}" in setup
-    assert '-r "$here/requirements.lock"' in setup
-    assert '--no-deps --no-build-isolation "$here/tfgrade"' in setup
+    assert '-c "$here/requirements.lock"' in setup  # constraints: dev tools are not installed
+    assert '--no-build-isolation "$here/tfgrade"' in setup and " -r " not in setup
     assert "(3, 11, 2) <= sys.version_info[:3] < (3, 14)" in setup
 
 
