@@ -50,11 +50,14 @@ grade: $(STAMP)
 	@for a in $(ASSIGNMENTS); do $(BIN)/grader grade $$a || exit $$?; done
 
 # A student's check before submitting: make check NB=path/to/notebook.ipynb
-# (NB is checked before the venv is made, so a typo costs no install)
+# (NB is checked before the venv is made, so a typo costs no install). Its
+# page goes to reports/check/, not beside the notebook in the course's tree.
+CHECK_REPORTS := reports/check
+
 check:
 	@test -n "$(NB)" || { echo "usage: make check NB=path/to/notebook.ipynb" >&2; exit 2; }
 	@$(MAKE) --no-print-directory $(STAMP)
-	$(BIN)/grader check "$(NB)"
+	$(BIN)/grader check --report $(CHECK_REPORTS) "$(NB)"
 
 release: $(STAMP)
 	@for a in $(ASSIGNMENTS); do $(BIN)/grader release $$a || exit $$?; done

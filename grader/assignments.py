@@ -14,7 +14,7 @@ from pathlib import Path
 
 from grader import config
 from grader.deadlines import NO_LATE_POLICY, LatePolicy
-from grader.errors import UsageError
+from grader.errors import ConfigError, UsageError
 from grader.sandbox.common import compile_cell
 from grader.sandbox.limits import Limits
 from grader.submissions import notebook_cells
@@ -119,6 +119,11 @@ def names(root: Path) -> list[str]:
 def load(root: Path, name: str) -> Assignment:
     """Read ``solutions/NAME/assignment.toml``, every key checked (``grader.config``)."""
     path = root / "solutions" / name / CONFIG_NAME
+    if path.parent.is_dir() and not path.is_file():
+        raise ConfigError(
+            f"{path} is missing: solutions/{name}/ needs one, with at least the assignment's "
+            'title and notebook (README, "Course layout")'
+        )
     if not path.is_file():
         known = ", ".join(names(root)) or "none"
         raise UsageError(f"unknown assignment {name!r} (assignments here: {known})")

@@ -138,10 +138,24 @@ def locate(notebook: Path, *, named: str | None, metadata: str | None, cwd: Path
         folder = _released_folder(name, notebook, cwd) if name else None
         if folder is not None:
             return folder
+    if metadata is not None:
+        raise NotCheckable(
+            f"{shown(notebook.name)} is a notebook of {metadata} (its metadata says so), but "
+            f"no copy of assignments/{metadata}/ (with its {public.CHECK_CONFIG}) is beside it "
+            f"or in {cwd}: {_get_folder(metadata)}"
+        )
     raise UsageError(
         f"cannot tell which assignment {shown(notebook.name)} belongs to: keep it in its "
         "assignment's folder (your copy of assignments/NN_name/), or say which with "
         "--assignment NN_name"
+    )
+
+
+def _get_folder(name: str) -> str:
+    """What to do when no copy of ``assignments/NAME/`` is near: get one."""
+    return (
+        f"get the folder assignments/{name}/ from the course (its notebook, "
+        f"{public.CHECK_CONFIG} and {PUBLIC_SUITE}), put this notebook in it, and check it there"
     )
 
 
@@ -175,9 +189,14 @@ def prepare(notebook: Path, *, named: str | None, cwd: Path) -> _Prepared:
             f"being checked as {assignment.name}"
         )
         if named is None:
+            against = (
+                f"check against {metadata} with --assignment {metadata}"
+                if _released_folder(metadata, notebook, cwd)
+                else f"to check it as {metadata}, {_get_folder(metadata)}"
+            )
             raise NotCheckable(
                 f"{text}. Open {assignment.notebook} of {assignment.name} and do your work "
-                f"there, or check against {metadata} with --assignment {metadata}."
+                f"there, or {against}."
             )
         warnings.append(f"warning: {text}, as --assignment asks.")
     try:

@@ -36,12 +36,19 @@ LIMITS = "limits"
 """the table of sandbox limits; its keys are ``Limits``'s fields"""
 DAY = 86400.0
 _BINARY = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
+_DECIMAL = re.compile(r"[kmgt]b", re.IGNORECASE)
+""""MB" and the like: 1000s to some, 1024s to others, so refused by name"""
 _SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
 _QUANTITY = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([a-zA-Z]*)\s*")
 
 
 class _Wrong(Exception):
-    """A value is not what its key takes (the key's description says what is)."""
+    """A value is not what its key takes (the key's description says what is,
+    and ``why``, when given, what in it is wrong)."""
+
+    def __init__(self, why: str = "") -> None:
+        super().__init__(why)
+        self.why = why
 
 
 class Kind(Protocol):
@@ -188,14 +195,21 @@ class Size:
     def describe(self) -> str:
         example = '"64K", "1M"' if self.unit == "K" else '"768M", "2G"'
         return (
-            f"{self.unit}iB: a whole number or text with a unit ({example}; K, M, G, T count "
-            f"in 1024s); from {self.low} to {self.high}"
+            f"{self.unit}iB: a whole number or text with a unit ({example}; K, M, G, T, or "
+            f"KiB, MiB, GiB, TiB, count in 1024s); from {self.low} to {self.high}"
         )
 
     def parse(self, value: object) -> int:
         if isinstance(value, str):
             match = _QUANTITY.fullmatch(value)
-            unit = match.group(2).lower().removesuffix("b").removesuffix("i") if match else ""
+            written = match.group(2) if match else ""
+            if match and _DECIMAL.fullmatch(written):
+                number, letter = match.group(1), written[0].upper()
+                raise _Wrong(
+                    f"{written} means 1000s to some and 1024s to others: write "
+                    f'"{number}{letter}" or "{number}{letter}iB" (1024s)'
+                )
+            unit = written.lower().removesuffix("ib")
             if match is None or not unit or unit not in _BINARY:
                 raise _Wrong
             amount = float(match.group(1)) * _BINARY[unit] / _BINARY[self.unit.lower()]
@@ -349,9 +363,10 @@ def load(path: Path, root: Path) -> AssignmentConfig:
         value = given[key.name]
         try:
             values[key.name] = key.kind.parse(value)
-        except _Wrong:
+        except _Wrong as wrong:
             raise ConfigError(
-                f"{path}: {key.shown} = {_toml(value)}: expected {key.kind.describe()}"
+                f"{path}: {key.shown} = {_toml(value)}: "
+                + (wrong.why or f"expected {key.kind.describe()}")
             ) from None
     data = _data_folder(path, root, values.get("data"))
     settings = {k.short: values[k.name] for k in KEYS if k.table == LIMITS and k.name in values}
@@ -374,9 +389,23 @@ def load(path: Path, root: Path) -> AssignmentConfig:
 
 
 def _late_policy(path: Path, values: Mapping[str, Any]) -> LatePolicy:
+    """The policy, refusing a setting it would ignore: ``late_grace`` or
+    ``late_floor`` without a policy, a floor under "zero"."""
     policy: LatePolicy = values.get("late_policy", NO_LATE_POLICY)
     if policy.kind != "none" and "due" not in values:
         raise ConfigError(f"{path}: late_policy is set but due is not: add the due date")
+    for name in ("late_grace", "late_floor"):
+        if name in values and policy.kind == "none":
+            stated = 'is "none"' if "late_policy" in values else "is not set"
+            raise ConfigError(
+                f"{path}: {name} is set but late_policy {stated}, so nothing is taken off "
+                f'a late submission: set late_policy ("10% per day", "zero"), or remove {name}'
+            )
+    if "late_floor" in values and policy.kind == "zero":
+        raise ConfigError(
+            f'{path}: late_floor is set but late_policy = "zero" takes every point off: '
+            'use a percent policy ("10% per day"), or remove late_floor'
+        )
     return dataclasses.replace(
         policy, grace=values.get("late_grace", 0.0), floor=values.get("late_floor", 0.0)
     )

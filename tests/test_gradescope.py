@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import nbformat
 import pytest
 from click.testing import CliRunner
 
@@ -179,8 +180,8 @@ def test_setup_installs_pinned_versions(zip_01: Path, tmp_path: Path) -> None:
     setup = (tmp_path / "setup.sh").read_text()
     assert f"tensorflow-cpu=={pinned['tensorflow-cpu']}" in setup
     assert f"keras=={pinned['keras']}" in setup
-    assert '-r "$here/requirements.lock"' in setup
-    assert '--no-deps --no-build-isolation "$here/tfgrade"' in setup
+    assert '-c "$here/requirements.lock"' in setup  # constraints: dev tools are not installed
+    assert '--no-build-isolation "$here/tfgrade"' in setup and " -r " not in setup
     assert "(3, 11, 2) <= sys.version_info[:3] < (3, 14)" in setup
 
 
@@ -442,3 +443,26 @@ def test_metadata_is_read_and_a_broken_file_is_not_fatal(tmp_path: Path) -> None
     assert gradescope.read_metadata(broken).created_at is None
     assert "could not be read" in gradescope.read_metadata(broken).problem
     assert gradescope.read_metadata(tmp_path / "absent.json") == gradescope.SubmissionMetadata()
+
+
+def test_backticks_in_messages_are_code_and_the_rest_is_escaped(
+    zip_01: Path, tmp_path: Path
+) -> None:
+    """Gradescope shows outputs as HTML: a message's `name` is <code>, and
+    what the student's code put in a message stays text (escaped first)."""
+    notebook = nbformat.read(EXAMPLES / "ben.ipynb", as_version=4)
+    hostile = 'def softmax(logits):\n    raise ValueError("use `<b>tf.exp</b>` & <i>more</i>")\n'
+    notebook.cells = [
+        nbformat.v4.new_code_cell(hostile) if "def softmax(" in cell.source else cell
+        for cell in notebook.cells
+        if "pick_rows" not in cell.source and "softmax(tf.constant" not in cell.source
+    ]
+    nbformat.write(notebook, tmp_path / "mine.ipynb")
+    run = run_autograder(tmp_path, zip_01, {"01_tensors.ipynb": tmp_path / "mine.ipynb"})
+    assert run.returncode == 0, run.stdout + run.stderr
+    outputs = [t["output"] for t in run.results["tests"]]
+    missing = next(o for o in outputs if "does not define" in o)
+    assert "does not define <code>pick_rows</code>" in missing and "`" not in missing
+    raised = next(o for o in outputs if "ValueError" in o)
+    assert "<code>&lt;b&gt;tf.exp&lt;/b&gt;</code> &amp; &lt;i&gt;more&lt;/i&gt;" in raised
+    assert "<b>" not in raised and "<i>" not in raised

@@ -6,9 +6,10 @@ At the zip's root (Gradescope unpacks it into ``/autograder/source/``):
 - ``setup.sh``: run once, as root, when Gradescope builds the image. It
   finds CPython 3.11.2 to 3.13 (installing 3.12 from the deadsnakes PPA on
   an Ubuntu whose ``python3`` is older, as on Gradescope's default Ubuntu
-  22.04 image), makes ``/autograder/venv`` from ``requirements.lock`` (the
-  grader's pins: TensorFlow, Keras, pytest...), installs the grader from the
-  copy in ``tfgrade/`` and links ``grader`` into ``/usr/local/bin``.
+  22.04 image), installs the grader from the copy in ``tfgrade/`` into
+  ``/autograder/venv`` with only the packages grading needs, each at its pin
+  in ``requirements.lock`` (TensorFlow, Keras, pytest...; not the dev tools),
+  and links ``grader`` into ``/usr/local/bin``.
 - ``run_autograder``: run per submission; calls ``grader gradescope-run``
   from ``PATH`` (so it runs wherever the grader is installed), which writes
   ``results/results.json`` (``grader.autograder``).
@@ -158,8 +159,8 @@ def setup_script(name: str, pinned: dict[str, str]) -> str:
 # Written by `grader export gradescope {name}` (tfgrade {grader.__version__}).
 # It needs CPython 3.11.2 to 3.13: Ubuntu 24.04's python3 (3.12) serves; on
 # Gradescope's default Ubuntu 22.04 (python3 3.10) it installs python3.12
-# from the deadsnakes PPA. Every package comes from requirements.lock, the
-# grader's tested pins ({shown}).
+# from the deadsnakes PPA. It installs what grading needs, at the grader's
+# tested pins in requirements.lock ({shown}).
 set -euo pipefail
 here="$(cd "$(dirname "${{BASH_SOURCE[0]}}")" && pwd)"
 venv="${{{ROOT_VARIABLE}:-/autograder}}/venv"
@@ -185,14 +186,20 @@ if [ -z "$python" ]; then
 fi
 if ! "$python" -c 'import ensurepip' >/dev/null 2>&1; then  # Debian's venv is a package
     version="$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update  # an image's package lists are often emptied
     apt-get install -y "python$version-venv" || apt-get install -y python3-venv
 fi
 echo "setup.sh: $("$python" --version) at $(command -v "$python")"
 
+# Only what grading needs: the grader's own dependencies (tfgrade/pyproject.toml),
+# each at its version in {LOCK}, read as constraints, since the lock also pins
+# the developers' tools (ruff, mypy), which the image does not need.
 "$python" -m venv --clear "$venv"
-"$venv/bin/pip" install --no-cache-dir --disable-pip-version-check --quiet -r "$here/{LOCK}"
-"$venv/bin/pip" install --no-cache-dir --disable-pip-version-check --quiet \\
-    --no-deps --no-build-isolation "$here/tfgrade"
+install=("$venv/bin/pip" install --no-cache-dir --disable-pip-version-check --quiet \\
+    -c "$here/{LOCK}")
+"${{install[@]}}" setuptools  # builds the grader, next
+"${{install[@]}}" --no-build-isolation "$here/tfgrade"
 ln -sf "$venv/bin/grader" /usr/local/bin/grader
 grader --version
 """
