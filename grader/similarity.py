@@ -22,7 +22,7 @@ import datetime as dt
 import io
 import itertools
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ import copydetect
 import copydetect.utils
 import nbformat
 
-from grader import exports, files, reports
+from grader import canonical, exports, files, reports
 from grader.assignments import Assignment
 from grader.errors import UsageError
 from grader.gradebook import Gradebook
@@ -125,6 +125,8 @@ class _Code:
 
     student: str
     cells: tuple[Cell, ...]
+    forms: tuple[canonical.Cell, ...]
+    """each cell's canonical form, whose texts joined make ``text``"""
     text: str
     starts: tuple[int, ...]
     fingerprint: copydetect.CodeFingerprint
@@ -215,10 +217,23 @@ def _by_student(found: Iterable[Found]) -> dict[str, list[Found]]:
     return dict(groups)
 
 
-def _boilerplate(assignment: Assignment) -> list[int]:
-    """Fingerprints of the released notebook: its cells as a submission's are
-    read and ordered, and all its code cells in notebook order, public checks
-    included (students copy those into their own cells to try things)."""
+@dataclass(frozen=True)
+class _Boilerplate:
+    """What the released notebook holds, to be set aside in every submission."""
+
+    lines: frozenset[str]
+    """its canonical lines, tokenized (names as one letter): a cell's line
+    that tokenizes the same is removed before fingerprinting, whatever its
+    names, so a renamed copy and its source lose the same lines"""
+    hashes: list[int]
+    """its fingerprints, for what lines alone miss (a check copied and edited)"""
+
+
+def _boilerplate(assignment: Assignment) -> _Boilerplate:
+    """The released notebook's lines and fingerprints: its cells as a
+    submission's are read and ordered, and all its code cells in notebook
+    order, public checks included (students copy those into their own cells
+    to try things)."""
     released = assignment.release_dir / assignment.notebook
     if not released.is_file():
         raise UsageError(
@@ -227,34 +242,48 @@ def _boilerplate(assignment: Assignment) -> list[int]:
         )
     text = released.read_text(encoding="utf-8")
     as_submitted, _ = notebook_cells(text, assignment.notebook)
-    every = "\n".join(
-        c.source for c in nbformat.reads(text, as_version=4).cells if c.cell_type == "code"
-    )
-    hashes = set(_fingerprint("released", as_submitted, []).fingerprint.hashes)
-    hashes |= _fingerprint("released", (Cell(1, every),), []).fingerprint.hashes
-    return sorted(hashes)
+    every = [c.source for c in nbformat.reads(text, as_version=4).cells if c.cell_type == "code"]
+    nothing = _Boilerplate(frozenset(), [])
+    hashes = set(_fingerprint("released", as_submitted, nothing).fingerprint.hashes)
+    hashes |= _fingerprint("released", (Cell(1, "\n".join(every)),), nothing).fingerprint.hashes
+    lines = {_tokenized(line.text) for form in canonical.canonical(every) for line in form.lines}
+    return _Boilerplate(frozenset(lines), sorted(hashes))
 
 
-def _fingerprint(student: str, cells: tuple[Cell, ...], boilerplate: list[int]) -> _Code:
-    """Cells are joined in the order of their tokenized text, not the
+def _fingerprint(student: str, cells: tuple[Cell, ...], boilerplate: _Boilerplate) -> _Code:
+    """Each cell's canonical form (``grader.canonical``), the released lines
+    removed, joined in the order of their tokenized text, not the
     notebook's, so moving cells around changes no fingerprint (cells are
     short, and a k-gram across two cells would otherwise tie them to their
     neighbours)."""
-    ordered = sorted(cells, key=lambda c: (_tokenized(c.source), c.number))
+    forms = [
+        replace(form, lines=tuple(x for x in form.lines if _tokenized(x.text) not in boilerplate.lines))
+        for form in canonical.canonical([c.source for c in cells])
+    ]
+    ordered = sorted(
+        zip(cells, forms, strict=True), key=lambda p: (_tokenized(p[1].text), p[0].number)
+    )
     starts: list[int] = []
     text = ""
-    for cell in ordered:
+    for _, form in ordered:
         starts.append(len(text))
-        text += cell.source + "\n"
+        text += form.text
     fingerprint = copydetect.CodeFingerprint(
         f"{student}.py",
         NOISE,
         WINDOW,
-        boilerplate=boilerplate,
+        boilerplate=boilerplate.hashes,
         fp=io.StringIO(text),
         language="python",
     )
-    return _Code(student, tuple(ordered), text, tuple(starts), fingerprint)
+    return _Code(
+        student,
+        tuple(c for c, _ in ordered),
+        tuple(f for _, f in ordered),
+        text,
+        tuple(starts),
+        fingerprint,
+    )
 
 
 def _tokenized(source: str) -> str:
@@ -283,28 +312,29 @@ def _regions(slices: Any) -> list[tuple[int, int]]:
 
 def _cell_views(code: _Code, regions: list[tuple[int, int]]) -> tuple[CellView, ...]:
     """The cells that matched regions (start, end offsets in ``code.text``)
-    cover in earnest, split into matched and unmatched spans. A cell a region
-    only grazes (its k-gram began in the cell before) is left out."""
+    cover in earnest, their source lines split into matched and unmatched
+    spans: a source line is matched when a canonical line made from it is.
+    A cell a region only grazes (its k-gram began in the cell before) is
+    left out."""
     views: list[CellView] = []
-    for cell, start in zip(code.cells, code.starts, strict=True):
-        end = start + len(cell.source)
-        inside = [
-            (max(s, start) - start, min(e, end) - start)
-            for s, e in regions
-            if s < end and e > start and code.text[max(s, start) : min(e, end)].strip()
-        ]
-        if not inside:
+    for cell, form, start in zip(code.cells, code.forms, code.starts, strict=True):
+        matched: set[int] = set()
+        characters = 0
+        for line in form.lines:
+            end = start + len(line.text)
+            covered = "".join(code.text[max(s, start) : min(e, end)] for s, e in regions)
+            if covered.strip():
+                matched.update(range(line.first, line.last + 1))
+                characters += len("".join(covered.split()))
+            start = end + 1
+        if characters < MIN_CELL_MATCH:
             continue
-        spans: list[Span] = []
-        position = 0
-        for s, e in inside:
-            if s > position:
-                spans.append(Span(cell.source[position:s], False))
-            if e > max(s, position):
-                spans.append(Span(cell.source[max(s, position) : e], True))
-            position = max(position, e)
-        if position < len(cell.source):
-            spans.append(Span(cell.source[position:], False))
-        if sum(len("".join(s.text.split())) for s in spans if s.matched) >= MIN_CELL_MATCH:
-            views.append(CellView(cell.number, tuple(spans)))
+        lines = canonical.source_lines(cell.source)
+        spans = [
+            Span("".join(text for _, text in group), hit)
+            for hit, group in itertools.groupby(
+                enumerate(lines, start=1), key=lambda p: p[0] in matched
+            )
+        ]
+        views.append(CellView(cell.number, tuple(spans)))
     return tuple(sorted(views, key=lambda v: v.number))

@@ -223,7 +223,7 @@ def test_no_independent_pair_is_flagged(
         for p in check.pairs
         if p.similarity > 0.3 and independent(planted[name], p.left.student, p.right.student)
     ]
-    assert len(near) >= 10
+    assert len(near) >= 5
 
 
 def test_threshold_separates_measured_scores(

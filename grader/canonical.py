@@ -1,0 +1,250 @@
+"""Python cells in a canonical form for ``grader similarity``.
+
+Padding a copy with statements that do nothing (``_r1 = 1`` after every
+line) breaks every k-gram while the copy still grades the same, so before
+fingerprinting each cell is parsed and written back by ``ast.unparse``:
+statements without effect, and assignments of plain values to names the
+submission never reads, are dropped; spacing, parentheses and quoting come
+out one way. Each canonical line keeps the source lines it came from, so matches are shown on the
+student's own text.
+
+Student cells are hostile: one that is too large, nested too deeply or not
+valid Python is kept as written, line by line, never a traceback.
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+MAX_CELL_CHARS = 100_000
+"""a cell longer than this is not parsed (kept as written)"""
+MAX_DEPTH = 100
+"""AST nesting a cell may reach before it is kept as written: the
+transformation and ``ast.unparse`` recurse once per level"""
+_PASSES = 5
+"""rounds of dropping: a dead store may be the only reader of another"""
+_PURE_CALLS = frozenset(
+    {"abs", "bool", "dict", "float", "int", "len", "list", "max", "min", "range", "repr"}
+    | {"round", "set", "sorted", "str", "sum", "tuple", "type"}
+)
+"""builtins whose call on plain values has no effect (unless the submission rebinds them)"""
+
+
+@dataclass(frozen=True)
+class Line:
+    """One canonical line and the source lines it stands for."""
+
+    text: str
+    first: int
+    """first source line (1-based) of the statement it came from"""
+    last: int
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One cell's canonical lines, and what was dropped from it."""
+
+    lines: tuple[Line, ...]
+    statements: int
+    """statements in the cell as written (docstrings aside)"""
+    dropped: int
+    """of those, statements without effect that were removed"""
+    parsed: bool
+    """False: too large, too deep or not Python; kept as written"""
+
+    @property
+    def text(self) -> str:
+        return "".join(line.text + "\n" for line in self.lines)
+
+
+def canonical(sources: Sequence[str]) -> list[Cell]:
+    """The canonical form of one submission's cells (they share one
+    namespace, so a name counts as read if any cell reads it)."""
+    trees = [_parse(source) for source in sources]
+    counts = [_count(tree) for tree in trees]
+    rebound = {n for tree in trees if tree for n in _stored(tree)} & _PURE_CALLS
+    for _ in range(_PASSES):
+        read = {n for tree in trees if tree for n in _read(tree)}
+        dropper = _Dropper(read, rebound)
+        trees = [dropper.visit(tree) if tree else None for tree in trees]
+        if not dropper.changed:
+            break
+    cells: list[Cell] = []
+    for source, tree, count in zip(sources, trees, counts, strict=True):
+        lines = _lines(tree) if tree else None
+        if lines is None:
+            raw = [Line(text.rstrip("\r\n"), n, n) for n, text in enumerate(source_lines(source), 1)]
+            cells.append(Cell(_kept(raw), 0, 0, parsed=False))
+        else:
+            after = _count(tree) if tree else 0
+            cells.append(Cell(_kept(lines), count, count - after, parsed=True))
+    return cells
+
+
+def source_lines(source: str) -> list[str]:
+    """A cell's lines with their ends, split where Python's parser splits them."""
+    return re.findall(r".*?(?:\r\n|\r|\n)|.+\Z", source, flags=re.DOTALL)
+
+
+def _kept(lines: list[Line]) -> tuple[Line, ...]:
+    return tuple(line for line in lines if line.text.strip())
+
+
+def _parse(source: str) -> ast.Module | None:
+    """The cell's syntax tree, or None when it must be kept as written."""
+    if len(source) > MAX_CELL_CHARS:
+        return None
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    return tree if _depth(tree) <= MAX_DEPTH else None
+
+
+def _depth(tree: ast.AST) -> int:
+    """Nesting depth of a tree, found without recursion."""
+    deepest = 0
+    stack: list[tuple[ast.AST, int]] = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > MAX_DEPTH:
+            break
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
+def _statements(tree: ast.AST) -> Iterable[ast.stmt]:
+    return (node for node in ast.walk(tree) if isinstance(node, ast.stmt))
+
+
+def _count(tree: ast.Module | None) -> int:
+    """Statements, docstrings and ``pass`` aside (honest code has them)."""
+    if tree is None:
+        return 0
+    return sum(
+        1 for s in _statements(tree) if not isinstance(s, ast.Pass) and not _is_docstring(s)
+    )
+
+
+def _is_docstring(node: ast.stmt) -> bool:
+    return (
+        isinstance(node, ast.Expr)
+        and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str)
+    )
+
+
+def _read(tree: ast.AST) -> set[str]:
+    """Names the code reads (and declares ``global`` or ``nonlocal``, which
+    another scope may read)."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, ast.Global | ast.Nonlocal):
+            names.update(node.names)
+    return names
+
+
+def _stored(tree: ast.AST) -> set[str]:
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    defined = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+    return names | {n.name for n in ast.walk(tree) if isinstance(n, defined)}
+
+
+class _Dropper(ast.NodeTransformer):
+    """Removes statements without effect from every statement list."""
+
+    def __init__(self, read: set[str], rebound: set[str]) -> None:
+        self.read = read
+        self.rebound = rebound
+        self.changed = False
+
+    def generic_visit(self, node: ast.AST) -> ast.AST:
+        super().generic_visit(node)
+        for field in ("body", "orelse", "finalbody"):
+            body = getattr(node, field, None)
+            if not isinstance(body, list) or not all(isinstance(s, ast.stmt) for s in body):
+                continue
+            in_class = isinstance(node, ast.ClassDef)  # its names are read as attributes
+            kept = list(itertools.chain.from_iterable(self._keep(s, in_class) for s in body))
+            if len(kept) != len(body) or any(a is not b for a, b in zip(kept, body, strict=False)):
+                self.changed = True
+            if not kept and body and not isinstance(node, ast.Module) and field == "body":
+                kept = [ast.copy_location(ast.Pass(), body[0])]
+            setattr(node, field, kept)
+        return node
+
+    def _keep(self, node: ast.stmt, in_class: bool) -> list[ast.stmt]:
+        """What stands for ``node``: itself, nothing, or the branch that runs."""
+        if isinstance(node, ast.Pass):
+            return []
+        if isinstance(node, ast.Expr) and self._pure(node.value):
+            return []
+        if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign) and not in_class:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            value = node.value
+            if (value is None or self._pure(value)) and all(self._dead(t) for t in targets):
+                return []
+        if isinstance(node, ast.Assert) and _constant(node.test) is True:
+            return []
+        if isinstance(node, ast.If) and (test := _constant(node.test)) is not None:
+            return node.body if test else node.orelse
+        if isinstance(node, ast.While) and _constant(node.test) is False:
+            return node.orelse
+        return [node]
+
+    def _dead(self, target: ast.expr) -> bool:
+        if isinstance(target, ast.Name):
+            return target.id not in self.read
+        if isinstance(target, ast.Tuple | ast.List):
+            return all(self._dead(t) for t in target.elts)
+        return False
+
+    def _pure(self, node: ast.expr) -> bool:
+        """Whether evaluating ``node`` can do nothing but make a value."""
+        for part in ast.walk(node):
+            if isinstance(part, ast.Call):
+                func = part.func
+                if not (
+                    isinstance(func, ast.Name)
+                    and func.id in _PURE_CALLS
+                    and func.id not in self.rebound
+                ):
+                    return False
+            elif isinstance(part, ast.Await | ast.Yield | ast.YieldFrom | ast.NamedExpr):
+                return False
+        return True
+
+
+def _constant(test: ast.expr) -> bool | None:
+    """The truth of a test that is a plain constant, else None."""
+    return bool(test.value) if isinstance(test, ast.Constant) else None
+
+
+def _lines(tree: ast.Module) -> list[Line] | None:
+    """``tree`` written back, each line with the source lines it came from:
+    the written text is parsed again, and its statements paired with the
+    tree's in walk order (the two trees have one shape)."""
+    try:
+        text = ast.unparse(tree)
+        again = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    lines = text.splitlines()
+    origin: dict[int, tuple[int, int]] = {}
+    for old, new in zip(_statements(tree), _statements(again), strict=False):
+        compound = isinstance(getattr(old, "body", None), list)
+        header = (old.lineno, old.lineno if compound else (old.end_lineno or old.lineno))
+        for number in range(new.lineno, (new.end_lineno or new.lineno) + 1):
+            origin[number] = header  # a statement inside overwrites its block's header
+    return [
+        Line(text, *origin[number])
+        for number, text in enumerate(lines, start=1)
+        if number in origin
+    ]
