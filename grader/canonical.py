@@ -77,7 +77,9 @@ def canonical(sources: Sequence[str]) -> list[Cell]:
     for source, tree, count in zip(sources, trees, counts, strict=True):
         lines = _lines(tree) if tree else None
         if lines is None:
-            raw = [Line(text.rstrip("\r\n"), n, n) for n, text in enumerate(source_lines(source), 1)]
+            raw = [
+                Line(text.rstrip("\r\n"), n, n) for n, text in enumerate(source_lines(source), 1)
+            ]
             cells.append(Cell(_kept(raw), 0, 0, parsed=False))
         else:
             after = _count(tree) if tree else 0
@@ -126,9 +128,7 @@ def _count(tree: ast.Module | None) -> int:
     """Statements, docstrings and ``pass`` aside (honest code has them)."""
     if tree is None:
         return 0
-    return sum(
-        1 for s in _statements(tree) if not isinstance(s, ast.Pass) and not _is_docstring(s)
-    )
+    return sum(1 for s in _statements(tree) if not isinstance(s, ast.Pass) and not _is_docstring(s))
 
 
 def _is_docstring(node: ast.stmt) -> bool:
@@ -152,7 +152,9 @@ def _read(tree: ast.AST) -> set[str]:
 
 
 def _stored(tree: ast.AST) -> set[str]:
-    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    names = {
+        n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+    }
     defined = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
     return names | {n.name for n in ast.walk(tree) if isinstance(n, defined)}
 

@@ -21,6 +21,8 @@ import collections
 import datetime as dt
 import io
 import itertools
+import keyword
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -44,6 +46,7 @@ from grader.submissions import (
     read_submission,
 )
 
+_NAME = re.compile(r"[^\W\d]\w*")
 DEFAULT_THRESHOLD = 0.75
 """a pair is flagged when this share of either student's own code is found
 in the other's; measured on the example classes with planted copies
@@ -58,6 +61,11 @@ which is salted per process, so with a larger window the same class scored
 a point or two differently on each run; classes are small enough to keep all."""
 MIN_CELL_MATCH = 10
 """matched characters (spaces aside) that make a cell count as matched"""
+PADDING_MIN = 5
+PADDING_SHARE = 0.1
+"""a submission is flagged as padded when at least ``PADDING_MIN`` of its
+statements, and this share of them, do nothing (the example classes: at most
+1 such statement per notebook)"""
 
 
 @dataclass(frozen=True)
@@ -102,6 +110,18 @@ class Pair:
 
 
 @dataclass(frozen=True)
+class Padded:
+    """A submission unusually full of statements that do nothing: a way to
+    hide a copy from fingerprints, flagged whether or not a pair was found."""
+
+    student: str
+    dropped: int
+    """statements without effect (``_r1 = 1``, ``if False: ...``), left out of the comparison"""
+    statements: int
+    """statements in the submission, docstrings and ``pass`` aside"""
+
+
+@dataclass(frozen=True)
 class Check:
     """What one ``grader similarity`` run found."""
 
@@ -113,6 +133,8 @@ class Check:
     """every pair sharing any code, most similar first"""
     refused: tuple[tuple[str, str], ...]
     """(student, why) for submissions that could not be read"""
+    padded: tuple[Padded, ...]
+    """submissions padded with statements that do nothing"""
 
     @property
     def flagged(self) -> tuple[Pair, ...]:
@@ -167,6 +189,7 @@ def check(
         compared=tuple(c.student for c in codes),
         pairs=tuple(pairs),
         refused=tuple(refused),
+        padded=tuple(p for c in codes if (p := _padded(c))),
     )
 
 
@@ -192,6 +215,10 @@ def summary_lines(check: Check) -> list[str]:
         f"({_side_words(p.left)}; {_side_words(p.right)})"
         for p in check.flagged
     ]
+    lines += [
+        f"padded: {p.student}: {p.dropped} of {p.statements} statements do nothing"
+        for p in check.padded
+    ]
     lines += [f"not compared: {student}: {why}" for student, why in check.refused]
     lines.append(
         f"{check.assignment.name}: {len(check.flagged)} pair(s) of {len(check.compared)} "
@@ -203,6 +230,14 @@ def summary_lines(check: Check) -> list[str]:
 def _side_words(side: Side) -> str:
     cells = ", ".join(map(str, side.cell_numbers))
     return f"{side.student}: {100 * side.share:.0f}% of their code, cells {cells}"
+
+
+def _padded(code: _Code) -> Padded | None:
+    dropped = sum(form.dropped for form in code.forms)
+    statements = sum(form.statements for form in code.forms)
+    if dropped >= PADDING_MIN and dropped >= PADDING_SHARE * statements:
+        return Padded(code.student, dropped, statements)
+    return None
 
 
 def _by_student(found: Iterable[Found]) -> dict[str, list[Found]]:
@@ -222,8 +257,8 @@ class _Boilerplate:
     """What the released notebook holds, to be set aside in every submission."""
 
     lines: frozenset[str]
-    """its canonical lines, tokenized (names as one letter): a cell's line
-    that tokenizes the same is removed before fingerprinting, whatever its
+    """the shapes of its canonical lines (``_shape``): a cell's line of the
+    same shape is removed before fingerprinting, whatever its
     names, so a renamed copy and its source lose the same lines"""
     hashes: list[int]
     """its fingerprints, for what lines alone miss (a check copied and edited)"""
@@ -246,7 +281,7 @@ def _boilerplate(assignment: Assignment) -> _Boilerplate:
     nothing = _Boilerplate(frozenset(), [])
     hashes = set(_fingerprint("released", as_submitted, nothing).fingerprint.hashes)
     hashes |= _fingerprint("released", (Cell(1, "\n".join(every)),), nothing).fingerprint.hashes
-    lines = {_tokenized(line.text) for form in canonical.canonical(every) for line in form.lines}
+    lines = {_shape(line.text) for form in canonical.canonical(every) for line in form.lines}
     return _Boilerplate(frozenset(lines), sorted(hashes))
 
 
@@ -257,7 +292,7 @@ def _fingerprint(student: str, cells: tuple[Cell, ...], boilerplate: _Boilerplat
     short, and a k-gram across two cells would otherwise tie them to their
     neighbours)."""
     forms = [
-        replace(form, lines=tuple(x for x in form.lines if _tokenized(x.text) not in boilerplate.lines))
+        replace(form, lines=tuple(x for x in form.lines if _shape(x.text) not in boilerplate.lines))
         for form in canonical.canonical([c.source for c in cells])
     ]
     ordered = sorted(
@@ -284,6 +319,12 @@ def _fingerprint(student: str, cells: tuple[Cell, ...], boilerplate: _Boilerplat
         tuple(starts),
         fingerprint,
     )
+
+
+def _shape(line: str) -> str:
+    """A line with every name as one letter and no spaces (as copydetect's
+    tokenizer sees it, without its cost per call)."""
+    return "".join(_NAME.sub(lambda m: m[0] if keyword.iskeyword(m[0]) else "V", line).split())
 
 
 def _tokenized(source: str) -> str:
