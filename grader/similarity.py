@@ -189,7 +189,7 @@ def check(
         compared=tuple(c.student for c in codes),
         pairs=tuple(pairs),
         refused=tuple(refused),
-        padded=tuple(p for c in codes if (p := _padded(c))),
+        padded=tuple(flag for c in codes if (flag := _padded(c))),
     )
 
 

@@ -302,7 +302,7 @@ def test_padding_is_flagged_and_left_out(checks: dict[str, similarity.Check]) ->
 
 
 def _skeleton_student(bodies: list[str]) -> nbformat.NotebookNode:
-    """The released 01 notebook with its first exercises done as ``bodies``, the rest left as stubs."""
+    """The released 01 notebook, its first exercises done as ``bodies``, the rest stubs."""
     notebook = _read(REPO / "assignments" / "01_tensors" / "01_tensors.ipynb")
     for cell, body in zip(_code(notebook)[1:], bodies, strict=False):
         cell.source = cell.source.replace("# YOUR CODE HERE\n    raise NotImplementedError()", body)
