@@ -135,6 +135,8 @@ class Check:
     """(student, why) for submissions that could not be read"""
     padded: tuple[Padded, ...]
     """submissions padded with statements that do nothing"""
+    ignored: tuple[str, ...] = ()
+    """entries that are not submissions (``grader.submissions.Discovery``)"""
 
     @property
     def flagged(self) -> tuple[Pair, ...]:
@@ -190,6 +192,7 @@ def check(
         pairs=tuple(pairs),
         refused=tuple(refused),
         padded=tuple(flag for c in codes if (flag := _padded(c))),
+        ignored=tuple(found.ignored),
     )
 
 
@@ -220,6 +223,7 @@ def summary_lines(check: Check) -> list[str]:
         for p in check.padded
     ]
     lines += [f"not compared: {student}: {why}" for student, why in check.refused]
+    lines += [f"ignored: {entry}" for entry in check.ignored]
     lines.append(
         f"{check.assignment.name}: {len(check.flagged)} pair(s) of {len(check.compared)} "
         f"submissions share at least {100 * check.threshold:.0f}% of one student's code"

@@ -301,6 +301,26 @@ def test_padding_is_flagged_and_left_out(checks: dict[str, similarity.Check]) ->
     assert any(line.startswith("padded: ben_padded: ") for line in summary)
 
 
+def test_padded_copy_on_the_staff_page(tmp_path: Path) -> None:
+    """A copy padded after every statement is flagged with its source, and the
+    page names it as padded; an empty folder named like its source is
+    ignored, not a second submission of that id (round 3, item 13)."""
+    examples = REPO / "examples" / "submissions" / "01_tensors"
+    for name in ("ben", "cleo"):
+        shutil.copy(examples / f"{name}.ipynb", tmp_path / f"{name}.ipynb")
+    _write(padded(_read(examples / "ben.ipynb")), tmp_path / "ben_padded.ipynb")
+    (tmp_path / "ben").mkdir()
+    check = similarity.check(assignments.load(REPO, "01_tensors"), paths=[tmp_path])
+    assert [(p.left.student, p.right.student) for p in check.flagged] == [("ben", "ben_padded")]
+    assert [p.student for p in check.padded] == ["ben_padded"]
+    assert check.refused == ()
+    lines = similarity.summary_lines(check)
+    assert "ignored: ben/ (a folder with no notebook, beside the submission" in "\n".join(lines)
+    page = similarity.write_page(check, tmp_path / "out").read_text()
+    flag = check.padded[0]
+    assert f"ben_padded: {flag.dropped} of {flag.statements} statements do nothing" in page
+
+
 def _skeleton_student(bodies: list[str]) -> nbformat.NotebookNode:
     """The released 01 notebook, its first exercises done as ``bodies``, the rest stubs."""
     notebook = _read(REPO / "assignments" / "01_tensors" / "01_tensors.ipynb")
@@ -443,8 +463,8 @@ def test_cli_prints_pairs_and_writes_a_staff_page(
     assert len(flagged) == 1
     assert flagged[0].startswith("ada ~ ada_copy: ")
     functions = "cells 4, 7, 10, 13, 16, 19, 22, 26, 29, 32, 35"  # all of ada's function cells
-    assert f"ada: 95% of their code, {functions};" in flagged[0]
-    assert f"ada_copy: 94% of their code, {functions})" in flagged[0]
+    assert f"ada: 100% of their code, {functions};" in flagged[0]
+    assert f"ada_copy: 100% of their code, {functions})" in flagged[0]
     page = (out / "staff" / "01_tensors-similarity.html").read_text()
     parsed = _Page(page)
     assert "script" not in parsed.tags
