@@ -47,6 +47,7 @@ from grader.submissions import (
 )
 
 _NAME = re.compile(r"[^\W\d]\w*")
+_HEADER = re.compile(r"(?:async\s+)?(?:def|class)\s+\w+")
 DEFAULT_THRESHOLD = 0.75
 """a pair is flagged when this share of either student's own code is found
 in the other's; measured on the example classes with planted copies
@@ -261,9 +262,8 @@ class _Boilerplate:
     """What the released notebook holds, to be set aside in every submission."""
 
     lines: frozenset[str]
-    """the shapes of its canonical lines (``_shape``): a cell's line of the
-    same shape is removed before fingerprinting, whatever its
-    names, so a renamed copy and its source lose the same lines"""
+    """its canonical lines as ``_released_key`` gives them: a cell's line
+    with the same key is removed before fingerprinting"""
     hashes: list[int]
     """its fingerprints, for what lines alone miss (a check copied and edited)"""
 
@@ -285,23 +285,26 @@ def _boilerplate(assignment: Assignment) -> _Boilerplate:
     nothing = _Boilerplate(frozenset(), [])
     hashes = set(_fingerprint("released", as_submitted, nothing).fingerprint.hashes)
     hashes |= _fingerprint("released", (Cell(1, "\n".join(every)),), nothing).fingerprint.hashes
-    lines = {_shape(line.text) for form in canonical.canonical(every) for line in form.lines}
+    lines = {_released_key(line.text) for form in canonical.canonical(every) for line in form.lines}
     return _Boilerplate(frozenset(lines), sorted(hashes))
 
 
 def _fingerprint(student: str, cells: tuple[Cell, ...], boilerplate: _Boilerplate) -> _Code:
     """Each cell's canonical form (``grader.canonical``), the released lines
-    removed, joined in the order of their tokenized text, not the
+    removed, joined in an order of their own (``_order``), not the
     notebook's, so moving cells around changes no fingerprint (cells are
     short, and a k-gram across two cells would otherwise tie them to their
     neighbours)."""
+    full = canonical.canonical([c.source for c in cells])
     forms = [
-        replace(form, lines=tuple(x for x in form.lines if _shape(x.text) not in boilerplate.lines))
-        for form in canonical.canonical([c.source for c in cells])
+        replace(
+            form,
+            lines=tuple(x for x in form.lines if _released_key(x.text) not in boilerplate.lines),
+        )
+        for form in full
     ]
-    ordered = sorted(
-        zip(cells, forms, strict=True), key=lambda p: (_tokenized(p[1].text), p[0].number)
-    )
+    keys = {c.number: (*_order(form), c.number) for c, form in zip(cells, full, strict=True)}
+    ordered = sorted(zip(cells, forms, strict=True), key=lambda p: keys[p[0].number])
     starts: list[int] = []
     text = ""
     for _, form in ordered:
@@ -325,10 +328,26 @@ def _fingerprint(student: str, cells: tuple[Cell, ...], boilerplate: _Boilerplat
     )
 
 
-def _shape(line: str) -> str:
-    """A line with every name as one letter and no spaces (as copydetect's
-    tokenizer sees it, without its cost per call)."""
-    return "".join(_NAME.sub(lambda m: m[0] if keyword.iskeyword(m[0]) else "V", line).split())
+def _order(form: canonical.Cell) -> tuple[str, str]:
+    """Where a cell goes in the joined text: by the function or class it
+    starts with (names the grader calls, which a copy keeps), then by its
+    tokenized text; so two notebooks put the same exercises side by side."""
+    header = _HEADER.match(form.lines[0].text.strip()) if form.lines else None
+    return (header[0] if header else "", _tokenized(form.text))
+
+
+def _released_key(line: str) -> str:
+    """What a canonical line must share with a released one to be the
+    course's: its text, or for a ``def`` or ``class`` line its name and the
+    shape of the rest (every other name as one letter), so a copy with
+    renamed parameters loses its signatures as its source does."""
+    text = line.strip()
+    if header := _HEADER.match(text):
+        rest = text[header.end() :]
+        return header[0] + "".join(
+            _NAME.sub(lambda m: m[0] if keyword.iskeyword(m[0]) else "V", rest).split()
+        )
+    return text
 
 
 def _tokenized(source: str) -> str:

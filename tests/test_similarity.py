@@ -464,7 +464,7 @@ def test_cli_prints_pairs_and_writes_a_staff_page(
     assert flagged[0].startswith("ada ~ ada_copy: ")
     functions = "cells 4, 7, 10, 13, 16, 19, 22, 26, 29, 32, 35"  # all of ada's function cells
     assert f"ada: 100% of their code, {functions};" in flagged[0]
-    assert f"ada_copy: 100% of their code, {functions})" in flagged[0]
+    assert f"ada_copy: 91% of their code, {functions})" in flagged[0]  # its imports renamed
     page = (out / "staff" / "01_tensors-similarity.html").read_text()
     parsed = _Page(page)
     assert "script" not in parsed.tags
