@@ -5,11 +5,13 @@ line) breaks every k-gram while the copy still grades the same, so before
 fingerprinting each cell is parsed and written back by ``ast.unparse``:
 statements without effect, and assignments of plain values to names the
 submission never reads, are dropped; spacing, parentheses and quoting come
-out one way. Each canonical line keeps the source lines it came from, so matches are shown on the
-student's own text.
+out one way. Each canonical line keeps the source lines it came from, so
+matches are shown on the student's own text.
 
-Student cells are hostile: one that is too large, nested too deeply or not
-valid Python is kept as written, line by line, never a traceback.
+Student cells are hostile: one that is too large or not valid Python is
+kept as written, line by line, never a traceback. A statement holding an
+expression nested too deeply is dropped and counted as doing nothing, not
+the whole cell kept as written, which would keep its padding too.
 """
 
 from __future__ import annotations
@@ -22,9 +24,10 @@ from dataclasses import dataclass
 
 MAX_CELL_CHARS = 100_000
 """a cell longer than this is not parsed (kept as written)"""
-MAX_DEPTH = 100
-"""AST nesting a cell may reach before it is kept as written: the
-transformation and ``ast.unparse`` recurse once per level"""
+MAX_EXPRESSION_DEPTH = 50
+"""nesting an expression may reach before its statement is dropped: the
+transformation and ``ast.unparse`` recurse once per level (statements
+themselves nest at most 100 deep, Python's own limit on indentation)"""
 _PASSES = 5
 """rounds of dropping: a dead store may be the only reader of another"""
 _PURE_CALLS = frozenset(
@@ -50,11 +53,10 @@ class Cell:
 
     lines: tuple[Line, ...]
     statements: int
-    """statements in the cell as written (docstrings aside)"""
+    """statements in the cell as written, docstrings and ``pass`` aside
+    (0 when it is kept as written)"""
     dropped: int
     """of those, statements without effect that were removed"""
-    parsed: bool
-    """False: too large, too deep or not Python; kept as written"""
 
     @property
     def text(self) -> str:
@@ -66,6 +68,9 @@ def canonical(sources: Sequence[str]) -> list[Cell]:
     namespace, so a name counts as read if any cell reads it)."""
     trees = [_parse(source) for source in sources]
     counts = [_count(tree) for tree in trees]
+    for tree in trees:
+        if tree:
+            _prune(tree)
     rebound = {n for tree in trees if tree for n in _stored(tree)} & _PURE_CALLS
     for _ in range(_PASSES):
         read = {n for tree in trees if tree for n in _read(tree)}
@@ -80,10 +85,10 @@ def canonical(sources: Sequence[str]) -> list[Cell]:
             raw = [
                 Line(text.rstrip("\r\n"), n, n) for n, text in enumerate(source_lines(source), 1)
             ]
-            cells.append(Cell(_kept(raw), 0, 0, parsed=False))
+            cells.append(Cell(_kept(raw), 0, 0))
         else:
             after = _count(tree) if tree else 0
-            cells.append(Cell(_kept(lines), count, count - after, parsed=True))
+            cells.append(Cell(_kept(lines), count, count - after))
     return cells
 
 
@@ -104,20 +109,32 @@ def _parse(source: str) -> ast.Module | None:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    return tree if _depth(tree) <= MAX_DEPTH else None
+    return tree
 
 
-def _depth(tree: ast.AST) -> int:
-    """Nesting depth of a tree, found without recursion."""
-    deepest = 0
-    stack: list[tuple[ast.AST, int]] = [(tree, 1)]
+def _prune(tree: ast.Module) -> None:
+    """Replace by ``pass`` each statement holding an expression nested over
+    ``MAX_EXPRESSION_DEPTH`` deep, walking without recursion."""
+    stack: list[tuple[ast.AST, ast.stmt | None, int]] = [(tree, None, 0)]
+    deep: list[ast.stmt] = []
     while stack:
-        node, depth = stack.pop()
-        deepest = max(deepest, depth)
-        if deepest > MAX_DEPTH:
-            break
-        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
-    return deepest
+        node, statement, depth = stack.pop()
+        if isinstance(node, ast.stmt):
+            statement, depth = node, 0
+        elif depth > MAX_EXPRESSION_DEPTH and statement is not None:
+            deep.append(statement)
+            continue
+        stack.extend((child, statement, depth + 1) for child in ast.iter_child_nodes(node))
+    too_deep = {id(s) for s in deep}
+    for node in ast.walk(tree):
+        for field in ("body", "orelse", "finalbody"):
+            body = getattr(node, field, None)
+            if isinstance(body, list) and any(id(s) in too_deep for s in body):
+                setattr(
+                    node,
+                    field,
+                    [ast.copy_location(ast.Pass(), s) if id(s) in too_deep else s for s in body],
+                )
 
 
 def _statements(tree: ast.AST) -> Iterable[ast.stmt]:
@@ -128,14 +145,17 @@ def _count(tree: ast.Module | None) -> int:
     """Statements, docstrings and ``pass`` aside (honest code has them)."""
     if tree is None:
         return 0
-    return sum(1 for s in _statements(tree) if not isinstance(s, ast.Pass) and not _is_docstring(s))
-
-
-def _is_docstring(node: ast.stmt) -> bool:
-    return (
-        isinstance(node, ast.Expr)
-        and isinstance(node.value, ast.Constant)
-        and isinstance(node.value.value, str)
+    docstrings = {
+        id(node.body[0])
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+        and isinstance(node.body[0].value.value, str)
+    }
+    return sum(
+        1 for s in _statements(tree) if not isinstance(s, ast.Pass) and id(s) not in docstrings
     )
 
 
@@ -177,7 +197,7 @@ class _Dropper(ast.NodeTransformer):
             kept = list(itertools.chain.from_iterable(self._keep(s, in_class) for s in body))
             if len(kept) != len(body) or any(a is not b for a, b in zip(kept, body, strict=False)):
                 self.changed = True
-            if not kept and body and not isinstance(node, ast.Module) and field == "body":
+            if not kept and body and _needs(node, field):
                 kept = [ast.copy_location(ast.Pass(), body[0])]
             setattr(node, field, kept)
         return node
@@ -222,6 +242,14 @@ class _Dropper(ast.NodeTransformer):
             elif isinstance(part, ast.Await | ast.Yield | ast.YieldFrom | ast.NamedExpr):
                 return False
         return True
+
+
+def _needs(node: ast.AST, field: str) -> bool:
+    """Whether a statement list may not be left empty."""
+    if field == "body":
+        return not isinstance(node, ast.Module)
+    bare_try = isinstance(node, ast.Try | ast.TryStar) and not node.handlers
+    return field == "finalbody" and bare_try
 
 
 def _constant(test: ast.expr) -> bool | None:

@@ -29,7 +29,7 @@ from typing import Any
 import nbformat
 import pytest
 
-from grader import assignments, exports, similarity
+from grader import assignments, canonical, exports, similarity
 from grader.gradebook import Gradebook
 from grader.submissions import notebook_cells
 from tests.helpers import REPO, SERIOUS, browse, html_problems, require, run_grader, showcase_result
@@ -382,6 +382,23 @@ def test_hostile_cells_are_compared_as_written(tmp_path: Path, hostile: str) -> 
     _write(reordered(notebook), tmp_path / "ada_copy.ipynb")
     check = similarity.check(assignments.load(REPO, "01_tensors"), paths=[tmp_path])
     assert [(p.left.student, p.right.student) for p in check.flagged] == [("ada", "ada_copy")]
+
+
+def test_canonical_form_leaves_out_what_does_nothing() -> None:
+    """Padding in every form the canonical form drops, a statement made too
+    deep to write back among them: the same lines as the honest cell, each
+    pointing at its own source line."""
+    honest = "def f(x, y):\n    z = x + y\n    return z * 2\n"
+    padded = (
+        "def f(x, y):\n    _r1 = 1\n    z = (x+y)  ;  _r2 = 'pad'\n    pass\n"
+        "    if False:\n        _x = 3\n    _d = " + "-" * 60 + "1\n    'just a string'\n"
+        "    return z*2\n_r4 = len([_r1])\n"
+    )
+    [plain], [form] = canonical.canonical([honest]), canonical.canonical([padded])
+    assert [line.text for line in form.lines] == [line.text for line in plain.lines]
+    assert [(line.first, line.last) for line in form.lines] == [(1, 1), (3, 3), (9, 9)]
+    assert (form.statements, form.dropped) == (10, 7)
+    assert (plain.statements, plain.dropped) == (3, 0)
 
 
 def test_the_released_notebook_is_boilerplate(tmp_path: Path) -> None:
