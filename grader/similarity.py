@@ -374,8 +374,15 @@ def _compare(a: _Code, b: _Code) -> Pair | None:
 
 
 def _regions(slices: Any) -> list[tuple[int, int]]:
-    """copydetect's 2×N array of slice starts and ends, as sorted pairs."""
-    return sorted((int(start), int(end)) for start, end in zip(*slices, strict=True))
+    """copydetect's 2×N array of slice starts and ends, as sorted pairs,
+    overlapping ones merged."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted((int(s), int(e)) for s, e in zip(*slices, strict=True)):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def _cell_views(code: _Code, regions: list[tuple[int, int]]) -> tuple[CellView, ...]:
@@ -383,14 +390,23 @@ def _cell_views(code: _Code, regions: list[tuple[int, int]]) -> tuple[CellView, 
     cover in earnest, their source lines split into matched and unmatched
     spans: a source line is matched when a canonical line made from it is.
     A cell a region only grazes (its k-gram began in the cell before) is
-    left out."""
+    left out. One pass over lines and regions, both in text order."""
     views: list[CellView] = []
+    first = 0  # the first region not wholly before the current line
     for cell, form, start in zip(code.cells, code.forms, code.starts, strict=True):
         matched: set[int] = set()
         characters = 0
         for line in form.lines:
             end = start + len(line.text)
-            covered = "".join(code.text[max(s, start) : min(e, end)] for s, e in regions)
+            while first < len(regions) and regions[first][1] <= start:
+                first += 1
+            parts: list[str] = []
+            index = first
+            while index < len(regions) and regions[index][0] < end:
+                s, e = regions[index]
+                parts.append(code.text[max(s, start) : min(e, end)])
+                index += 1
+            covered = "".join(parts)
             if covered.strip():
                 matched.update(range(line.first, line.last + 1))
                 characters += len("".join(covered.split()))
