@@ -140,7 +140,7 @@ class Check:
     """(student, why) for submissions that could not be read"""
     padded: tuple[Padded, ...]
     """submissions padded with statements that do nothing"""
-    ignored: tuple[str, ...] = ()
+    ignored: tuple[str, ...]
     """entries that are not submissions (``grader.submissions.Discovery``)"""
 
     @property

@@ -399,6 +399,8 @@ def test_canonical_form_leaves_out_what_does_nothing() -> None:
     assert [(line.first, line.last) for line in form.lines] == [(1, 1), (3, 3), (9, 9)]
     assert (form.statements, form.dropped) == (10, 7)
     assert (plain.statements, plain.dropped) == (3, 0)
+    [shown] = canonical.canonical(["model = 3\nmodel"])  # Jupyter shows the last value
+    assert ([line.text for line in shown.lines], shown.dropped) == (["model = 3", "model"], 0)
 
 
 def test_the_released_notebook_is_boilerplate(tmp_path: Path) -> None:
