@@ -194,9 +194,10 @@ class _Dropper(ast.NodeTransformer):
                 continue
             in_class = isinstance(node, ast.ClassDef)  # its names are read as attributes
             kept = list(itertools.chain.from_iterable(self._keep(s, in_class) for s in body))
-            shown = isinstance(node, ast.Module) and body and isinstance(body[-1], ast.Expr)
-            if shown and (not kept or kept[-1] is not body[-1]):
-                kept.append(body[-1])  # Jupyter shows the value of a cell's last expression
+            last = body[-1] if isinstance(node, ast.Module) and body else None
+            shown = isinstance(last, ast.Expr) and not isinstance(last.value, ast.Constant)
+            if last and shown and (not kept or kept[-1] is not last):
+                kept.append(last)  # Jupyter shows the value of a cell's last expression
             if len(kept) != len(body) or any(a is not b for a, b in zip(kept, body, strict=False)):
                 self.changed = True
             if not kept and body and _needs(node, field):
