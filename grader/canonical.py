@@ -17,6 +17,7 @@ the whole cell kept as written, which would keep its padding too.
 from __future__ import annotations
 
 import ast
+import collections
 import itertools
 import re
 from collections.abc import Iterable, Sequence
@@ -73,8 +74,7 @@ def canonical(sources: Sequence[str]) -> list[Cell]:
             _prune(tree)
     rebound = {n for tree in trees if tree for n in _stored(tree)} & _PURE_CALLS
     for _ in range(_PASSES):
-        read = {n for tree in trees if tree for n in _read(tree)}
-        dropper = _Dropper(read, rebound)
+        dropper = _Dropper(_live([t for t in trees if t], rebound), rebound)
         trees = [dropper.visit(tree) if tree else None for tree in trees]
         if not dropper.changed:
             break
@@ -158,16 +158,75 @@ def _count(tree: ast.Module | None) -> int:
     )
 
 
-def _read(tree: ast.AST) -> set[str]:
-    """Names the code reads (and declares ``global`` or ``nonlocal``, which
-    another scope may read)."""
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Store):
-            names.add(node.id)
-        elif isinstance(node, ast.Global | ast.Nonlocal):
-            names.update(node.names)
+def _live(trees: list[ast.Module], rebound: set[str]) -> set[str]:
+    """Names whose value may matter: read anywhere but in a store of a plain
+    value, or read by such a store to a name that matters (so a chain of
+    padding, ``_r2 = _r1`` after ``_r1 = 1``, is dead from end to end).
+    Names declared ``global`` or ``nonlocal`` count, as another scope may
+    read them; so do class bodies' names, read as attributes."""
+    feeds: dict[str, set[str]] = collections.defaultdict(set)
+    inside: set[int] = set()
+    in_class = {
+        id(s) for t in trees for c in ast.walk(t) if isinstance(c, ast.ClassDef) for s in c.body
+    }
+    for tree in trees:
+        for node in ast.walk(tree):
+            targets = _plain_store(node, rebound)
+            if targets is None or id(node) in in_class:
+                continue
+            names = [n for n in ast.walk(node) if isinstance(n, ast.Name)]
+            inside.update(id(n) for n in names)
+            read = {n.id for n in names if not isinstance(n.ctx, ast.Store)}
+            if isinstance(node, ast.AugAssign):
+                read |= set(targets)
+            for target in targets:
+                feeds[target] |= read
+    live: set[str] = set()
+    for tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Store):
+                if id(node) not in inside:
+                    live.add(node.id)
+            elif isinstance(node, ast.Global | ast.Nonlocal):
+                live.update(node.names)
+    work = list(live)
+    while work:
+        for name in feeds.get(work.pop(), ()):
+            if name not in live:
+                live.add(name)
+                work.append(name)
+    return live
+
+
+def _plain_store(node: ast.AST, rebound: set[str]) -> list[str] | None:
+    """The names a statement stores a plain value in, or None if it is not
+    such a statement (its targets are not all names, or its value may act)."""
+    if not isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
+        return None
+    if node.value is not None and not _pure(node.value, rebound):
+        return None
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+    names: list[str] = []
+    for target in targets:
+        parts = target.elts if isinstance(target, ast.Tuple | ast.List) else [target]
+        if not all(isinstance(p, ast.Name) for p in parts):
+            return None
+        names += [p.id for p in parts if isinstance(p, ast.Name)]
     return names
+
+
+def _pure(node: ast.expr, rebound: set[str]) -> bool:
+    """Whether evaluating ``node`` can do nothing but make a value."""
+    for part in ast.walk(node):
+        if isinstance(part, ast.Call):
+            func = part.func
+            if not (
+                isinstance(func, ast.Name) and func.id in _PURE_CALLS and func.id not in rebound
+            ):
+                return False
+        elif isinstance(part, ast.Await | ast.Yield | ast.YieldFrom | ast.NamedExpr):
+            return False
+    return True
 
 
 def _stored(tree: ast.AST) -> set[str]:
@@ -181,8 +240,8 @@ def _stored(tree: ast.AST) -> set[str]:
 class _Dropper(ast.NodeTransformer):
     """Removes statements without effect from every statement list."""
 
-    def __init__(self, read: set[str], rebound: set[str]) -> None:
-        self.read = read
+    def __init__(self, live: set[str], rebound: set[str]) -> None:
+        self.live = live
         self.rebound = rebound
         self.changed = False
 
@@ -209,13 +268,11 @@ class _Dropper(ast.NodeTransformer):
         """What stands for ``node``: itself, nothing, or the branch that runs."""
         if isinstance(node, ast.Pass):
             return []
-        if isinstance(node, ast.Expr) and self._pure(node.value):
+        if isinstance(node, ast.Expr) and _pure(node.value, self.rebound):
             return []
-        if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign) and not in_class:
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            value = node.value
-            if (value is None or self._pure(value)) and all(self._dead(t) for t in targets):
-                return []
+        targets = None if in_class else _plain_store(node, self.rebound)
+        if targets is not None and not set(targets) & self.live:
+            return []
         if isinstance(node, ast.Assert) and _constant(node.test) is True:
             return []
         if isinstance(node, ast.If) and (test := _constant(node.test)) is not None:
@@ -223,28 +280,6 @@ class _Dropper(ast.NodeTransformer):
         if isinstance(node, ast.While) and _constant(node.test) is False:
             return node.orelse
         return [node]
-
-    def _dead(self, target: ast.expr) -> bool:
-        if isinstance(target, ast.Name):
-            return target.id not in self.read
-        if isinstance(target, ast.Tuple | ast.List):
-            return all(self._dead(t) for t in target.elts)
-        return False
-
-    def _pure(self, node: ast.expr) -> bool:
-        """Whether evaluating ``node`` can do nothing but make a value."""
-        for part in ast.walk(node):
-            if isinstance(part, ast.Call):
-                func = part.func
-                if not (
-                    isinstance(func, ast.Name)
-                    and func.id in _PURE_CALLS
-                    and func.id not in self.rebound
-                ):
-                    return False
-            elif isinstance(part, ast.Await | ast.Yield | ast.YieldFrom | ast.NamedExpr):
-                return False
-        return True
 
 
 def _needs(node: ast.AST, field: str) -> bool:

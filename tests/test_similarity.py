@@ -399,6 +399,9 @@ def test_canonical_form_leaves_out_what_does_nothing() -> None:
     assert [(line.first, line.last) for line in form.lines] == [(1, 1), (3, 3), (9, 9)]
     assert (form.statements, form.dropped) == (10, 7)
     assert (plain.statements, plain.dropped) == (3, 0)
+    chain = "".join(f"    _r{n} = _r{n - 1} + 1\n" for n in range(1, 40))  # each read once
+    [linked] = canonical.canonical([honest.replace("    z", "    _r0 = 1\n" + chain + "    z")])
+    assert [line.text for line in linked.lines] == [line.text for line in plain.lines]
     [shown] = canonical.canonical(["model = 3\nmodel"])  # Jupyter shows the last value
     assert ([line.text for line in shown.lines], shown.dropped) == (["model = 3", "model"], 0)
 
