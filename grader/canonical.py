@@ -30,7 +30,7 @@ MAX_EXPRESSION_DEPTH = 50
 transformation and ``ast.unparse`` recurse once per level (statements
 themselves nest at most 100 deep, Python's own limit on indentation)"""
 _PASSES = 5
-"""rounds of dropping: a dead store may be the only reader of another"""
+"""rounds of dropping: a dropped branch may hold the only read of a name"""
 _PURE_CALLS = frozenset(
     {"abs", "bool", "dict", "float", "int", "len", "list", "max", "min", "range", "repr"}
     | {"round", "set", "sorted", "str", "sum", "tuple", "type"}
