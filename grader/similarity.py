@@ -1,18 +1,22 @@
 """Pairs of submissions that share code, for staff to read (``grader similarity``).
 
-The comparison is copydetect's (k-gram fingerprints, the method of MOSS,
-here with every k-gram kept): its tokenizer (Pygments) replaces every name
-with one letter and drops comments and whitespace, so renaming variables or
-rewording comments changes nothing, and cells are fingerprinted in an order
-of their own, so moving them changes nothing either. What the released notebook
-already holds (imports, signatures, docstrings) is boilerplate: its
-fingerprints are removed before any pair is compared, so only code the
-students wrote counts.
+Each cell is first put in a canonical form (``grader.canonical``): written
+back from its syntax tree, with statements that do nothing dropped, so a
+copy padded with ``_r1 = 1`` after every line is still a copy, and a
+notebook full of such statements is flagged as padded. Lines the released
+notebook already holds (imports, signatures, docstrings) are removed, so
+only code the students wrote counts, and none of the course's is marked as
+shared. The comparison is copydetect's (k-gram fingerprints, the method of
+MOSS, here with every k-gram kept): its tokenizer (Pygments) replaces every
+name with one letter and drops comments and whitespace, so renaming
+variables or rewording comments changes nothing, and cells are
+fingerprinted in an order of their own, so moving them changes nothing
+either.
 
 Each submission's code cells come from the grader's own reader
-(``grader.submissions``), joined into one text; every matched region is
-mapped back to the cells it covers, so staff see "cells 4 and 7" as in
-Jupyter. Nothing is run: this is static text.
+(``grader.submissions``); every matched region is mapped back through the
+canonical lines to the student's own lines and cells, so staff see "cells
+4 and 7" as in Jupyter. Nothing is run: this is static text.
 """
 
 from __future__ import annotations
@@ -21,8 +25,10 @@ import collections
 import datetime as dt
 import io
 import itertools
+import keyword
+import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +36,7 @@ import copydetect
 import copydetect.utils
 import nbformat
 
-from grader import exports, files, reports
+from grader import canonical, exports, files, reports
 from grader.assignments import Assignment
 from grader.errors import UsageError
 from grader.gradebook import Gradebook
@@ -44,10 +50,12 @@ from grader.submissions import (
     read_submission,
 )
 
+_NAME = re.compile(r"[^\W\d]\w*")
+_HEADER = re.compile(r"(?:async\s+)?(?:def|class)\s+\w+")
 DEFAULT_THRESHOLD = 0.75
 """a pair is flagged when this share of either student's own code is found
 in the other's; measured on the example classes with planted copies
-(tests/test_similarity.py): independent pairs at most 0.52, planted at least 0.91"""
+(tests/test_similarity.py): independent pairs at most 0.48, planted at least 0.95"""
 NOISE = 50
 """characters of tokenized code (names as one letter, no spaces) a match
 must span: shorter runs (``V.V(V,V=-1)``) are common to any two TF notebooks"""
@@ -58,6 +66,11 @@ which is salted per process, so with a larger window the same class scored
 a point or two differently on each run; classes are small enough to keep all."""
 MIN_CELL_MATCH = 10
 """matched characters (spaces aside) that make a cell count as matched"""
+PADDING_MIN = 5
+PADDING_SHARE = 0.1
+"""a submission is flagged as padded when at least ``PADDING_MIN`` of its
+statements, and this share of them, do nothing (the example classes: at most
+1 such statement per notebook)"""
 
 
 @dataclass(frozen=True)
@@ -102,6 +115,18 @@ class Pair:
 
 
 @dataclass(frozen=True)
+class Padded:
+    """A submission unusually full of statements that do nothing: a way to
+    hide a copy from fingerprints, flagged whether or not a pair was found."""
+
+    student: str
+    dropped: int
+    """statements without effect (``_r1 = 1``, ``if False: ...``), left out of the comparison"""
+    statements: int
+    """statements in the submission, docstrings and ``pass`` aside"""
+
+
+@dataclass(frozen=True)
 class Check:
     """What one ``grader similarity`` run found."""
 
@@ -113,6 +138,10 @@ class Check:
     """every pair sharing any code, most similar first"""
     refused: tuple[tuple[str, str], ...]
     """(student, why) for submissions that could not be read"""
+    padded: tuple[Padded, ...]
+    """submissions padded with statements that do nothing"""
+    ignored: tuple[str, ...]
+    """entries that are not submissions (``grader.submissions.Discovery``)"""
 
     @property
     def flagged(self) -> tuple[Pair, ...]:
@@ -125,6 +154,8 @@ class _Code:
 
     student: str
     cells: tuple[Cell, ...]
+    forms: tuple[canonical.Cell, ...]
+    """each cell's canonical form, whose texts joined make ``text``"""
     text: str
     starts: tuple[int, ...]
     fingerprint: copydetect.CodeFingerprint
@@ -165,6 +196,8 @@ def check(
         compared=tuple(c.student for c in codes),
         pairs=tuple(pairs),
         refused=tuple(refused),
+        padded=tuple(flag for c in codes if (flag := _padded(c))),
+        ignored=tuple(found.ignored),
     )
 
 
@@ -190,7 +223,12 @@ def summary_lines(check: Check) -> list[str]:
         f"({_side_words(p.left)}; {_side_words(p.right)})"
         for p in check.flagged
     ]
+    lines += [
+        f"padded: {p.student}: {p.dropped} of {p.statements} statements do nothing"
+        for p in check.padded
+    ]
     lines += [f"not compared: {student}: {why}" for student, why in check.refused]
+    lines += [f"ignored: {entry}" for entry in check.ignored]
     lines.append(
         f"{check.assignment.name}: {len(check.flagged)} pair(s) of {len(check.compared)} "
         f"submissions share at least {100 * check.threshold:.0f}% of one student's code"
@@ -201,6 +239,14 @@ def summary_lines(check: Check) -> list[str]:
 def _side_words(side: Side) -> str:
     cells = ", ".join(map(str, side.cell_numbers))
     return f"{side.student}: {100 * side.share:.0f}% of their code, cells {cells}"
+
+
+def _padded(code: _Code) -> Padded | None:
+    dropped = sum(form.dropped for form in code.forms)
+    statements = sum(form.statements for form in code.forms)
+    if dropped >= PADDING_MIN and dropped >= PADDING_SHARE * statements:
+        return Padded(code.student, dropped, statements)
+    return None
 
 
 def _by_student(found: Iterable[Found]) -> dict[str, list[Found]]:
@@ -215,10 +261,22 @@ def _by_student(found: Iterable[Found]) -> dict[str, list[Found]]:
     return dict(groups)
 
 
-def _boilerplate(assignment: Assignment) -> list[int]:
-    """Fingerprints of the released notebook: its cells as a submission's are
-    read and ordered, and all its code cells in notebook order, public checks
-    included (students copy those into their own cells to try things)."""
+@dataclass(frozen=True)
+class _Boilerplate:
+    """What the released notebook holds, to be set aside in every submission."""
+
+    lines: frozenset[str]
+    """its canonical lines as ``_released_key`` gives them: a cell's line
+    with the same key is removed before fingerprinting"""
+    hashes: list[int]
+    """its fingerprints, for what lines alone miss (a check copied and edited)"""
+
+
+def _boilerplate(assignment: Assignment) -> _Boilerplate:
+    """The released notebook's lines and fingerprints: its cells as a
+    submission's are read and ordered, and all its code cells in notebook
+    order, public checks included (students copy those into their own cells
+    to try things)."""
     released = assignment.release_dir / assignment.notebook
     if not released.is_file():
         raise UsageError(
@@ -227,34 +285,73 @@ def _boilerplate(assignment: Assignment) -> list[int]:
         )
     text = released.read_text(encoding="utf-8")
     as_submitted, _ = notebook_cells(text, assignment.notebook)
-    every = "\n".join(
-        c.source for c in nbformat.reads(text, as_version=4).cells if c.cell_type == "code"
-    )
-    hashes = set(_fingerprint("released", as_submitted, []).fingerprint.hashes)
-    hashes |= _fingerprint("released", (Cell(1, every),), []).fingerprint.hashes
-    return sorted(hashes)
+    every = [c.source for c in nbformat.reads(text, as_version=4).cells if c.cell_type == "code"]
+    nothing = _Boilerplate(frozenset(), [])
+    hashes = set(_fingerprint("released", as_submitted, nothing).fingerprint.hashes)
+    hashes |= _fingerprint("released", (Cell(1, "\n".join(every)),), nothing).fingerprint.hashes
+    lines = {_released_key(line.text) for form in canonical.canonical(every) for line in form.lines}
+    return _Boilerplate(frozenset(lines), sorted(hashes))
 
 
-def _fingerprint(student: str, cells: tuple[Cell, ...], boilerplate: list[int]) -> _Code:
-    """Cells are joined in the order of their tokenized text, not the
+def _fingerprint(student: str, cells: tuple[Cell, ...], boilerplate: _Boilerplate) -> _Code:
+    """Each cell's canonical form (``grader.canonical``), the released lines
+    removed, joined in an order of their own (``_order``), not the
     notebook's, so moving cells around changes no fingerprint (cells are
     short, and a k-gram across two cells would otherwise tie them to their
     neighbours)."""
-    ordered = sorted(cells, key=lambda c: (_tokenized(c.source), c.number))
+    full = canonical.canonical([c.source for c in cells])
+    forms = [
+        replace(
+            form,
+            lines=tuple(x for x in form.lines if _released_key(x.text) not in boilerplate.lines),
+        )
+        for form in full
+    ]
+    keys = {c.number: (*_order(form), c.number) for c, form in zip(cells, full, strict=True)}
+    ordered = sorted(zip(cells, forms, strict=True), key=lambda p: keys[p[0].number])
     starts: list[int] = []
     text = ""
-    for cell in ordered:
+    for _, form in ordered:
         starts.append(len(text))
-        text += cell.source + "\n"
+        text += form.text
     fingerprint = copydetect.CodeFingerprint(
         f"{student}.py",
         NOISE,
         WINDOW,
-        boilerplate=boilerplate,
+        boilerplate=boilerplate.hashes,
         fp=io.StringIO(text),
         language="python",
     )
-    return _Code(student, tuple(ordered), text, tuple(starts), fingerprint)
+    return _Code(
+        student,
+        tuple(c for c, _ in ordered),
+        tuple(f for _, f in ordered),
+        text,
+        tuple(starts),
+        fingerprint,
+    )
+
+
+def _order(form: canonical.Cell) -> tuple[str, str]:
+    """Where a cell goes in the joined text: by the function or class it
+    starts with (names the grader calls, which a copy keeps), then by its
+    tokenized text; so two notebooks put the same exercises side by side."""
+    header = _HEADER.match(form.lines[0].text.strip()) if form.lines else None
+    return (header[0] if header else "", _tokenized(form.text))
+
+
+def _released_key(line: str) -> str:
+    """What a canonical line must share with a released one to be the
+    course's: its text, or for a ``def`` or ``class`` line its name and the
+    shape of the rest (every other name as one letter), so a copy with
+    renamed parameters loses its signatures as its source does."""
+    text = line.strip()
+    if header := _HEADER.match(text):
+        rest = text[header.end() :]
+        return header[0] + "".join(
+            _NAME.sub(lambda m: m[0] if keyword.iskeyword(m[0]) else "V", rest).split()
+        )
+    return text
 
 
 def _tokenized(source: str) -> str:
@@ -277,34 +374,51 @@ def _compare(a: _Code, b: _Code) -> Pair | None:
 
 
 def _regions(slices: Any) -> list[tuple[int, int]]:
-    """copydetect's 2×N array of slice starts and ends, as sorted pairs."""
-    return sorted((int(start), int(end)) for start, end in zip(*slices, strict=True))
+    """copydetect's 2×N array of slice starts and ends, as sorted pairs,
+    overlapping ones merged."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted((int(s), int(e)) for s, e in zip(*slices, strict=True)):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def _cell_views(code: _Code, regions: list[tuple[int, int]]) -> tuple[CellView, ...]:
     """The cells that matched regions (start, end offsets in ``code.text``)
-    cover in earnest, split into matched and unmatched spans. A cell a region
-    only grazes (its k-gram began in the cell before) is left out."""
+    cover in earnest, their source lines split into matched and unmatched
+    spans: a source line is matched when a canonical line made from it is.
+    A cell a region only grazes (its k-gram began in the cell before) is
+    left out. One pass over lines and regions, both in text order."""
     views: list[CellView] = []
-    for cell, start in zip(code.cells, code.starts, strict=True):
-        end = start + len(cell.source)
-        inside = [
-            (max(s, start) - start, min(e, end) - start)
-            for s, e in regions
-            if s < end and e > start and code.text[max(s, start) : min(e, end)].strip()
-        ]
-        if not inside:
+    first = 0  # the first region not wholly before the current line
+    for cell, form, start in zip(code.cells, code.forms, code.starts, strict=True):
+        matched: set[int] = set()
+        characters = 0
+        for line in form.lines:
+            end = start + len(line.text)
+            while first < len(regions) and regions[first][1] <= start:
+                first += 1
+            parts: list[str] = []
+            index = first
+            while index < len(regions) and regions[index][0] < end:
+                s, e = regions[index]
+                parts.append(code.text[max(s, start) : min(e, end)])
+                index += 1
+            covered = "".join(parts)
+            if covered.strip():
+                matched.update(range(line.first, line.last + 1))
+                characters += len("".join(covered.split()))
+            start = end + 1
+        if characters < MIN_CELL_MATCH:
             continue
-        spans: list[Span] = []
-        position = 0
-        for s, e in inside:
-            if s > position:
-                spans.append(Span(cell.source[position:s], False))
-            if e > max(s, position):
-                spans.append(Span(cell.source[max(s, position) : e], True))
-            position = max(position, e)
-        if position < len(cell.source):
-            spans.append(Span(cell.source[position:], False))
-        if sum(len("".join(s.text.split())) for s in spans if s.matched) >= MIN_CELL_MATCH:
-            views.append(CellView(cell.number, tuple(spans)))
+        lines = canonical.source_lines(cell.source)
+        spans = [
+            Span("".join(text for _, text in group), hit)
+            for hit, group in itertools.groupby(
+                enumerate(lines, start=1), key=lambda p: p[0] in matched
+            )
+        ]
+        views.append(CellView(cell.number, tuple(spans)))
     return tuple(sorted(views, key=lambda v: v.number))

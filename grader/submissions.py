@@ -7,6 +7,7 @@ for the student, never a traceback.
 
 from __future__ import annotations
 
+import collections
 import errno
 import hashlib
 import json
@@ -101,7 +102,43 @@ def discover(paths: list[Path], notebook_name: str) -> Discovery:
             found.append(Found(student_id(name), path))
         else:
             _walk_class(path, found, ignored)
-    return Discovery(found, ignored)
+    return _without_empty_folders(found, ignored, notebook_name)
+
+
+def _without_empty_folders(found: list[Found], ignored: list[str], notebook_name: str) -> Discovery:
+    """A folder with no notebook or .py file in it (``alice/`` left empty
+    beside ``alice.ipynb``) does not take its id from a submission of the
+    same id: it is listed as ignored. Alone, it stays, so that its student
+    is told the folder is empty."""
+    kept: list[Found] = []
+    ids = collections.Counter(item.student for item in found)
+    empty = [i for i in found if ids[i.student] > 1 and not _holds_code(i.path, notebook_name)]
+    others = collections.Counter(i.student for i in found if i not in empty)
+    for item in found:
+        if item in empty and others[item.student]:
+            ignored.append(
+                f"{shown(item.path.name)}/ (a folder with no notebook, beside the submission "
+                f"with the same id {item.student!r})"
+            )
+        else:
+            kept.append(item)
+    return Discovery(kept, ignored)
+
+
+def _holds_code(path: Path, notebook_name: str) -> bool:
+    """Whether ``path`` is a file, or a folder holding something to grade
+    (an unlistable folder counts: reading it will say why it failed)."""
+    if path.is_symlink() or not path.is_dir() or _suffix(path.name):
+        return True
+    try:
+        return any(e.name == notebook_name or _is_candidate(e) for e in _entries(path))
+    except FileNotFoundError:
+        return True
+
+
+def _is_candidate(entry: Path) -> bool:
+    """An entry of a student's folder that may be its submission."""
+    return bool(_suffix(entry.name)) and not entry.name.startswith((".", "_"))
 
 
 def _stem(name: str) -> str:
@@ -155,9 +192,7 @@ def file_of(found: Found, notebook_name: str) -> Path:
     named = path / notebook_name
     if named.exists() or named.is_symlink():
         return named
-    candidates = [
-        p for p in _entries(path) if _suffix(p.name) and not p.name.startswith((".", "_"))
-    ]
+    candidates = [p for p in _entries(path) if _is_candidate(p)]
     if len(candidates) != 1:
         listed = ", ".join(shown(p.name) for p in candidates) or "none"
         raise SubmissionProblem(

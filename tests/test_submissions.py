@@ -230,3 +230,42 @@ def test_a_python_file_beside_a_notebook_of_the_same_name(tmp_path: Path) -> Non
         ("alice", "alice.ipynb"),
         ("alice", "alice.py"),
     ]
+
+
+@pytest.mark.parametrize(
+    "decoy",
+    [
+        pytest.param({}, id="empty"),
+        pytest.param({"notes.txt": "hi", ".ipynb_checkpoints/x.ipynb": "{}"}, id="no-notebook"),
+        pytest.param({".hidden.ipynb": "{}", "_draft.py": "x = 1"}, id="hidden-only"),
+    ],
+)
+def test_a_folder_without_a_notebook_takes_no_id(tmp_path: Path, decoy: dict[str, str]) -> None:
+    """``alice/`` with nothing to grade beside ``alice.ipynb`` (round 3, item
+    13): alice's notebook is her submission, the folder is listed as ignored."""
+    write_notebook(tmp_path / "alice.ipynb", "x = 1")
+    (tmp_path / "alice").mkdir()
+    for name, text in decoy.items():
+        (tmp_path / "alice" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "alice" / name).write_text(text)
+    discovery = discover([tmp_path], NAME)
+    assert discovery.found == [Found("alice", tmp_path / "alice.ipynb")]
+    assert discovery.ignored == [
+        "alice/ (a folder with no notebook, beside the submission with the same id 'alice')"
+    ]
+
+
+def test_two_real_submissions_with_one_id_are_both_kept(tmp_path: Path) -> None:
+    """A folder holding a notebook still clashes (the batch refuses both), and
+    an empty folder alone is still its student's (who is told it is empty)."""
+    write_notebook(tmp_path / "class" / "alice.ipynb", "x = 1")
+    write_notebook(tmp_path / "class" / "alice" / "mine.ipynb", "x = 2")
+    (tmp_path / "class" / "bob").mkdir()
+    found = discover([tmp_path / "class"], NAME).found
+    assert [(f.student, f.path.name) for f in found] == [
+        ("alice", "alice"),
+        ("alice", "alice.ipynb"),
+        ("bob", "bob"),
+    ]
+    with pytest.raises(SubmissionProblem, match="should hold one notebook"):
+        read_submission(found[2], NAME)
