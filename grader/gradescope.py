@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import itertools
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +38,10 @@ METADATA_NAME = "submission_metadata.json"
 COURSE_NAME = "course.json"
 """in the zip: the course's other assignments (notebook name, functions defined
 by its solution), so a notebook uploaded to the wrong assignment is recognised"""
+METADATA_LIMIT = 16 * 2**20
+"""bytes of ``submission_metadata.json`` read (it lists earlier submissions' results)"""
+METADATA_DEPTH = 64
+"""nesting of ``submission_metadata.json`` parsed (Gradescope's is a few levels)"""
 MAX_TEST_OUTPUT = 16 * 1024
 """characters of a test's printed output shown under it"""
 
@@ -57,12 +63,21 @@ class SubmissionMetadata:
 
 
 def read_metadata(path: Path) -> SubmissionMetadata:
-    """``submission_metadata.json`` if present; a file that cannot be read
-    gives empty metadata with the reason, never an exception."""
+    """``submission_metadata.json`` at Gradescope's own path (beside
+    ``submission/``, never inside it) if present; a file that cannot be read
+    gives empty metadata with the reason, never an exception. Its size and
+    nesting are bounded before it is parsed."""
     if not path.exists():
         return SubmissionMetadata()
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        with path.open("rb") as file:
+            raw = file.read(METADATA_LIMIT + 1)
+        if len(raw) > METADATA_LIMIT:
+            return SubmissionMetadata(problem=f"{path.name} is over {METADATA_LIMIT} bytes")
+        text = raw.decode("utf-8")
+        if nesting(text) > METADATA_DEPTH:
+            return SubmissionMetadata(problem=f"{path.name} is nested too deeply")
+        data = json.loads(text)
     except (OSError, UnicodeDecodeError, ValueError) as err:
         return SubmissionMetadata(problem=f"{path.name} could not be read: {err}")
     if not isinstance(data, dict):
@@ -74,6 +89,15 @@ def read_metadata(path: Path) -> SubmissionMetadata:
         due_date=_moment(settings.get("due_date")),
         late_due_date=_moment(settings.get("late_due_date")),
     )
+
+
+def nesting(text: str) -> int:
+    """How deep the arrays and objects of the JSON ``text`` go (its strings
+    skipped), counted without recursion: the parser's own limit is Python's
+    stack."""
+    brackets = re.sub(r'"[^"\\]*(?:\\.[^"\\]*)*"', "", text)
+    steps = (1 if c in "[{" else -1 for c in brackets if c in "[]{}")
+    return max(itertools.accumulate(steps), default=0)
 
 
 def _moment(value: object) -> dt.datetime | None:

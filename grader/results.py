@@ -321,6 +321,15 @@ class Override:
     """ISO 8601, UTC"""
 
 
+class DueSource(enum.StrEnum):
+    """Which due date a penalty was counted from (the text is the student's)."""
+
+    ASSIGNMENT = "the assignment's due date"
+    STUDENT = "your extension"
+    SECTION = "your section's extension"
+    GRADESCOPE = "your due date on Gradescope"
+
+
 @dataclass(frozen=True)
 class Penalty:
     """The late policy applied to a submission (``grader.deadlines``)."""
@@ -335,6 +344,14 @@ class Penalty:
     """of the score, taken off"""
     points: float
     reason: str
+    due_source: DueSource = DueSource.ASSIGNMENT
+    """which due date ``due`` is"""
+
+    @staticmethod
+    def from_json(data: dict[str, Any]) -> Penalty:
+        """A stored penalty; one stored before ``due_source`` was the assignment's."""
+        source = DueSource(data.get("due_source", DueSource.ASSIGNMENT))
+        return Penalty(**{**data, "due_source": source})
 
 
 @dataclass(frozen=True)
@@ -490,7 +507,7 @@ class SubmissionResult:
             output_cut=data.get("output_cut", False),
             exercises=tuple(data["exercises"]),
             overrides=tuple(Override(**o) for o in data.get("overrides", [])),
-            penalty=Penalty(**data["penalty"]) if data.get("penalty") else None,
+            penalty=Penalty.from_json(data["penalty"]) if data.get("penalty") else None,
         )
 
 

@@ -7,11 +7,20 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from pathlib import Path
 
-from grader import deadlines
+from grader import deadlines, roster
 from grader.assignments import Assignment
-from grader.deadlines import Stamp
-from grader.results import Override, SubmissionResult
+from grader.deadlines import Due, Extensions, Stamp
+from grader.results import DueSource, Override, SubmissionResult
+
+
+def course_extensions(root: Path) -> Extensions:
+    """The course's ``extensions.csv``, sections resolved through ``roster.csv``."""
+    path = root / roster.ROSTER_NAME
+    people = roster.load(path) if path.is_file() else {}
+    sections = {p.student: p.section for p in people.values() if p.section}
+    return deadlines.load_extensions(root, sections)
 
 
 def finalize(
@@ -19,19 +28,26 @@ def finalize(
     assignment: Assignment,
     *,
     overrides: tuple[Override, ...],
-    extensions: dict[tuple[str, str], dt.datetime],
+    extensions: Extensions,
     stamp: Stamp | None,
+    platform_due: dt.datetime | None = None,
 ) -> SubmissionResult:
-    """``result`` with ``overrides`` and the penalty its time gives."""
+    """``result`` with ``overrides`` and the penalty its time gives.
+
+    ``platform_due`` is the student's own due date as the platform gives it
+    (Gradescope's ``due_date``, an extension there included): it outranks
+    the course's files, which that platform's staff do not edit."""
     known = {t.name for t in result.tests}
     kept = tuple(o for o in overrides if not o.test or o.test in known)
     adjusted = dataclasses.replace(result, overrides=kept, penalty=None)
-    due = extensions.get((result.assignment, result.student), assignment.due)
+    due = (
+        Due(platform_due, DueSource.GRADESCOPE)
+        if platform_due is not None
+        else extensions.due(result.assignment, result.student, assignment.due)
+    )
     penalty = deadlines.penalty(
         assignment.late, points=adjusted.adjusted_score, due=due, stamp=stamp
     )
-    if penalty is not None and (result.assignment, result.student) in extensions:
-        penalty = dataclasses.replace(penalty, reason=penalty.reason + " (with an extension)")
     return dataclasses.replace(adjusted, penalty=penalty)
 
 
@@ -41,3 +57,11 @@ def stored_stamp(result: SubmissionResult) -> Stamp | None:
     if penalty is None or not penalty.submitted_at:
         return None
     return Stamp(dt.datetime.fromisoformat(penalty.submitted_at), penalty.source)
+
+
+def stored_platform_due(result: SubmissionResult) -> dt.datetime | None:
+    """The platform's due date a recorded result was penalised against, if any."""
+    penalty = result.penalty
+    if penalty is None or penalty.due_source is not DueSource.GRADESCOPE:
+        return None
+    return dt.datetime.fromisoformat(penalty.due)
