@@ -24,9 +24,9 @@ from pathlib import Path
 
 import tqdm
 
-from grader import devices, exports, grading, scoring, timestamps
+from grader import devices, exports, gradescope, grading, scoring, timestamps
 from grader.assignments import Assignment, load_reference
-from grader.deadlines import Extensions, Stamp
+from grader.deadlines import Due, Extensions, Stamp
 from grader.errors import GraderError, UsageError
 from grader.gradebook import DB_NAME, Gradebook
 from grader.gradescope import SubmissionMetadata
@@ -136,6 +136,7 @@ def grade_assignment(
     if only:
         found = _only(found, only)
         force = True
+    extensions = scoring.course_extensions(assignment.root)
     times = _Times(
         sources=timestamps.Sources(
             manifest=timestamps.load_manifest(manifest) if manifest else {},
@@ -143,8 +144,10 @@ def grade_assignment(
             trust_commit_time=trust_commit_time,
             trust_mtime=trust_mtime,
         ),
-        extensions=scoring.course_extensions(assignment.root),
-        platform_due=platform.due_date if platform else None,
+        extensions=extensions,
+        platform_due=gradescope.deadline(platform, assignment.name, extensions)
+        if platform
+        else None,
     )
     _warn_about_times(times.sources, assignment, echo)
     RunDir.sweep()
@@ -254,8 +257,8 @@ class _Times:
 
     sources: timestamps.Sources
     extensions: Extensions
-    platform_due: dt.datetime | None
-    """the platform's due date for the run's one submission (Gradescope's)"""
+    platform_due: Due | None
+    """the deadline of the run's one submission, as the platform knows it (Gradescope's)"""
 
 
 def _platform_stamp(platform: SubmissionMetadata | None) -> Stamp | None:

@@ -157,18 +157,19 @@ class Extensions:
 NO_EXTENSIONS = Extensions()
 
 
-def load_extensions(root: Path, sections: dict[str, str]) -> Extensions:
+def load_extensions(root: Path, sections: dict[str, str] | None) -> Extensions:
     """``extensions.csv`` in the course folder, if any: columns ``assignment``,
     ``due`` (ISO 8601; without an offset it is UTC), and on each row either
     ``student`` or ``section`` (a section of ``roster.csv``, whose students
-    it extends). ``sections`` maps student ids to their section."""
+    it extends). ``sections`` maps student ids to their section (None: there
+    is no roster here, as in a Gradescope zip, and section rows extend no one)."""
     path = root / EXTENSIONS_NAME
     if not path.is_file():
-        return Extensions(section_of=sections)
+        return Extensions(section_of=sections or {})
     rows = read_table(path, ("assignment", "due"))
     if rows and "student" not in rows[0][1] and "section" not in rows[0][1]:
         raise ConfigError(f"{path}: no column student or section in the first row")
-    known = set(sections.values())
+    known = set((sections or {}).values())
     students: dict[tuple[str, str], dt.datetime] = {}
     by_section: dict[tuple[str, str], dt.datetime] = {}
     for line, row in rows:
@@ -182,7 +183,7 @@ def load_extensions(root: Path, sections: dict[str, str]) -> Extensions:
         student, section = row.get("student", "").strip(), row.get("section", "").strip()
         if bool(student) == bool(section):
             raise ConfigError(f"{path}:{line}: give a student or a section, one of the two")
-        if section and section not in known:
+        if section and sections is not None and section not in known:
             listed = ", ".join(sorted(known)) or "none: roster.csv has no section column"
             raise ConfigError(f"{path}:{line}: no section {section!r} in the roster ({listed})")
         table, key = (
@@ -193,7 +194,7 @@ def load_extensions(root: Path, sections: dict[str, str]) -> Extensions:
         if key in table:
             raise ConfigError(f"{path}:{line}: a second extension for {key[1]} on {key[0]}")
         table[key] = due
-    return Extensions(students, by_section, sections)
+    return Extensions(students, by_section, sections or {})
 
 
 def read_table(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:

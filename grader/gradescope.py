@@ -30,7 +30,9 @@ from typing import Any
 
 from markupsafe import Markup
 
-from grader.results import Notice, SubmissionResult, TestResult, Verdict, Visibility
+from grader.deadlines import Due, Extensions
+from grader.results import DueSource, Notice, SubmissionResult, TestResult, Verdict, Visibility
+from grader.students import student_id
 
 ROOT_VARIABLE = "TFGRADE_AUTOGRADER_ROOT"
 """relocates ``/autograder`` (``grader gradescope-run --autograder-root``)"""
@@ -58,6 +60,8 @@ class SubmissionMetadata:
     created_at: dt.datetime | None = None
     due_date: dt.datetime | None = None
     late_due_date: dt.datetime | None = None
+    emails: tuple[str, ...] = ()
+    """the submitters' emails (a group submission has several)"""
     problem: str = ""
     """why the file could not be read, for staff ("" when it was fine or absent)"""
 
@@ -84,11 +88,27 @@ def read_metadata(path: Path) -> SubmissionMetadata:
         return SubmissionMetadata(problem=f"{path.name} is not a JSON object")
     assignment = data.get("assignment")
     settings = assignment if isinstance(assignment, dict) else {}
+    users = data.get("users")
+    listed = users if isinstance(users, list) else []
+    emails = [user.get("email") for user in listed if isinstance(user, dict)]
     return SubmissionMetadata(
         created_at=_moment(data.get("created_at")),
         due_date=_moment(settings.get("due_date")),
         late_due_date=_moment(settings.get("late_due_date")),
+        emails=tuple(e.strip() for e in emails if isinstance(e, str) and e.strip()),
     )
+
+
+def deadline(metadata: SubmissionMetadata, assignment: str, extensions: Extensions) -> Due | None:
+    """The submitters' deadline: Gradescope's ``due_date`` for them (their
+    Gradescope extension included), or a later extension in the course's
+    ``extensions.csv`` for one of them by email; None when neither says."""
+    found = [Due(metadata.due_date, DueSource.GRADESCOPE)] if metadata.due_date else []
+    for email in metadata.emails:
+        extension = extensions.due(assignment, student_id(email), None)
+        if extension is not None:
+            found.append(extension)
+    return max(found, key=lambda due: due.at) if found else None
 
 
 def nesting(text: str) -> int:

@@ -18,9 +18,10 @@ from grader.results import DueSource, Override, SubmissionResult
 def course_extensions(root: Path) -> Extensions:
     """The course's ``extensions.csv``, sections resolved through ``roster.csv``."""
     path = root / roster.ROSTER_NAME
-    people = roster.load(path) if path.is_file() else {}
-    sections = {p.student: p.section for p in people.values() if p.section}
-    return deadlines.load_extensions(root, sections)
+    if not path.is_file():
+        return deadlines.load_extensions(root, None)
+    people = roster.load(path).values()
+    return deadlines.load_extensions(root, {p.student: p.section for p in people if p.section})
 
 
 def finalize(
@@ -30,21 +31,17 @@ def finalize(
     overrides: tuple[Override, ...],
     extensions: Extensions,
     stamp: Stamp | None,
-    platform_due: dt.datetime | None = None,
+    platform_due: Due | None = None,
 ) -> SubmissionResult:
     """``result`` with ``overrides`` and the penalty its time gives.
 
-    ``platform_due`` is the student's own due date as the platform gives it
-    (Gradescope's ``due_date``, an extension there included): it outranks
-    the course's files, which that platform's staff do not edit."""
+    ``platform_due`` is the student's own deadline as the platform knows it
+    (``grader.gradescope.deadline``); without it, the course's extensions
+    and the assignment's ``due`` decide."""
     known = {t.name for t in result.tests}
     kept = tuple(o for o in overrides if not o.test or o.test in known)
     adjusted = dataclasses.replace(result, overrides=kept, penalty=None)
-    due = (
-        Due(platform_due, DueSource.GRADESCOPE)
-        if platform_due is not None
-        else extensions.due(result.assignment, result.student, assignment.due)
-    )
+    due = platform_due or extensions.due(result.assignment, result.student, assignment.due)
     penalty = deadlines.penalty(
         assignment.late, points=adjusted.adjusted_score, due=due, stamp=stamp
     )
@@ -59,9 +56,9 @@ def stored_stamp(result: SubmissionResult) -> Stamp | None:
     return Stamp(dt.datetime.fromisoformat(penalty.submitted_at), penalty.source)
 
 
-def stored_platform_due(result: SubmissionResult) -> dt.datetime | None:
+def stored_platform_due(result: SubmissionResult) -> Due | None:
     """The platform's due date a recorded result was penalised against, if any."""
     penalty = result.penalty
     if penalty is None or penalty.due_source is not DueSource.GRADESCOPE:
         return None
-    return dt.datetime.fromisoformat(penalty.due)
+    return Due(dt.datetime.fromisoformat(penalty.due), DueSource.GRADESCOPE)
