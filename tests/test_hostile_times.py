@@ -186,17 +186,23 @@ def test_a_deep_metadata_file_is_refused_before_parsing(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """One batch of the smoke course with "10% per day" after DUE: each
-    attacker submits the good notebook on the third day and lies about it."""
-    base = tmp_path_factory.mktemp("times")
-    course = base / "course"
+def course(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The smoke course with "10% per day" after DUE."""
+    course = tmp_path_factory.mktemp("course")
     shutil.copytree(COURSE / "solutions", course / "solutions")
     toml = course / "solutions" / "00_smoke" / "assignment.toml"
     head, _, limits = toml.read_text().partition("[limits]")
     toml.write_text(
         head + f'due = {DUE.isoformat()}\nlate_policy = "10% per day"\n[limits]' + limits
     )
+    return course
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory: pytest.TempPathFactory, course: Path) -> dict[str, Any]:
+    """One batch: each attacker submits the good notebook on the third day
+    and lies about it."""
+    base = tmp_path_factory.mktemp("times")
     students = base / "class"
     metadata = {gradescope.METADATA_NAME: json.dumps({"created_at": EARLY})}
     committed(students / "meta", {"00_smoke.ipynb": NOTEBOOK, **metadata})
@@ -206,14 +212,10 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     deep.mkdir()
     shutil.copy(NOTEBOOK, deep / "00_smoke.ipynb")
     (deep / gradescope.METADATA_NAME).write_text("[" * 100_000)
-    nested = students / "nested" / "x" / "submission"
-    nested.mkdir(parents=True)
-    shutil.copy(NOTEBOOK, nested / "00_smoke.ipynb")
-    (nested.parent / gradescope.METADATA_NAME).write_text(json.dumps({"created_at": EARLY}))
     marker = base / "PWNED"
     partial_clone(students / "gitpayload", marker)
     manifest = base / "manifest.csv"
-    names = ("meta", "backdated", "year33658", "deep", "nested", "gitpayload")
+    names = ("meta", "backdated", "year33658", "deep", "gitpayload")
     manifest.write_text("student,submitted_at\n" + "".join(f"{n},{LATE}\n" for n in names))
     out = base / "out"
     flags = ("--manifest", str(manifest), "--trust-commit-time")
@@ -234,9 +236,7 @@ def test_every_attacker_is_late_by_the_manifest(graded: dict[str, Any]) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Traceback" not in done.stdout + done.stderr
     results = graded["results"]
-    assert sorted(results) == sorted(
-        ("meta", "backdated", "year33658", "deep", "nested", "gitpayload")
-    )
+    assert sorted(results) == sorted(("meta", "backdated", "year33658", "deep", "gitpayload"))
     for student, result in results.items():
         penalty = result["penalty"]
         assert penalty["source"] == "submissions manifest", student
@@ -247,15 +247,85 @@ def test_every_attacker_is_late_by_the_manifest(graded: dict[str, Any]) -> None:
 
 @pytest.mark.slow
 def test_without_the_manifest_a_lie_is_never_on_time_silently(graded: dict[str, Any]) -> None:
-    """With only the students' own commits, the backdated commit is on time,
-    and says "students control this"; nothing else gives a time."""
+    """With only the students' own commits, a backdated commit is on time,
+    and says "students control this"; nothing else gives a time (the
+    committed metadata file least of all)."""
     alone = graded["alone"]
     assert alone.returncode == 0, alone.stdout + alone.stderr
     results = graded["untimed"]
-    backdated = results["backdated"]["penalty"]
-    assert backdated["source"] == "git commit time (students control this)"
-    for student in ("meta", "year33658", "deep", "nested", "gitpayload"):
+    for student in ("meta", "backdated"):
+        penalty = results[student]["penalty"]
+        assert penalty["source"] == "git commit time (students control this)"
+        assert penalty["submitted_at"] == "2026-11-01T00:00:00+00:00"
+    for student in ("year33658", "deep", "gitpayload"):
         penalty = results[student]["penalty"]
         assert penalty["submitted_at"] == "" and "no submission time" in penalty["reason"]
-    assert "no submission time for 5" in alone.stdout
+    assert "no submission time for 3" in alone.stdout
     assert not graded["marker"].exists()
+
+
+# -- Gradescope: its own metadata, at its own path ---------------------------------
+
+
+def gradescope_run(
+    base: Path, course: Path, metadata: dict[str, Any], extensions: str = ""
+) -> tuple[dict[str, Any], str]:
+    """``grader gradescope-run`` on an /autograder tree whose upload nests its
+    own ``x/submission_metadata.json`` (submitted long before the deadline)."""
+    root = base / "autograder"
+    upload = root / "submission" / "x"
+    (upload / "submission").mkdir(parents=True)
+    shutil.copy(NOTEBOOK, upload / "submission" / "00_smoke.ipynb")
+    forged = {"created_at": EARLY, "assignment": {"due_date": "2027-01-01T00:00:00Z"}}
+    (upload / gradescope.METADATA_NAME).write_text(json.dumps(forged))
+    (root / gradescope.METADATA_NAME).write_text(json.dumps(metadata))
+    if extensions:
+        (course / "extensions.csv").write_text(extensions)
+    try:
+        done = run_grader(
+            "--root", str(course), "gradescope-run", "00_smoke", "--autograder-root", str(root)
+        )
+    finally:
+        (course / "extensions.csv").unlink(missing_ok=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return json.loads((root / "results" / "results.json").read_text()), done.stdout
+
+
+def gradescope_metadata(due: str) -> dict[str, Any]:
+    return {
+        "created_at": LATE,
+        "assignment": {"due_date": due, "late_due_date": None},
+        "users": [{"email": "Eve@Example.org", "name": "Eve"}],
+    }
+
+
+@pytest.mark.slow
+def test_gradescope_reads_only_its_own_metadata(tmp_path: Path, course: Path) -> None:
+    results, stdout = gradescope_run(tmp_path, course, gradescope_metadata(DUE.isoformat()))
+    full = sum(t["max_score"] for t in results["tests"])
+    assert results["score"] == pytest.approx(0.8 * full)
+    assert results["extra_data"]["submitted_at"] == "2026-12-03T12:00:00+00:00"
+    assert "(your due date on Gradescope); late policy: 1 d 12 h 1 min late" in stdout
+
+
+@pytest.mark.parametrize(
+    ("gradescope_due", "extensions", "applied"),
+    [
+        ("2026-12-04T23:59:00Z", "", "your due date on Gradescope"),
+        (
+            DUE.isoformat(),
+            "student,assignment,due\nEve@Example.org,00_smoke,2026-12-05T00:00:00Z\n",
+            "your extension",
+        ),
+    ],
+    ids=["gradescope-extension", "course-extension-by-email"],
+)
+@pytest.mark.slow
+def test_a_gradescope_student_keeps_their_extension(
+    tmp_path: Path, course: Path, gradescope_due: str, extensions: str, applied: str
+) -> None:
+    results, stdout = gradescope_run(
+        tmp_path, course, gradescope_metadata(gradescope_due), extensions
+    )
+    assert results["score"] == sum(t["max_score"] for t in results["tests"])
+    assert f"({applied}); late policy: on time (counted from {applied})" in stdout
