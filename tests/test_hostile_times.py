@@ -268,16 +268,19 @@ def test_without_the_manifest_a_lie_is_never_on_time_silently(graded: dict[str, 
 
 
 def gradescope_run(
-    base: Path, course: Path, metadata: dict[str, Any], extensions: str = ""
+    base: Path, course: Path, metadata: dict[str, Any], *, extensions: str = "", forged: bool
 ) -> tuple[dict[str, Any], str]:
-    """``grader gradescope-run`` on an /autograder tree whose upload nests its
-    own ``x/submission_metadata.json`` (submitted long before the deadline)."""
+    """``grader gradescope-run`` on an /autograder tree with ``metadata`` at
+    Gradescope's path; a ``forged`` upload nests its own
+    ``x/submission_metadata.json`` (submitted long before the deadline)."""
     root = base / "autograder"
     upload = root / "submission" / "x"
-    (upload / "submission").mkdir(parents=True)
-    shutil.copy(NOTEBOOK, upload / "submission" / "00_smoke.ipynb")
-    forged = {"created_at": EARLY, "assignment": {"due_date": "2027-01-01T00:00:00Z"}}
-    (upload / gradescope.METADATA_NAME).write_text(json.dumps(forged))
+    folder = upload / "submission" if forged else root / "submission"
+    folder.mkdir(parents=True)
+    shutil.copy(NOTEBOOK, folder / "00_smoke.ipynb")
+    if forged:
+        lie = {"created_at": EARLY, "assignment": {"due_date": "2027-01-01T00:00:00Z"}}
+        (upload / gradescope.METADATA_NAME).write_text(json.dumps(lie))
     (root / gradescope.METADATA_NAME).write_text(json.dumps(metadata))
     if extensions:
         (course / "extensions.csv").write_text(extensions)
@@ -301,7 +304,8 @@ def gradescope_metadata(due: str) -> dict[str, Any]:
 
 @pytest.mark.slow
 def test_gradescope_reads_only_its_own_metadata(tmp_path: Path, course: Path) -> None:
-    results, stdout = gradescope_run(tmp_path, course, gradescope_metadata(DUE.isoformat()))
+    metadata = gradescope_metadata(DUE.isoformat())
+    results, stdout = gradescope_run(tmp_path, course, metadata, forged=True)
     full = sum(t["max_score"] for t in results["tests"])
     assert results["score"] == pytest.approx(0.8 * full)
     assert results["extra_data"]["submitted_at"] == "2026-12-03T12:00:00+00:00"
@@ -325,7 +329,7 @@ def test_a_gradescope_student_keeps_their_extension(
     tmp_path: Path, course: Path, gradescope_due: str, extensions: str, applied: str
 ) -> None:
     results, stdout = gradescope_run(
-        tmp_path, course, gradescope_metadata(gradescope_due), extensions
+        tmp_path, course, gradescope_metadata(gradescope_due), extensions=extensions, forged=False
     )
     assert results["score"] == sum(t["max_score"] for t in results["tests"])
     assert f"({applied}); late policy: on time (counted from {applied})" in stdout
