@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import subprocess
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from grader import assignments, deadlines, gradescope, results, scoring, timesta
 from grader.deadlines import NO_EXTENSIONS, Due, LatePolicy, Stamp
 from grader.errors import ConfigError
 from grader.results import DueSource
-from tests.helpers import COURSE, made_result
+from tests.helpers import COURSE, made_result, run_grader
 
 DUE = dt.datetime(2026, 12, 1, 23, 59, tzinfo=dt.UTC)
 TEN_PER_DAY = LatePolicy(kind="percent", percent=10, unit="day", grace=900, floor=65)
@@ -276,3 +277,16 @@ def test_a_manifest_time_in_the_future_is_named(tmp_path: Path) -> None:
     manifest.write_text("student,submitted_at\nbob,2026-12-01T10:00:00Z\nbob,2026-12-02\n")
     with pytest.raises(ConfigError, match=r"manifest.csv:3: a second time for bob"):
         timestamps.load_manifest(manifest)
+
+
+def test_the_gradescope_zip_carries_the_extensions(tmp_path: Path) -> None:
+    course = _course(tmp_path, 'late_policy = "10% per day"\n')
+    extensions = "student,assignment,due\neve@example.org,00_smoke,2026-12-05T00:00:00Z\n"
+    (course / "extensions.csv").write_text(extensions)
+    (course / "roster.csv").write_text("student,email\neve,eve@example.org\n")
+    output = tmp_path / "autograder.zip"
+    done = run_grader("--root", str(course), "export", "gradescope", "00_smoke", "-o", str(output))
+    assert done.returncode == 0, done.stdout + done.stderr
+    with zipfile.ZipFile(output) as archive:
+        assert archive.read("extensions.csv").decode() == extensions
+        assert "roster.csv" not in archive.namelist()  # the class's names stay home
