@@ -284,9 +284,10 @@ def _warn_about_times(sources: timestamps.Sources, assignment: Assignment, echo:
             f"warning: {' and '.join(flags)}: submission times may come from what students "
             f"wrote ({timestamps.STUDENT_CONTROLLED}); a manifest time outranks them"
         )
-    for row in timestamps.future_rows(sources.manifest, dt.datetime.now(dt.UTC)):
+    now = dt.datetime.now(dt.UTC)
+    for row in timestamps.impossible_rows(sources.manifest, now=now, opens=assignment.opens):
         echo(
-            f"warning: {row.where}: {row.student}'s time {row.at.isoformat()} is in the future; "
+            f"warning: {row.where}: {row.student}'s time {row.at.isoformat()} {row.problem}; "
             "check the manifest"
         )
 

@@ -53,12 +53,14 @@ class Sources:
 
 @dataclass(frozen=True)
 class ManifestRow:
-    """A manifest time worth a warning, and the row it is on."""
+    """A manifest time that cannot be right, and the row it is on."""
 
     where: str
     """``path:line``"""
     student: str
     at: dt.datetime
+    problem: str
+    """what is wrong with it, for staff"""
 
 
 def load_manifest(path: Path) -> dict[str, Stamp]:
@@ -79,13 +81,20 @@ def load_manifest(path: Path) -> dict[str, Stamp]:
     return stamps
 
 
-def future_rows(manifest: dict[str, Stamp], now: dt.datetime) -> list[ManifestRow]:
-    """Manifest times after ``now``: no submission was made then, so the row is wrong."""
-    return [
-        ManifestRow(stamp.where, student, stamp.at)
-        for student, stamp in manifest.items()
-        if stamp.at > now
-    ]
+def impossible_rows(
+    manifest: dict[str, Stamp], *, now: dt.datetime, opens: dt.datetime | None
+) -> list[ManifestRow]:
+    """Manifest times after ``now`` or before the assignment ``opens``: no
+    submission was made then, so the row is wrong (a clock, a time zone, a
+    column of another file)."""
+    rows = []
+    for student, stamp in manifest.items():
+        if stamp.at > now:
+            rows.append(ManifestRow(stamp.where, student, stamp.at, "is in the future"))
+        elif opens is not None and stamp.at < aware(opens):
+            problem = f"is before the assignment opens ({aware(opens).isoformat()})"
+            rows.append(ManifestRow(stamp.where, student, stamp.at, problem))
+    return rows
 
 
 def submission_time(

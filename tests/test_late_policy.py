@@ -265,15 +265,24 @@ def test_a_gradescope_due_date_or_a_later_extension_by_email(tmp_path: Path) -> 
     assert gradescope.deadline(gradescope.SubmissionMetadata(), "00_smoke", extensions) is None
 
 
-def test_a_manifest_time_in_the_future_is_named(tmp_path: Path) -> None:
+def test_a_manifest_time_in_the_future_or_before_the_opening_is_named(tmp_path: Path) -> None:
     manifest = tmp_path / "manifest.csv"
     manifest.write_text(
         "student,submitted_at\nalice,2026-12-01T10:00:00Z\nbob,2999-01-01T00:00:00Z\n"
+        "carol,2026-10-01T00:00:00\n"
     )
     stamps = timestamps.load_manifest(manifest)
     now = dt.datetime.now(dt.UTC)
-    [row] = timestamps.future_rows(stamps, now)
-    assert (row.where, row.student) == (f"{manifest}:3", "bob")
+    opens = dt.datetime(2026, 11, 15)
+    future, early = timestamps.impossible_rows(stamps, now=now, opens=opens)
+    assert (future.where, future.student, future.problem) == (
+        f"{manifest}:3",
+        "bob",
+        "is in the future",
+    )
+    assert (early.where, early.student) == (f"{manifest}:4", "carol")
+    assert early.problem == "is before the assignment opens (2026-11-15T00:00:00+00:00)"
+    assert [r.student for r in timestamps.impossible_rows(stamps, now=now, opens=None)] == ["bob"]
     manifest.write_text("student,submitted_at\nbob,2026-12-01T10:00:00Z\nbob,2026-12-02\n")
     with pytest.raises(ConfigError, match=r"manifest.csv:3: a second time for bob"):
         timestamps.load_manifest(manifest)
