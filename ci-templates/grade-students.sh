@@ -9,7 +9,9 @@
 #   GITHUB_WORKSPACE     the course's checkout (GitLab: CI_PROJECT_DIR; else the
 #                        current folder); it holds solutions/ and .venv/
 #   SUBMISSIONS_DIR      one checkout per student, named by the student's id
-#                        (default: WORKSPACE/submissions)
+#                        (default: WORKSPACE/submissions); clones this job made,
+#                        never a student's own .git unpacked from an archive:
+#                        git runs what a repository's config names
 #   STUDENT              in a job per student: the folder expected there; made
 #                        empty when the checkout failed (an empty repository)
 #   OUT_DIR              reports/, junit/ and summary.md go here (default: WORKSPACE/out)

@@ -16,7 +16,10 @@ from grader.results import DueSource, Override, SubmissionResult
 
 
 def course_extensions(root: Path) -> Extensions:
-    """The course's ``extensions.csv``, sections resolved through ``roster.csv``."""
+    """The course's ``extensions.csv``, sections resolved through ``roster.csv``
+    (read only when there are extensions)."""
+    if not (root / deadlines.EXTENSIONS_NAME).is_file():
+        return deadlines.NO_EXTENSIONS
     path = root / roster.ROSTER_NAME
     if not path.is_file():
         return deadlines.load_extensions(root, None)
