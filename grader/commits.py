@@ -36,6 +36,8 @@ _HEADER = 64 * 1024
 """inflated bytes of the commit looked at: its header comes first"""
 _PACKS = 64
 """pack indexes looked in"""
+_ENTRIES = 10_000
+"""entries of ``objects/pack`` listed"""
 _BUCKET = 2**16
 """object ids of one first byte compared in a pack index (a repository of
 some 16 million objects has that many)"""
@@ -86,9 +88,11 @@ def _packed(git: Path, object_id: bytes) -> bytes | None:
     if folder.is_symlink() or not folder.is_dir():
         return None
     try:
-        names = sorted(n for n in os.listdir(folder) if _INDEX.fullmatch(n))
+        with os.scandir(folder) as entries:
+            listed = [entry.name for entry, _ in zip(entries, range(_ENTRIES), strict=False)]
     except OSError:
         return None
+    names = sorted(n for n in listed if _INDEX.fullmatch(n))
     for name in names[:_PACKS]:
         offset = _offset(git, name, object_id)
         if offset is None:
