@@ -9,7 +9,9 @@
 #   GITHUB_WORKSPACE     the course's checkout (GitLab: CI_PROJECT_DIR; else the
 #                        current folder); it holds solutions/ and .venv/
 #   SUBMISSIONS_DIR      one checkout per student, named by the student's id
-#                        (default: WORKSPACE/submissions)
+#                        (default: WORKSPACE/submissions); clones this job made,
+#                        never a student's own .git unpacked from an archive:
+#                        git runs what a repository's config names
 #   STUDENT              in a job per student: the folder expected there; made
 #                        empty when the checkout failed (an empty repository)
 #   OUT_DIR              reports/, junit/ and summary.md go here (default: WORKSPACE/out)
@@ -19,6 +21,16 @@
 #                        XML to ASSIGNMENT/ on this branch of their repository
 #                        and push it (with the checkout's credentials)
 #   GRADER               the grader command (default: WORKSPACE/.venv/bin/grader)
+#   SUBMITTED_AT         in a job per student: when the platform received the push
+#                        being graded (ISO 8601), from the platform, never from the
+#                        student's commit (GitHub: the push's time from the API or
+#                        the course's repository_dispatch; GitLab: the creation time
+#                        of a pipeline the course's relay triggered on the push)
+#   MANIFEST             a submissions manifest the course made (columns student,
+#                        submitted_at); outranks SUBMITTED_AT
+#
+# The late policy counts from these times only: commit dates are the student's
+# to choose, so the grader is never asked to trust them here.
 #
 # Exit status: the grader's. 0 whatever the students scored; 3 when FAIL_UNDER
 # is set and a student scored under it; 1 when the grader failed on a
@@ -55,8 +67,22 @@ for repo in "$submissions"/*/; do
     fi
 done
 
+if [ -z "${SUBMITTED_AT:-}" ] && [ "${CI_PIPELINE_SOURCE:-}" = trigger ]; then
+    SUBMITTED_AT="${CI_PIPELINE_CREATED_AT:-}" # GitLab: the course's relay triggered it on the push
+fi
 args=(--root "$workspace" grade "$ASSIGNMENT" "$submissions" --out "$out/reports"
     --require-isolation --junit "$out/junit" --summary-md "$summary")
+if [ -n "${MANIFEST:-}" ]; then
+    args+=(--manifest "$MANIFEST")
+elif [ -n "${SUBMITTED_AT:-}" ]; then
+    if [ -z "${STUDENT:-}" ]; then
+        echo "error: SUBMITTED_AT is the time of one student's push: set STUDENT too, or give MANIFEST" >&2
+        exit 2
+    fi
+    mkdir -p "$out"
+    printf 'student,submitted_at\n%s,%s\n' "$STUDENT" "$SUBMITTED_AT" >"$out/manifest.csv"
+    args+=(--manifest "$out/manifest.csv")
+fi
 if [ -n "${FAIL_UNDER:-}" ]; then
     args+=(--fail-under "$FAIL_UNDER")
 fi

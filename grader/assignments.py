@@ -52,6 +52,8 @@ class Assignment:
     late: LatePolicy = NO_LATE_POLICY
     lms_id: str = ""
     """the assignment's id in the LMS (``lms_id``), or "" """
+    opens: dt.datetime | None = None
+    """when students got it (``opens``): no submission is older"""
 
     @property
     def info(self) -> AssignmentInfo:
@@ -137,4 +139,5 @@ def load(root: Path, name: str) -> Assignment:
         due=settings.due,
         late=settings.late,
         lms_id=settings.lms_id,
+        opens=settings.opens,
     )

@@ -64,7 +64,7 @@ def run(course: Path, name: str, *, root: Path, echo: Echo = print) -> int:
     echo(f"submitted at: {gradescope.iso(metadata.created_at) or 'unknown (no metadata)'}")
     try:
         assignment = assignments.load(course, name)
-        result, message = _grade(assignment, root / "submission", echo)
+        result, message = _grade(assignment, root / "submission", metadata, echo)
     except GraderError as err:
         echo(f"the autograder could not grade: {err}")
         _write(results, _failure(started), echo)
@@ -75,6 +75,9 @@ def run(course: Path, name: str, *, root: Path, echo: Echo = print) -> int:
         return 1
     if message:
         echo(message)
+    if result.penalty is not None:
+        penalty = result.penalty
+        echo(f"due: {penalty.due} ({penalty.due_source}); late policy: {penalty.reason}")
     echo(f"score: {result.score:g}/{result.max_score:g}; isolation: {result.isolation or '-'}")
     document = gradescope.results_json(
         result, metadata=metadata, execution_time=time.monotonic() - started, message=message
@@ -83,7 +86,12 @@ def run(course: Path, name: str, *, root: Path, echo: Echo = print) -> int:
     return 0
 
 
-def _grade(assignment: Assignment, folder: Path, echo: Echo) -> tuple[SubmissionResult, str]:
+def _grade(
+    assignment: Assignment,
+    folder: Path,
+    metadata: gradescope.SubmissionMetadata,
+    echo: Echo,
+) -> tuple[SubmissionResult, str]:
     """The result, and the message of a refusal ("" when it was graded)."""
     preload_tensorflow()
     reference = assignments.load_reference(assignment)  # once, for listing and for grading
@@ -93,7 +101,7 @@ def _grade(assignment: Assignment, folder: Path, echo: Echo) -> tuple[Submission
     if isinstance(found, Path):
         refusal = wrong_assignment(found, assignment, exercises)
         if refusal is None:
-            return _graded(assignment, reference, found, echo)
+            return _graded(assignment, reference, found, metadata, echo)
     else:
         refusal = found
     notice = Notice(kind=NoticeKind.UNREADABLE, message=refusal.message)
@@ -110,7 +118,11 @@ def _grade(assignment: Assignment, folder: Path, echo: Echo) -> tuple[Submission
 
 
 def _graded(
-    assignment: Assignment, reference: types.ModuleType, path: Path, echo: Echo
+    assignment: Assignment,
+    reference: types.ModuleType,
+    path: Path,
+    metadata: gradescope.SubmissionMetadata,
+    echo: Echo,
 ) -> tuple[SubmissionResult, str]:
     with tempfile.TemporaryDirectory(prefix="tfgrade-gradescope-") as out:
         summary = grade_assignment(
@@ -122,6 +134,7 @@ def _graded(
             progress=False,
             echo=echo,
             reference=reference,
+            platform=metadata,
         )
         if summary.staff_log is not None:  # instructors only: it quotes the hidden suite
             echo(summary.staff_log.read_text())

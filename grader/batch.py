@@ -24,12 +24,13 @@ from pathlib import Path
 
 import tqdm
 
-from grader import deadlines, devices, exports, grading, scoring, timestamps
+from grader import devices, exports, gradescope, grading, scoring, timestamps
 from grader.adjustments import explanation
 from grader.assignments import Assignment, load_reference
-from grader.deadlines import Stamp
+from grader.deadlines import Due, Extensions, Stamp
 from grader.errors import GraderError, UsageError
 from grader.gradebook import DB_NAME, Gradebook
+from grader.gradescope import SubmissionMetadata
 from grader.regrades import ScoreChange, compare
 from grader.results import (
     NOTICES,
@@ -38,6 +39,7 @@ from grader.results import (
     NoticeKind,
     SubmissionResult,
     TestResult,
+    TimeSource,
     Verdict,
     notebook_order,
 )
@@ -102,14 +104,18 @@ def grade_assignment(
     echo: Echo = print,
     only: list[str] | None = None,
     trust_mtime: bool = False,
+    trust_commit_time: bool = False,
     manifest: Path | None = None,
+    platform: SubmissionMetadata | None = None,
     reference: types.ModuleType | None = None,
 ) -> BatchSummary:
     """Grade every submission under ``paths`` (default: the example class).
 
     ``only`` lists student ids to regrade (graded again even if unchanged);
-    ``trust_mtime`` and ``manifest`` are sources of submission times for the
-    late policy (``grader.timestamps``).
+    ``manifest``, ``trust_commit_time`` and ``trust_mtime`` are sources of
+    submission times for the late policy (``grader.timestamps``);
+    ``platform`` is Gradescope's metadata of the run's one submission, read
+    from Gradescope's own path: its time, and that student's due date.
 
     ``require_isolation`` refuses to run student code without namespaces and
     cgroups (what CI autograding and GPU runners should use). ``gpus`` lists
@@ -133,11 +139,20 @@ def grade_assignment(
     if only:
         found = _only(found, only)
         force = True
+    extensions = scoring.course_extensions(assignment.root)
     times = _Times(
-        extensions=deadlines.load_extensions(assignment.root),
-        manifest=timestamps.load_manifest(manifest) if manifest else {},
-        trust_mtime=trust_mtime,
+        sources=timestamps.Sources(
+            manifest=timestamps.load_manifest(manifest) if manifest else {},
+            platform=_platform_stamp(platform),
+            trust_commit_time=trust_commit_time,
+            trust_mtime=trust_mtime,
+        ),
+        extensions=extensions,
+        platform_due=gradescope.deadline(platform, assignment.name, extensions)
+        if platform
+        else None,
     )
+    _warn_about_times(times.sources, assignment, echo)
     RunDir.sweep()
     suite_version = assignment.suite_version()
     run_dir = RunDir.create()
@@ -241,11 +256,43 @@ def _only(found: Discovery, only: list[str]) -> Discovery:
 
 @dataclass(frozen=True)
 class _Times:
-    """What decides lateness besides the assignment: extensions and submission times."""
+    """What decides lateness besides the assignment: deadlines and submission times."""
 
-    extensions: dict[tuple[str, str], dt.datetime]
-    manifest: dict[str, Stamp]
-    trust_mtime: bool
+    sources: timestamps.Sources
+    extensions: Extensions
+    platform_due: Due | None
+    """the deadline of the run's one submission, as the platform knows it (Gradescope's)"""
+
+
+def _platform_stamp(platform: SubmissionMetadata | None) -> Stamp | None:
+    if platform is None or platform.created_at is None:
+        return None
+    return Stamp(platform.created_at, TimeSource.GRADESCOPE)
+
+
+def _warn_about_times(sources: timestamps.Sources, assignment: Assignment, echo: Echo) -> None:
+    """Say when a time may be the student's choice, or a manifest row cannot be right."""
+    if assignment.late.kind == "none":
+        return
+    if sources.student_controlled:
+        flags = [
+            flag
+            for flag, on in (
+                ("--trust-commit-time", sources.trust_commit_time),
+                ("--trust-mtime", sources.trust_mtime),
+            )
+            if on
+        ]
+        echo(
+            f"warning: {' and '.join(flags)}: submission times may come from what students "
+            f"wrote ({timestamps.STUDENT_CONTROLLED}); a manifest time outranks them"
+        )
+    now = dt.datetime.now(dt.UTC)
+    for row in timestamps.impossible_rows(sources.manifest, now=now, opens=assignment.opens):
+        echo(
+            f"warning: {row.where}: {row.student}'s time {row.at.isoformat()} {row.problem}; "
+            "check the manifest"
+        )
 
 
 @contextlib.contextmanager
@@ -409,16 +456,16 @@ class _Batch:
 
     def _stamp(self, item: Found, submission: Submission) -> Stamp | None:
         """The submission's time, looked up only when a late policy needs it."""
-        if self.assignment.late.kind == "none" or self.assignment.due is None:
+        if self.assignment.late.kind == "none":
             return None
         folder = item.path if item.path.is_dir() and not item.path.is_symlink() else None
-        return timestamps.submission_time(
-            item.student,
-            folder,
-            submission.path,
-            manifest=self.times.manifest,
-            trust_mtime=self.times.trust_mtime,
-        )
+        try:
+            return timestamps.submission_time(
+                item.student, folder, submission.path, sources=self.times.sources
+            )
+        except Exception:  # noqa: BLE001 - our bug, on one student's files: theirs alone
+            self.summary.internal_errors[item.student] = traceback.format_exc()
+            return None
 
     def _final(self, result: SubmissionResult) -> SubmissionResult:
         """The result with its overrides and late penalty (``grader.scoring``)."""
@@ -428,6 +475,7 @@ class _Batch:
             overrides=self.book.overrides(result.assignment, result.student),
             extensions=self.times.extensions,
             stamp=self.stamps.get(result.student),
+            platform_due=self.times.platform_due,
         )
 
     def _read(self, item: Found) -> Submission:

@@ -374,12 +374,20 @@ def override_command(
 @click.option(
     "--trust-mtime",
     is_flag=True,
-    help="Late policy: use a file's modification time when nothing better gives one.",
+    help="Late policy: use a file's modification time when nothing better gives one "
+    "(students control this).",
+)
+@click.option(
+    "--trust-commit-time",
+    is_flag=True,
+    help="Late policy: use the committer time of a student folder's git HEAD when no "
+    "manifest gives a time (students control this).",
 )
 @click.option(
     "--manifest",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="Late policy: CSV of submission times (columns student, submitted_at).",
+    help="Late policy: CSV of submission times the course made (columns student, "
+    "submitted_at); it outranks every other source.",
 )
 @click.pass_obj
 def grade_command(
@@ -400,6 +408,7 @@ def grade_command(
     fail_under: float | None,
     only: str | None,
     trust_mtime: bool,
+    trust_commit_time: bool,
     manifest: Path | None,
 ) -> None:
     """Grade submissions of ASSIGNMENT: files, student folders or class folders.
@@ -425,6 +434,7 @@ def grade_command(
             echo=click.echo,
             only=only.split(",") if only else None,
             trust_mtime=trust_mtime,
+            trust_commit_time=trust_commit_time,
             manifest=manifest,
         )
     for line in summary_lines(assignment, summary, out):

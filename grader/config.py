@@ -251,6 +251,11 @@ KEYS: tuple[Key, ...] = (
     Key("notebook", NotebookName(), "the notebook students submit", required=True),
     Key("due", Moment(), "the due date; tests with `after_due_date` visibility wait for it"),
     Key(
+        "opens",
+        Moment(),
+        "when students get the assignment; a manifest time before it gets a warning",
+    ),
+    Key(
         "late_policy",
         LatePolicyText(),
         "what a submission after `due` (or the student's extension) loses; needs `due`",
@@ -340,6 +345,7 @@ class AssignmentConfig:
     """with ``data`` resolved to an absolute folder, when given"""
     late: LatePolicy = NO_LATE_POLICY
     lms_id: str = ""
+    opens: dt.datetime | None = None
 
 
 def load(path: Path, root: Path) -> AssignmentConfig:
@@ -385,6 +391,7 @@ def load(path: Path, root: Path) -> AssignmentConfig:
         checked,
         late=_late_policy(path, values),
         lms_id=values.get("lms_id", ""),
+        opens=values.get("opens"),
     )
 
 

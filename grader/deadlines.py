@@ -16,12 +16,12 @@ import csv
 import datetime as dt
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from grader.errors import ConfigError
-from grader.results import Penalty, TimeSource
+from grader.results import DueSource, Penalty, TimeSource
 from grader.students import student_id
 
 EXTENSIONS_NAME = "extensions.csv"
@@ -65,33 +65,47 @@ class Stamp:
 
     at: dt.datetime
     source: TimeSource
+    where: str = ""
+    """the course file and line it was read from, for staff ("" when none)"""
+
+
+@dataclass(frozen=True)
+class Due:
+    """A student's deadline, and which one it is."""
+
+    at: dt.datetime
+    source: DueSource = DueSource.ASSIGNMENT
 
 
 def penalty(
-    policy: LatePolicy, *, points: float, due: dt.datetime | None, stamp: Stamp | None
+    policy: LatePolicy, *, points: float, due: Due | None, stamp: Stamp | None
 ) -> Penalty | None:
     """The penalty on a submission worth ``points`` before it (None: no policy)."""
     if policy.kind == "none" or due is None:
         return None
-    due = _aware(due)
+    deadline = aware(due.at)
     if stamp is None:
         return Penalty(
             submitted_at="",
             source=None,
-            due=due.isoformat(),
+            due=deadline.isoformat(),
             percent=0.0,
             points=0.0,
             reason=NO_TIME,
+            due_source=due.source,
         )
-    late = (_aware(stamp.at) - due).total_seconds()
+    late = (aware(stamp.at) - deadline).total_seconds()
     percent, reason = _percent_off(policy, late)
+    if due.source is not DueSource.ASSIGNMENT:
+        reason += f" (counted from {due.source})"
     return Penalty(
-        submitted_at=_aware(stamp.at).isoformat(),
+        submitted_at=aware(stamp.at).isoformat(),
         source=stamp.source,
-        due=due.isoformat(),
+        due=deadline.isoformat(),
         percent=percent,
         points=round(points * percent / 100, 4),
         reason=reason,
+        due_source=due.source,
     )
 
 
@@ -123,27 +137,67 @@ def duration(seconds: float) -> str:
     return " ".join(p for p in parts if p and not (p == "0 min" and (days or hours)))
 
 
-def load_extensions(root: Path) -> dict[tuple[str, str], dt.datetime]:
-    """``extensions.csv`` in the course folder, if any: columns ``student``,
-    ``assignment``, ``due`` (ISO 8601; without an offset it is UTC). Keyed
-    by (assignment, student id)."""
+@dataclass(frozen=True)
+class Extensions:
+    """``extensions.csv``: due dates by (assignment, student) and by
+    (assignment, section); a student's own outranks their section's."""
+
+    students: dict[tuple[str, str], dt.datetime] = field(default_factory=dict)
+    sections: dict[tuple[str, str], dt.datetime] = field(default_factory=dict)
+    section_of: dict[str, str] = field(default_factory=dict)
+    """student id -> section, from the roster"""
+
+    def due(self, assignment: str, student: str, default: dt.datetime | None) -> Due | None:
+        """The student's deadline: their extension, their section's, else ``default``."""
+        if (assignment, student) in self.students:
+            return Due(self.students[assignment, student], DueSource.STUDENT)
+        section = self.section_of.get(student, "")
+        if section and (assignment, section) in self.sections:
+            return Due(self.sections[assignment, section], DueSource.SECTION)
+        return None if default is None else Due(default)
+
+
+NO_EXTENSIONS = Extensions()
+
+
+def load_extensions(root: Path, sections: dict[str, str] | None) -> Extensions:
+    """``extensions.csv`` in the course folder, if any: columns ``assignment``,
+    ``due`` (ISO 8601; without an offset it is UTC), and on each row either
+    ``student`` or ``section`` (a section of ``roster.csv``, whose students
+    it extends). ``sections`` maps student ids to their section (None: there
+    is no roster here, as in a Gradescope zip, and section rows extend no one)."""
     path = root / EXTENSIONS_NAME
     if not path.is_file():
-        return {}
-    found: dict[tuple[str, str], dt.datetime] = {}
-    for line, row in read_table(path, ("student", "assignment", "due")):
+        return Extensions(section_of=sections or {})
+    rows = read_table(path, ("assignment", "due"))
+    if rows and "student" not in rows[0][1] and "section" not in rows[0][1]:
+        raise ConfigError(f"{path}: no column student or section in the first row")
+    known = set((sections or {}).values())
+    students: dict[tuple[str, str], dt.datetime] = {}
+    by_section: dict[tuple[str, str], dt.datetime] = {}
+    for line, row in rows:
         try:
-            due = _aware(dt.datetime.fromisoformat(row["due"].strip()))
+            due = aware(dt.datetime.fromisoformat(row["due"].strip()))
         except ValueError:
             raise ConfigError(
                 f"{path}:{line}: due = {row['due']!r}: expected an ISO 8601 date and time "
                 "(2026-12-03T23:59:00Z)"
             ) from None
-        key = (row["assignment"].strip(), student_id(row["student"].strip()))
-        if key in found:
+        student, section = row.get("student", "").strip(), row.get("section", "").strip()
+        if bool(student) == bool(section):
+            raise ConfigError(f"{path}:{line}: give a student or a section, one of the two")
+        if section and sections is not None and section not in known:
+            listed = ", ".join(sorted(known)) or "none: roster.csv has no section column"
+            raise ConfigError(f"{path}:{line}: no section {section!r} in the roster ({listed})")
+        table, key = (
+            (students, (row["assignment"].strip(), student_id(student)))
+            if student
+            else (by_section, (row["assignment"].strip(), section))
+        )
+        if key in table:
             raise ConfigError(f"{path}:{line}: a second extension for {key[1]} on {key[0]}")
-        found[key] = due
-    return found
+        table[key] = due
+    return Extensions(students, by_section, sections or {})
 
 
 def read_table(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
@@ -179,6 +233,6 @@ def read_table(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[st
     return rows
 
 
-def _aware(moment: dt.datetime) -> dt.datetime:
+def aware(moment: dt.datetime) -> dt.datetime:
     """A time without an offset is UTC (as ``due`` in ``assignment.toml``)."""
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)

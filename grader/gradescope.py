@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import itertools
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,8 +32,18 @@ from typing import Any
 from markupsafe import Markup
 
 from grader.adjustments import explanation
+from grader.deadlines import Due, Extensions
 from grader.reports.views import code_spans
-from grader.results import Audience, Notice, SubmissionResult, TestResult, Verdict, Visibility
+from grader.results import (
+    Audience,
+    DueSource,
+    Notice,
+    SubmissionResult,
+    TestResult,
+    Verdict,
+    Visibility,
+)
+from grader.students import student_id
 
 ROOT_VARIABLE = "TFGRADE_AUTOGRADER_ROOT"
 """relocates ``/autograder`` (``grader gradescope-run --autograder-root``)"""
@@ -39,6 +51,10 @@ METADATA_NAME = "submission_metadata.json"
 COURSE_NAME = "course.json"
 """in the zip: the course's other assignments (notebook name, functions defined
 by its solution), so a notebook uploaded to the wrong assignment is recognised"""
+METADATA_LIMIT = 16 * 2**20
+"""bytes of ``submission_metadata.json`` read (it lists earlier submissions' results)"""
+METADATA_DEPTH = 64
+"""nesting of ``submission_metadata.json`` parsed (Gradescope's is a few levels)"""
 MAX_TEST_OUTPUT = 16 * 1024
 """characters of a test's printed output shown under it"""
 
@@ -55,28 +71,64 @@ class SubmissionMetadata:
     created_at: dt.datetime | None = None
     due_date: dt.datetime | None = None
     late_due_date: dt.datetime | None = None
+    emails: tuple[str, ...] = ()
+    """the submitters' emails (a group submission has several)"""
     problem: str = ""
     """why the file could not be read, for staff ("" when it was fine or absent)"""
 
 
 def read_metadata(path: Path) -> SubmissionMetadata:
-    """``submission_metadata.json`` if present; a file that cannot be read
-    gives empty metadata with the reason, never an exception."""
+    """``submission_metadata.json`` at Gradescope's own path (beside
+    ``submission/``, never inside it) if present; a file that cannot be read
+    gives empty metadata with the reason, never an exception. Its size and
+    nesting are bounded before it is parsed."""
     if not path.exists():
         return SubmissionMetadata()
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        with path.open("rb") as file:
+            raw = file.read(METADATA_LIMIT + 1)
+        if len(raw) > METADATA_LIMIT:
+            return SubmissionMetadata(problem=f"{path.name} is over {METADATA_LIMIT} bytes")
+        text = raw.decode("utf-8")
+        if nesting(text) > METADATA_DEPTH:
+            return SubmissionMetadata(problem=f"{path.name} is nested too deeply")
+        data = json.loads(text)
     except (OSError, UnicodeDecodeError, ValueError) as err:
         return SubmissionMetadata(problem=f"{path.name} could not be read: {err}")
     if not isinstance(data, dict):
         return SubmissionMetadata(problem=f"{path.name} is not a JSON object")
     assignment = data.get("assignment")
     settings = assignment if isinstance(assignment, dict) else {}
+    users = data.get("users")
+    listed = users if isinstance(users, list) else []
+    emails = [user.get("email") for user in listed if isinstance(user, dict)]
     return SubmissionMetadata(
         created_at=_moment(data.get("created_at")),
         due_date=_moment(settings.get("due_date")),
         late_due_date=_moment(settings.get("late_due_date")),
+        emails=tuple(e.strip() for e in emails if isinstance(e, str) and e.strip()),
     )
+
+
+def deadline(metadata: SubmissionMetadata, assignment: str, extensions: Extensions) -> Due | None:
+    """The submitters' deadline: Gradescope's ``due_date`` for them (their
+    Gradescope extension included), or a later extension in the course's
+    ``extensions.csv`` for one of them by email; None when neither says."""
+    found = [Due(metadata.due_date, DueSource.GRADESCOPE)] if metadata.due_date else []
+    for email in metadata.emails:
+        extension = extensions.due(assignment, student_id(email), None)
+        if extension is not None:
+            found.append(extension)
+    return max(found, key=lambda due: due.at) if found else None
+
+
+def nesting(text: str) -> int:
+    """How deep the arrays and objects of the JSON ``text`` go (its strings
+    skipped), counted without recursion: the parser's own limit is Python's
+    stack."""
+    brackets = re.sub(r'"[^"\\]*(?:\\.[^"\\]*)*"', "", text)
+    steps = (1 if c in "[{" else -1 for c in brackets if c in "[]{}")
+    return max(itertools.accumulate(steps), default=0)
 
 
 def _moment(value: object) -> dt.datetime | None:

@@ -12,7 +12,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from grader import deadlines, exports, scoring
+from grader import exports, scoring
 from grader.assignments import Assignment
 from grader.errors import UsageError
 from grader.gradebook import Gradebook
@@ -57,8 +57,9 @@ def override(
             stored,
             assignment,
             overrides=(*others, decision),
-            extensions=deadlines.load_extensions(assignment.root),
+            extensions=scoring.course_extensions(assignment.root),
             stamp=scoring.stored_stamp(stored),
+            platform_due=scoring.stored_platform_due(stored),
         )
         book.override(result, decision)
         exports.write_student(assignment.info, result, out / assignment.name / student)

@@ -346,11 +346,12 @@ class TimeSource(enum.StrEnum):
 TIME_SOURCES: dict[TimeSource, dict[Audience, str]] = {
     TimeSource.GRADESCOPE: {
         Audience.STUDENT: "the time Gradescope recorded for your submission",
-        Audience.STAFF: "Gradescope's submission_metadata.json (created_at)",
+        Audience.STAFF: "Gradescope's submission_metadata.json beside submission/ (created_at)",
     },
     TimeSource.GIT: {
         Audience.STUDENT: "the time of the commit that was graded",
-        Audience.STAFF: "the commit time of the checked-out commit",
+        Audience.STAFF: "the commit time of the checked-out commit (--trust-commit-time; "
+        "students control this)",
     },
     TimeSource.MANIFEST: {
         Audience.STUDENT: "the time the course's submission system recorded",
@@ -358,9 +359,18 @@ TIME_SOURCES: dict[TimeSource, dict[Audience, str]] = {
     },
     TimeSource.MTIME: {
         Audience.STUDENT: "the time your file was last saved",
-        Audience.STAFF: "the file's modification time (--trust-mtime)",
+        Audience.STAFF: "the file's modification time (--trust-mtime; students control this)",
     },
 }
+
+
+class DueSource(enum.StrEnum):
+    """Which due date a penalty was counted from (the text is the student's)."""
+
+    ASSIGNMENT = "the assignment's due date"
+    STUDENT = "your extension"
+    SECTION = "your section's extension"
+    GRADESCOPE = "your due date on Gradescope"
 
 
 @dataclass(frozen=True)
@@ -377,6 +387,8 @@ class Penalty:
     """of the score, taken off"""
     points: float
     reason: str
+    due_source: DueSource = DueSource.ASSIGNMENT
+    """which due date ``due`` is"""
 
 
 @dataclass(frozen=True)
@@ -558,7 +570,13 @@ def _penalty(data: dict[str, Any] | None) -> Penalty | None:
     if not data:
         return None
     source = data["source"]
-    return Penalty(**{**data, "source": TimeSource(source) if source else None})
+    return Penalty(
+        **{
+            **data,
+            "source": TimeSource(source) if source else None,
+            "due_source": DueSource(data.get("due_source", DueSource.ASSIGNMENT)),
+        }
+    )
 
 
 def _comparison(data: dict[str, Any] | None) -> Comparison | None:

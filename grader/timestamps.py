@@ -1,35 +1,67 @@
 """When a submission was made, from the first source that applies:
 
-1. Gradescope's ``submission_metadata.json`` (its ``created_at``) in the
-   student's folder, or beside a ``submission/`` folder (Gradescope's layout);
-2. the commit time of the checked-out commit, when the student's folder is a
-   git checkout (CI grading a student's repository);
-3. the submissions manifest (``--manifest``: a CSV with ``student`` and
-   ``submitted_at`` columns, as made from an LMS download);
+1. the submissions manifest (``--manifest``: a CSV with ``student`` and
+   ``submitted_at`` columns) that the course makes: from the CI platform's
+   record of the push (``ci-templates/``), an LMS download, or the receipt
+   times of a server the course runs;
+2. the platform's own record of the run's one submission: Gradescope's
+   ``created_at``, read by ``grader.autograder`` from Gradescope's path
+   beside ``submission/`` (never from inside the upload);
+3. the commit time of the checked-out HEAD, only with
+   ``--trust-commit-time``: the student's git writes it, so the student
+   controls it (``grader.commits`` reads it without running git);
 4. the file's modification time, only with ``--trust-mtime``: copying a
-   file changes it.
+   file changes it, and whoever made the file chose it.
 
-None of these is guessed at: without one, the submission has no time and
-the late policy takes nothing off (``grader.deadlines``).
+Nothing in the student's folder is read as a time otherwise: a
+``submission_metadata.json`` there is a file like any other. Without a
+source, the submission has no time and the late policy takes nothing off
+(``grader.deadlines``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
-import subprocess
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.deadlines import Stamp, read_table
+from grader import commits
+from grader.deadlines import Stamp, aware, read_table
 from grader.errors import ConfigError
 from grader.results import TimeSource
 from grader.students import student_id
 
-METADATA_NAME = "submission_metadata.json"
-_METADATA_LIMIT = 16 * 2**20
-_GIT_TIMEOUT = 10.0
-_GIT = ("git", "--no-pager", "-c", "core.fsmonitor=false")
+STUDENT_CONTROLLED = "students control this"
+"""said with every time a student could have chosen"""
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Where submission times may come from (see the module docstring)."""
+
+    manifest: dict[str, Stamp] = field(default_factory=dict)
+    """student id -> time, from the course's manifest"""
+    platform: Stamp | None = None
+    """the platform's time for the run's single submission (Gradescope)"""
+    trust_commit_time: bool = False
+    trust_mtime: bool = False
+
+    @property
+    def student_controlled(self) -> bool:
+        """Whether a time may come from something the student wrote."""
+        return self.trust_commit_time or self.trust_mtime
+
+
+@dataclass(frozen=True)
+class ManifestRow:
+    """A manifest time that cannot be right, and the row it is on."""
+
+    where: str
+    """``path:line``"""
+    student: str
+    at: dt.datetime
+    problem: str
+    """what is wrong with it, for staff"""
 
 
 def load_manifest(path: Path) -> dict[str, Stamp]:
@@ -37,80 +69,50 @@ def load_manifest(path: Path) -> dict[str, Stamp]:
     stamps: dict[str, Stamp] = {}
     for line, row in read_table(path, ("student", "submitted_at")):
         try:
-            moment = dt.datetime.fromisoformat(row["submitted_at"].strip())
+            moment = aware(dt.datetime.fromisoformat(row["submitted_at"].strip()))
         except ValueError:
             raise ConfigError(
                 f"{path}:{line}: submitted_at = {row['submitted_at']!r}: expected an ISO 8601 "
                 "date and time (2026-12-01T22:10:00Z)"
             ) from None
-        stamps[student_id(row["student"].strip())] = Stamp(moment, TimeSource.MANIFEST)
+        student = student_id(row["student"].strip())
+        if student in stamps:
+            raise ConfigError(f"{path}:{line}: a second time for {student}")
+        stamps[student] = Stamp(moment, TimeSource.MANIFEST, where=f"{path}:{line}")
     return stamps
 
 
+def impossible_rows(
+    manifest: dict[str, Stamp], *, now: dt.datetime, opens: dt.datetime | None
+) -> list[ManifestRow]:
+    """Manifest times after ``now`` or before the assignment ``opens``: no
+    submission was made then, so the row is wrong (a clock, a time zone, a
+    column of another file)."""
+    rows = []
+    for student, stamp in manifest.items():
+        if stamp.at > now:
+            rows.append(ManifestRow(stamp.where, student, stamp.at, "is in the future"))
+        elif opens is not None and stamp.at < aware(opens):
+            problem = f"is before the assignment opens ({aware(opens).isoformat()})"
+            rows.append(ManifestRow(stamp.where, student, stamp.at, problem))
+    return rows
+
+
 def submission_time(
-    student: str,
-    folder: Path | None,
-    file: Path,
-    *,
-    manifest: dict[str, Stamp],
-    trust_mtime: bool,
+    student: str, folder: Path | None, file: Path, *, sources: Sources
 ) -> Stamp | None:
     """The time of ``student``'s submission ``file``; ``folder`` is the
     student's own folder, when the submission is one (not a file in a class
-    folder, whose metadata and git history are not the student's)."""
-    if folder is not None:
-        stamp = _gradescope(folder) or _git(folder)
-        if stamp is not None:
-            return stamp
-    if file.parent.name == "submission":
-        stamp = _gradescope(file.parent.parent)
-        if stamp is not None:
-            return stamp
-    if student in manifest:
-        return manifest[student]
-    if trust_mtime:
+    folder, whose git history is not the student's)."""
+    if student in sources.manifest:
+        return sources.manifest[student]
+    if sources.platform is not None:
+        return sources.platform
+    if sources.trust_commit_time and folder is not None:
+        moment = commits.head_time(folder)
+        if moment is not None:
+            return Stamp(moment, TimeSource.GIT)
+    if sources.trust_mtime:
         mtime = file.lstat().st_mtime
         return Stamp(dt.datetime.fromtimestamp(mtime, dt.UTC), TimeSource.MTIME)
     return None
-
-
-def _gradescope(folder: Path) -> Stamp | None:
-    path = folder / METADATA_NAME
-    try:
-        if not path.is_file() or path.stat().st_size > _METADATA_LIMIT:
-            return None
-        created = json.loads(path.read_bytes()).get("created_at")
-        moment = dt.datetime.fromisoformat(created) if isinstance(created, str) else None
-    except (OSError, ValueError, AttributeError):
-        return None
-    return Stamp(moment, TimeSource.GRADESCOPE) if moment else None
-
-
-def _git(folder: Path) -> Stamp | None:
-    """The committer time of HEAD, read with plumbing (``cat-file``), which
-    runs nothing the checkout's config could name (no hooks, pager,
-    fsmonitor or signature program)."""
-    if not (folder / ".git").exists():
-        return None
-    try:
-        done = subprocess.run(
-            [*_GIT, "-C", str(folder), "cat-file", "commit", "HEAD"],
-            capture_output=True,
-            timeout=_GIT_TIMEOUT,
-            env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1"},
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    header = done.stdout.split(b"\n\n", 1)[0].decode("utf-8", "replace")
-    committer = next((x for x in header.splitlines() if x.startswith("committer ")), None)
-    if done.returncode != 0 or committer is None:
-        return None
-    try:
-        seconds, offset = committer.rsplit(" ", 2)[1:]
-        sign = -1 if offset.startswith("-") else 1
-        zone = dt.timezone(sign * dt.timedelta(hours=int(offset[1:3]), minutes=int(offset[3:5])))
-        moment = dt.datetime.fromtimestamp(int(seconds), zone)
-    except (ValueError, IndexError, OverflowError, OSError):
-        return None
-    return Stamp(moment, TimeSource.GIT)

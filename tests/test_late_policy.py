@@ -9,14 +9,16 @@ import json
 import os
 import shutil
 import subprocess
+import zipfile
 from pathlib import Path
 
 import pytest
 
-from grader import assignments, deadlines, results, scoring, timestamps
-from grader.deadlines import LatePolicy, Stamp
+from grader import assignments, deadlines, gradescope, results, scoring, timestamps
+from grader.deadlines import NO_EXTENSIONS, Due, LatePolicy, Stamp
 from grader.errors import ConfigError
-from tests.helpers import COURSE, made_result
+from grader.results import DueSource, TimeSource
+from tests.helpers import COURSE, made_result, run_grader
 
 DUE = dt.datetime(2026, 12, 1, 23, 59, tzinfo=dt.UTC)
 TEN_PER_DAY = LatePolicy(kind="percent", percent=10, unit="day", grace=900, floor=65)
@@ -27,7 +29,7 @@ def after(**delta: float) -> Stamp:
 
 
 def off(policy: LatePolicy, stamp: Stamp | None, points: float = 10.0) -> tuple[float, str]:
-    penalty = deadlines.penalty(policy, points=points, due=DUE, stamp=stamp)
+    penalty = deadlines.penalty(policy, points=points, due=Due(DUE), stamp=stamp)
     assert penalty is not None
     return penalty.points, penalty.reason
 
@@ -75,11 +77,11 @@ def test_missing_time_takes_nothing_and_says_why() -> None:
     taken, reason = off(TEN_PER_DAY, None)
     assert taken == 0.0
     assert "no submission time was found" in reason
-    assert "--" not in reason  # the flags are for staff (tests/test_reports.py)
+    assert "--" not in reason  # students read it: the policy, not staff's flags
 
 
 def test_no_policy_no_penalty() -> None:
-    assert deadlines.penalty(LatePolicy(), points=10, due=DUE, stamp=after(days=3)) is None
+    assert deadlines.penalty(LatePolicy(), points=10, due=Due(DUE), stamp=after(days=3)) is None
 
 
 def _result(score: float) -> results.SubmissionResult:
@@ -93,13 +95,14 @@ def test_an_extension_moves_the_deadline(tmp_path: Path) -> None:
         "student,assignment,due\nalice,00_smoke,2026-12-04T23:59:00Z\n"
     )
     assignment = assignments.load(course, "00_smoke")
-    extensions = deadlines.load_extensions(course)
+    extensions = scoring.course_extensions(course)
     final = scoring.finalize(
         _result(10), assignment, overrides=(), extensions=extensions, stamp=after(days=2)
     )
     assert final.penalty is not None
     assert final.score == 10.0
-    assert final.penalty.reason == "on time (with an extension)"
+    assert final.penalty.reason == "on time (counted from your extension)"
+    assert final.penalty.due_source is DueSource.STUDENT
     assert final.penalty.due.startswith("2026-12-04T23:59")
     late = scoring.finalize(
         _result(10), assignment, overrides=(), extensions=extensions, stamp=after(days=4)
@@ -142,34 +145,39 @@ def test_a_late_policy_needs_a_due_date(tmp_path: Path) -> None:
 def test_bad_extension_row_names_its_line(tmp_path: Path) -> None:
     (tmp_path / "extensions.csv").write_text("student,assignment,due\nbob,00_smoke,soon\n")
     with pytest.raises(ConfigError, match=r"extensions.csv:2: due = 'soon'"):
-        deadlines.load_extensions(tmp_path)
+        deadlines.load_extensions(tmp_path, None)
 
 
 def test_times_come_from_the_first_source_that_applies(tmp_path: Path) -> None:
+    """The course's manifest, then the platform's record, then (opt-in, and
+    said to be the student's) the commit time and the file's time; never a
+    metadata file in the student's folder."""
     folder = tmp_path / "alice"
     folder.mkdir()
     notebook = folder / "01.ipynb"
     notebook.write_text("{}")
+    (folder / "submission_metadata.json").write_text(
+        json.dumps({"created_at": "2026-11-01T00:00:00Z", "previous_submissions": []})
+    )
     manifest = tmp_path / "manifest.csv"
-    manifest.write_text("student,submitted_at\nalice,2026-12-01T10:00:00Z\n")
+    manifest.write_text("student,submitted_at\nalice,2026-12-01T10:00:00\n")
     stamps = timestamps.load_manifest(manifest)
+    platform = Stamp(dt.datetime(2026, 12, 1, 11, tzinfo=dt.UTC), TimeSource.GRADESCOPE)
 
     def when(**flags: bool) -> Stamp | None:
-        return timestamps.submission_time(
-            "alice",
-            folder,
-            notebook,
+        sources = timestamps.Sources(
             manifest=stamps if flags.get("m", False) else {},
+            platform=platform if flags.get("platform", False) else None,
+            trust_commit_time=flags.get("commit", False),
             trust_mtime=flags.get("mtime", False),
         )
+        return timestamps.submission_time("alice", folder, notebook, sources=sources)
 
-    assert when() is None  # nothing is guessed: no time without a source
+    assert when(commit=True) is None  # nothing is guessed: no time without a source
     os.utime(notebook, (0, 1_700_000_000))
     stamp = when(mtime=True)
-    assert stamp is not None and stamp.source == "file modification time"
+    assert stamp is not None and stamp.source == TimeSource.MTIME
     assert stamp.at == dt.datetime.fromtimestamp(1_700_000_000, dt.UTC)
-    stamp = when(m=True, mtime=True)
-    assert stamp is not None and stamp.source == "submissions manifest"
     git = ["git", "-C", str(folder), "-c", "user.name=t", "-c", "user.email=t@x"]
     subprocess.run([*git, "init", "-q"], check=True)
     subprocess.run([*git, "add", "01.ipynb"], check=True)
@@ -178,20 +186,116 @@ def test_times_come_from_the_first_source_that_applies(tmp_path: Path) -> None:
         check=True,
         env={**os.environ, "GIT_COMMITTER_DATE": "2026-12-01T21:00:00+01:00"},
     )
-    stamp = when(m=True, mtime=True)
-    assert stamp is not None and stamp.source == "git commit time"
+    assert when(mtime=True) == stamp  # a checkout's commit time only when asked for
+    stamp = when(commit=True, mtime=True)
+    assert stamp is not None and stamp.source == TimeSource.GIT
     assert stamp.at == dt.datetime(2026, 12, 1, 20, tzinfo=dt.UTC)
-    (folder / "submission_metadata.json").write_text(
-        json.dumps({"created_at": "2026-12-01T21:30:00.5-08:00", "previous_submissions": []})
-    )
-    stamp = when(m=True, mtime=True)
-    assert stamp is not None and stamp.source == "Gradescope submission metadata"
-    assert stamp.at == dt.datetime(2026, 12, 2, 5, 30, 0, 500000, tzinfo=dt.UTC)
+    assert when(platform=True, commit=True, mtime=True) == platform
+    stamp = when(m=True, platform=True, commit=True, mtime=True)
+    assert stamp is not None and stamp.source == "submissions manifest"
+    assert stamp.at == dt.datetime(2026, 12, 1, 10, tzinfo=dt.UTC)
+    assert stamp.where == f"{manifest}:2"
 
 
 def test_a_class_folder_file_has_no_folder_of_its_own(tmp_path: Path) -> None:
-    """Metadata beside a file in a class folder is not that student's."""
-    (tmp_path / "submission_metadata.json").write_text('{"created_at": "2026-12-01T00:00:00Z"}')
+    """A git checkout holding a class folder is not any one student's."""
+    subprocess.run(["git", "-C", str(tmp_path), "init", "-q"], check=True)
     notebook = tmp_path / "bob.ipynb"
     notebook.write_text("{}")
-    assert timestamps.submission_time("bob", None, notebook, manifest={}, trust_mtime=False) is None
+    sources = timestamps.Sources(trust_commit_time=True)
+    assert timestamps.submission_time("bob", None, notebook, sources=sources) is None
+
+
+def test_a_section_extension_reaches_its_students(tmp_path: Path) -> None:
+    """Through roster.csv; a student's own extension outranks their section's."""
+    course = _course(tmp_path, 'late_policy = "10% per day"\n')
+    (course / "roster.csv").write_text(
+        "student,name,section\nalice,Alice A,B\nbob,Bob B,B\ncarol,Carol C,A\n"
+    )
+    (course / "extensions.csv").write_text(
+        "student,section,assignment,due\n"
+        ",B,00_smoke,2026-12-03T23:59:00Z\n"
+        "bob,,00_smoke,2026-12-10T23:59:00Z\n"
+    )
+    extensions = scoring.course_extensions(course)
+    assert extensions.due("00_smoke", "alice", DUE) == Due(
+        dt.datetime(2026, 12, 3, 23, 59, tzinfo=dt.UTC), DueSource.SECTION
+    )
+    assert extensions.due("00_smoke", "bob", DUE) == Due(
+        dt.datetime(2026, 12, 10, 23, 59, tzinfo=dt.UTC), DueSource.STUDENT
+    )
+    assert extensions.due("00_smoke", "carol", DUE) == Due(DUE)
+    assert extensions.due("01_tensors", "alice", None) is None
+    assignment = assignments.load(course, "00_smoke")
+    final = scoring.finalize(
+        _result(10), assignment, overrides=(), extensions=extensions, stamp=after(days=1)
+    )
+    assert final.penalty is not None and final.score == 10.0
+    assert final.penalty.reason == "on time (counted from your section's extension)"
+    stored = results.SubmissionResult.from_json(final.to_json())
+    assert stored.penalty == final.penalty
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ("student,section,assignment,due\nbob,B,00_smoke,2026-12-03\n", "one of the two"),
+        ("section,assignment,due\nZ,00_smoke,2026-12-03\n", r"no section 'Z' in the roster \(B\)"),
+        ("assignment,due\n00_smoke,2026-12-03\n", "no column student or section"),
+    ],
+    ids=["both", "unknown-section", "neither-column"],
+)
+def test_bad_section_rows_are_named(tmp_path: Path, rows: str, message: str) -> None:
+    (tmp_path / "extensions.csv").write_text(rows)
+    with pytest.raises(ConfigError, match=message):
+        deadlines.load_extensions(tmp_path, {"alice": "B"})
+
+
+def test_a_gradescope_due_date_or_a_later_extension_by_email(tmp_path: Path) -> None:
+    later = dt.datetime(2026, 12, 6, tzinfo=dt.UTC)
+    metadata = gradescope.SubmissionMetadata(due_date=DUE, emails=("eve@example.org", "x@y"))
+    assert gradescope.deadline(metadata, "00_smoke", NO_EXTENSIONS) == Due(
+        DUE, DueSource.GRADESCOPE
+    )
+    (tmp_path / "extensions.csv").write_text(
+        f"student,assignment,due\neve@example.org,00_smoke,{later.isoformat()}\n"
+    )
+    extensions = deadlines.load_extensions(tmp_path, None)
+    assert gradescope.deadline(metadata, "00_smoke", extensions) == Due(later, DueSource.STUDENT)
+    assert gradescope.deadline(gradescope.SubmissionMetadata(), "00_smoke", extensions) is None
+
+
+def test_a_manifest_time_in_the_future_or_before_the_opening_is_named(tmp_path: Path) -> None:
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text(
+        "student,submitted_at\nalice,2026-12-01T10:00:00Z\nbob,2999-01-01T00:00:00Z\n"
+        "carol,2026-10-01T00:00:00\n"
+    )
+    stamps = timestamps.load_manifest(manifest)
+    now = dt.datetime.now(dt.UTC)
+    opens = dt.datetime(2026, 11, 15)
+    future, early = timestamps.impossible_rows(stamps, now=now, opens=opens)
+    assert (future.where, future.student, future.problem) == (
+        f"{manifest}:3",
+        "bob",
+        "is in the future",
+    )
+    assert (early.where, early.student) == (f"{manifest}:4", "carol")
+    assert early.problem == "is before the assignment opens (2026-11-15T00:00:00+00:00)"
+    assert [r.student for r in timestamps.impossible_rows(stamps, now=now, opens=None)] == ["bob"]
+    manifest.write_text("student,submitted_at\nbob,2026-12-01T10:00:00Z\nbob,2026-12-02\n")
+    with pytest.raises(ConfigError, match=r"manifest.csv:3: a second time for bob"):
+        timestamps.load_manifest(manifest)
+
+
+def test_the_gradescope_zip_carries_the_extensions(tmp_path: Path) -> None:
+    course = _course(tmp_path, 'late_policy = "10% per day"\n')
+    extensions = "student,assignment,due\neve@example.org,00_smoke,2026-12-05T00:00:00Z\n"
+    (course / "extensions.csv").write_text(extensions)
+    (course / "roster.csv").write_text("student,email\neve,eve@example.org\n")
+    output = tmp_path / "autograder.zip"
+    done = run_grader("--root", str(course), "export", "gradescope", "00_smoke", "-o", str(output))
+    assert done.returncode == 0, done.stdout + done.stderr
+    with zipfile.ZipFile(output) as archive:
+        assert archive.read("extensions.csv").decode() == extensions
+        assert "roster.csv" not in archive.namelist()  # the class's names stay home

@@ -16,6 +16,8 @@ At the zip's root (Gradescope unpacks it into ``/autograder/source/``):
 - ``requirements.lock``, ``tfgrade/`` (``pyproject.toml`` and the ``grader``
   package), ``solutions/ASSIGNMENT/`` (hidden suite, solution notebook,
   ``assignment.toml``) and the course's data folder, if the assignment has one;
+- ``extensions.csv``, if the course has one (rows by a student's Gradescope
+  email extend that student: ``grader.gradescope.deadline``);
 - ``course.json``: the course's other assignments and the functions their
   solutions define, so a notebook uploaded to the wrong assignment gets a
   message saying so (``grader.autograder.wrong_assignment``).
@@ -34,6 +36,7 @@ from pathlib import Path
 import grader
 from grader import assignments
 from grader.assignments import Assignment
+from grader.deadlines import EXTENSIONS_NAME
 from grader.errors import GraderError, UsageError
 from grader.exporters import ExportRequest
 from grader.files import replacing
@@ -113,6 +116,8 @@ def _entries(assignment: Assignment) -> dict[str, Path]:
     entries = {LOCK: CHECKOUT / LOCK, "tfgrade/pyproject.toml": CHECKOUT / "pyproject.toml"}
     entries |= _tree(SOURCE, "tfgrade/grader")
     entries |= _tree(assignment.solution_dir, f"solutions/{assignment.name}")
+    if (assignment.root / EXTENSIONS_NAME).is_file():  # rows by email apply there
+        entries[EXTENSIONS_NAME] = assignment.root / EXTENSIONS_NAME
     if assignment.limits.data is not None:
         data = Path(assignment.limits.data)
         root = assignment.root.resolve()
