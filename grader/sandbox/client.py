@@ -104,6 +104,8 @@ class Zygote:
         self.root.mkdir()
         self.isolation_problem = ""
         """why sandboxes cannot get namespaces here ("" when they can)"""
+        self.drop_uid = False
+        """without namespaces, whether sandboxes leave root for ``SANDBOX_UID``"""
         variables = {k: os.environ[k] for k in _ENV_KEEP if k in os.environ}
         variables.update(env or {})
         variables.update(TF_CPP_MIN_LOG_LEVEL="3", PYTHONHASHSEED="0", HOME=str(self._dir))
@@ -120,16 +122,20 @@ class Zygote:
     def wait_ready(self) -> None:
         """Block until the zygote has preloaded and listens."""
         assert self._process.stdout is not None
-        word, _, problem = self._process.stdout.readline().decode().rstrip("\n").partition("\t")
+        word, _, rest = self._process.stdout.readline().decode().rstrip("\n").partition("\t")
+        problem, _, drop_uid = rest.rpartition("\t")
         if word != "ready":
             self.close()
             raise GraderError("the sandbox zygote failed to start (is TensorFlow installed?)")
         self.isolation_problem = problem
+        self.drop_uid = drop_uid == "1"
 
     @property
     def info(self) -> ZygoteInfo:
         """What a grading process needs to get sandboxes from this zygote."""
-        return ZygoteInfo(self.address, str(self.root), isolate=not self.isolation_problem)
+        return ZygoteInfo(
+            self.address, str(self.root), isolate=not self.isolation_problem, drop_uid=self.drop_uid
+        )
 
     def close(self) -> None:
         if self._process.poll() is None:
@@ -148,6 +154,9 @@ class ZygoteInfo:
     root: str
     isolate: bool
     """whether sandboxes enter namespaces and drop to an unprivileged user"""
+    drop_uid: bool = False
+    """without namespaces: whether sandboxes leave root for ``SANDBOX_UID``
+    (a container that keeps CAP_SETUID, as Gradescope's)"""
 
 
 # -I drops the script's directory and user site-packages from sys.path; the
@@ -164,6 +173,8 @@ class IsolationPart(enum.Enum):
 
     PROCESS = "process"
     """a plain process: no namespaces here"""
+    SANDBOX_USER = "uid nobody"
+    """the plain process left root for an unprivileged user"""
     NAMESPACES_AS_ROOT = "namespaces, uid nobody"
     """namespaces, entered as root, then dropped to an unprivileged user"""
     NAMESPACES_AS_USER = "namespaces, user namespace"
@@ -180,13 +191,16 @@ class IsolationPart(enum.Enum):
     """the scratch folder's size and file count are watched"""
 
 
-def isolation_level(*, isolated: bool, cgroup: Cgroup | None) -> str:
+def isolation_level(*, isolated: bool, cgroup: Cgroup | None, drop_uid: bool = False) -> str:
     """How a sandbox is confined, recorded with every result as the parts'
     labels in order: namespaces (as root, or as a normal user through a user
-    namespace) or a plain process; a cgroup or the memory watchdog plus a
-    per-namespace process cap; the scratch quota."""
+    namespace) or a plain process (as uid nobody, when it left root); a
+    cgroup or the memory watchdog plus a per-namespace process cap; the
+    scratch quota."""
     if not isolated:
         parts = [IsolationPart.PROCESS]
+        if drop_uid:
+            parts.append(IsolationPart.SANDBOX_USER)
     elif is_host_root():
         parts = [IsolationPart.NAMESPACES_AS_ROOT]
     else:
@@ -211,6 +225,7 @@ class SandboxClient:
         self.limits = limits
         self.scratch = scratch
         self.isolated = zygote.isolate
+        self.drop_uid = zygote.drop_uid and not zygote.isolate
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self._next_id = 0
         self._cgroup: Cgroup | None = None
@@ -224,7 +239,7 @@ class SandboxClient:
         self._loads: set[int] = set()
         """ids of load requests: only they may be answered with progress"""
         try:
-            if zygote.isolate and is_host_root():
+            if (zygote.isolate and is_host_root()) or self.drop_uid:
                 os.chown(scratch, SANDBOX_UID, SANDBOX_UID)
             self._sock.connect(zygote.address)
             hello, _ = wire.receive(self._sock, deadline=time.monotonic() + 30)
@@ -235,6 +250,7 @@ class SandboxClient:
                 "op": "start",
                 "scratch": str(self.scratch),
                 "isolate": zygote.isolate,
+                "drop_uid": self.drop_uid,
                 "root": zygote.root,
                 "cpu_seconds": limits.cpu_seconds,
                 "file_bytes": limits.file_mb * 2**20,
@@ -257,7 +273,7 @@ class SandboxClient:
     @property
     def isolation(self) -> str:
         """How this sandbox is confined, recorded with every result."""
-        return isolation_level(isolated=self.isolated, cgroup=self._cgroup)
+        return isolation_level(isolated=self.isolated, cgroup=self._cgroup, drop_uid=self.drop_uid)
 
     def cpu_used(self) -> float:
         """CPU seconds the sandbox and every process it started have used."""

@@ -162,6 +162,8 @@ class SandboxServer:
         available = sorted(os.listdir(data)) if data else []  # before dropping privileges
         if start.get("isolate"):
             confine.drop_privileges()
+        elif start.get("drop_uid"):
+            confine.drop_to_sandbox_user()
         _course_data(data, available, os.path.join(os.environ["KERAS_HOME"], "datasets"))
 
     # -- requests -------------------------------------------------------
@@ -446,12 +448,14 @@ def zygote(address: str) -> None:
     preload()
     gc.freeze()  # sandboxes' garbage collections skip the preloaded modules
     problem = confine.probe()
+    drop_uid = bool(problem) and confine.can_drop_to_sandbox_user()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(address)
     os.chmod(address, 0o600)
     listener.listen(64)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps sandboxes
-    print(f"ready\t{problem}", flush=True)  # "" when sandboxes can be fully confined
+    # problem: "" when sandboxes can be fully confined; drop_uid: 1 when, without, they leave root
+    print(f"ready\t{problem}\t{int(drop_uid)}", flush=True)
     while True:
         conn, _ = listener.accept()
         pid = os.fork()

@@ -1,0 +1,177 @@
+"""Gradescope's container, simulated: ``run_autograder`` runs as root in a PID
+and mount namespace of its own (Docker gives each container both), with an
+empty read-only ``/sys/fs/cgroup`` and without CAP_SYS_ADMIN (``setpriv``),
+so the grader finds no namespaces and no cgroup and grades with ``process``
+isolation, from the real exported zip in a real ``/autograder`` tree.
+
+A stub notebook attacks from there: it reads the hidden suite, and a daemon
+it double-forks waits for the grader's ``results.json`` to rewrite it (score
+36/36, the hidden suite in the output). A process of the sandbox's uid that
+the grader did not start stands for anything else left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from grader.sandbox.confine import SANDBOX_UID
+from tests.helpers import REPO
+from tests.test_gradescope import SCHEMA, autograder_tree, export, grader_on_path
+
+CONTAINER = ("unshare", "--mount", "--pid", "--fork", "--mount-proc", "--propagation", "private")
+"""a mount and PID namespace of its own, as a Docker container has"""
+RELEASED = REPO / "assignments" / "01_tensors" / "01_tensors.ipynb"
+HARNESS_WAIT = 3
+"""seconds the simulated harness waits after run_autograder before it reads
+results.json (Gradescope's reads it some time after; a daemon acts at once)"""
+
+ATTACK = """
+import json, os, time
+DROP, RESULTS, SUITE = {drop!r}, {results!r}, {suite!r}
+try:
+    with open(SUITE) as file:
+        leaked = file.read()[:300]
+except OSError as err:
+    leaked = type(err).__name__
+with open(DROP + "/leak", "w") as file:
+    file.write(f"uid={{os.getuid()}}\\n{{leaked}}")
+if os.fork() == 0:
+    os.setsid()
+    if os.fork():
+        os._exit(0)
+    with open(DROP + "/daemon", "w") as file:
+        file.write(str(os.getpid()))
+    for _ in range(1200):  # a minute at most
+        time.sleep(0.05)
+        try:
+            if os.path.getsize(RESULTS):  # the grader wrote its results: replace them
+                with open(RESULTS, "w") as file:
+                    json.dump({{"score": 36.0, "output": leaked, "tests": []}}, file)
+                open(DROP + "/forged", "w").close()
+                break
+        except OSError:
+            continue
+    os._exit(0)
+"""
+
+SIMULATION = """
+mount -t tmpfs -o ro,nosuid,nodev,noexec cgroup /sys/fs/cgroup || exit 90
+setpriv --reuid {uid} --regid {uid} --clear-groups sleep 600 &
+echo $! > "$DROP/stray"
+setpriv --bounding-set -sys_admin --inh-caps -sys_admin --ambient-caps -sys_admin -- "$@"
+status=$?
+sleep {wait}
+for name in daemon stray; do
+    if [ -s "$DROP/$name" ] && [ -d "/proc/$(cat "$DROP/$name")" ]; then
+        echo alive > "$DROP/$name.alive"
+    fi
+done
+exit $status
+"""
+"""PID 1 of the simulated container: it plays Gradescope's harness, which
+outlives run_autograder; when it exits, the kernel ends the namespace"""
+
+
+def require_container_tools() -> None:
+    """Skip where the simulation cannot be built, except in CI (CI=true)."""
+    missing = [tool for tool in ("unshare", "setpriv") if shutil.which(tool) is None]
+    reason = f"missing {', '.join(missing)} (util-linux)" if missing else ""
+    if not reason and os.geteuid() != 0:
+        reason = "the simulated container runs run_autograder as root, as Gradescope does"
+    if reason:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}: CI must run the Gradescope container test")
+        pytest.skip(reason)
+
+
+@pytest.fixture
+def world() -> Iterator[Path]:
+    """A folder every uid can reach, as ``/autograder``'s parent is in the
+    container (pytest's own temporary folders are root's alone)."""
+    folder = Path(tempfile.mkdtemp(prefix="tfgrade-container-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def hostile_notebook(folder: Path, *, drop: Path, root: Path) -> Path:
+    """The released stub notebook with the attack as its last cell."""
+    notebook = json.loads(RELEASED.read_text())
+    source = ATTACK.format(
+        drop=str(drop),
+        results=str(root / "results" / "results.json"),
+        suite=str(root / "source" / "solutions" / "01_tensors" / "test_hidden.py"),
+    )
+    notebook["cells"].append(
+        {
+            "cell_type": "code",
+            "id": "attack",
+            "metadata": {},
+            "source": source,
+            "outputs": [],
+            "execution_count": None,
+        }
+    )
+    path = folder / "01_tensors.ipynb"
+    path.write_text(json.dumps(notebook))
+    return path
+
+
+def run_in_container(world: Path, archive: Path) -> tuple[dict[str, Any], Path, str]:
+    """results.json as the harness reads it, the attack's drop folder, and the output."""
+    root = autograder_tree(world, archive)
+    drop = world / "drop"
+    drop.mkdir()
+    drop.chmod(0o777)
+    (root / "submission").mkdir()
+    shutil.copy(hostile_notebook(world, drop=drop, root=root), root / "submission")
+    env = {
+        **os.environ,
+        "PATH": f"{grader_on_path(world)}{os.pathsep}{os.environ['PATH']}",
+        "TFGRADE_AUTOGRADER_ROOT": str(root),
+        "DROP": str(drop),
+    }
+    script = SIMULATION.format(uid=SANDBOX_UID, wait=HARNESS_WAIT)
+    done = subprocess.run(
+        [*CONTAINER, "sh", "-c", script, "container", str(root / "run_autograder")],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode != 90, done.stderr
+    results = json.loads((root / "results" / "results.json").read_text())
+    return results, drop, done.stdout + done.stderr
+
+
+def test_a_hostile_notebook_cannot_read_the_suite_or_outlive_the_grader(world: Path) -> None:
+    require_container_tools()
+    archive = export(world, "export", "gradescope", "01_tensors")
+    results, drop, output = run_in_container(world, archive)
+    assert (drop / "leak").is_file(), output  # the attack ran
+    uid, _, leaked = (drop / "leak").read_text().partition("\n")
+    assert uid == f"uid={SANDBOX_UID}"
+    assert leaked == "PermissionError"
+    suite = (REPO / "solutions" / "01_tensors" / "test_hidden.py").read_text()
+    assert suite[:40] not in json.dumps(results)
+    assert not (drop / "forged").exists(), output
+    assert not (drop / "daemon.alive").exists()
+    assert not (drop / "stray.alive").exists()  # not the grader's: run_autograder killed it
+    # the stubs' own grade, recorded as graded without namespaces, and said so
+    assert results["score"] == 0
+    assert sum(t["max_score"] for t in results["tests"]) == 36
+    extra = results["extra_data"]
+    assert extra["isolation"] == "process, uid nobody, memory watchdog, scratch quota"
+    assert "could not read the hidden tests" in extra["isolation_note"]
+    jsonschema.validate(results, SCHEMA)
