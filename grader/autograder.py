@@ -70,7 +70,7 @@ PROCESS_ONLY = (
     "and every process it started was killed before the results were written. It could read "
     "the container's other world-readable files, reach the network if the container can, see "
     "the container's other processes, and its memory was capped by a sampling watchdog, not a "
-    "cgroup. `grader export gradescope` takes `--require-isolation` to refuse such runs."
+    "cgroup. `grader export gradescope --require-namespaces` refuses such runs."
 )
 """``extra_data.isolation_note`` of a run whose sandboxes left root"""
 PROCESS_AS_GRADER = (
@@ -81,11 +81,16 @@ PROCESS_AS_GRADER = (
 """``extra_data.isolation_note`` of a run whose sandboxes ran as the grader's user"""
 
 
-def run(course: Path, name: str, *, root: Path, echo: Echo = print) -> int:
-    """Grade the submission under ``root`` and write its results.json; the exit status."""
+def run(
+    course: Path, name: str, *, root: Path, require_namespaces: bool = False, echo: Echo = print
+) -> int:
+    """Grade the submission under ``root`` and write its results.json; the
+    exit status. ``require_namespaces``: refuse to grade (staff are told why,
+    the student that it is not their problem) where sandboxes would be plain
+    processes."""
     started = time.monotonic()
     confine.become_subreaper()
-    document, status = _document(course, name, root, echo, started)
+    document, status = _document(course, name, root, echo, started, require_namespaces)
     left = end_sandbox_processes()
     if left:
         echo(
@@ -98,7 +103,7 @@ def run(course: Path, name: str, *, root: Path, echo: Echo = print) -> int:
 
 
 def _document(
-    course: Path, name: str, root: Path, echo: Echo, started: float
+    course: Path, name: str, root: Path, echo: Echo, started: float, require_namespaces: bool
 ) -> tuple[dict[str, object], int]:
     """results.json's content and the exit status, before the sandboxes' end is checked."""
     metadata = gradescope.read_metadata(root / gradescope.METADATA_NAME)
@@ -106,6 +111,9 @@ def _document(
         echo(f"note: {metadata.problem}")
     echo(f"submitted at: {gradescope.iso(metadata.created_at) or 'unknown (no metadata)'}")
     try:
+        problem = confine.probe() if require_namespaces else ""
+        if problem:
+            raise GraderError(f"--require-namespaces: not grading, because {problem}")
         assignment = assignments.load(course, name)
         result, message = _grade(assignment, root / "submission", echo)
     except GraderError as err:

@@ -171,6 +171,12 @@ def check_command(
     show_default=True,
     help="moodle: the user field the identifier column holds.",
 )
+@click.option(
+    "--require-namespaces",
+    is_flag=True,
+    help="gradescope: refuse to grade where sandboxes would be plain processes without "
+    "namespaces, as in Gradescope's own container (see README).",
+)
 @click.pass_obj
 def export_command(
     root: Path,
@@ -181,6 +187,7 @@ def export_command(
     roster: Path | None,
     missing: Literal["zero", "blank"],
     identifier: Literal["username", "email", "idnumber"],
+    require_namespaces: bool,
 ) -> None:
     """Write grades (or an autograder) for another system, in FORMAT.
 
@@ -196,6 +203,7 @@ def export_command(
             roster=roster,
             missing=missing,
             identifier=identifier,
+            require_namespaces=require_namespaces,
             echo=lambda line: click.echo(line, err=True),
         )
         written = exporters.ExportFormat(format_name).export(request)
@@ -218,12 +226,27 @@ export_command.help = (export_command.help or "") + "\n".join(
     show_default=True,
     help="Gradescope's folder holding submission/ and results/ (env TFGRADE_AUTOGRADER_ROOT).",
 )
+@click.option(
+    "--require-namespaces",
+    is_flag=True,
+    help="Refuse to grade where sandboxes would be plain processes without namespaces.",
+)
 @click.pass_obj
-def gradescope_run_command(root: Path, assignment: str, autograder_root: Path) -> None:
+def gradescope_run_command(
+    root: Path, assignment: str, autograder_root: Path, require_namespaces: bool
+) -> None:
     """Grade Gradescope's submission/ and write results/results.json (run_autograder runs this)."""
     from grader import autograder
 
-    sys.exit(autograder.run(root, assignment, root=autograder_root, echo=click.echo))
+    sys.exit(
+        autograder.run(
+            root,
+            assignment,
+            root=autograder_root,
+            require_namespaces=require_namespaces,
+            echo=click.echo,
+        )
+    )
 
 
 @main.command("similarity")

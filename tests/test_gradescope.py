@@ -151,6 +151,9 @@ def test_zip_has_gradescope_layout(zip_01: Path, tmp_path: Path) -> None:
         "solutions/01_tensors/assignment.toml",
     } <= names
     assert modes["setup.sh"] == modes["run_autograder"] == 0o755
+    # sandboxes without namespaces run as uid nobody: the solutions are root's alone
+    assert {m for n, m in modes.items() if n.startswith("solutions/")} == {0o600}
+    assert modes["tfgrade/grader/cli.py"] == modes["course.json"] == 0o644
     assert not any("__pycache__" in n or "examples/" in n or "02_layers/" in n for n in names)
     # the hidden suite is the instructor's, byte for byte
     suite = REPO / "solutions" / "01_tensors" / "test_hidden.py"
@@ -219,6 +222,7 @@ def test_reference_submission_scores_full_marks(zip_01: Path, tmp_path: Path) ->
     assert extra["submitted_at"] == SUBMITTED_AT
     assert extra["due_date"] == "2026-12-01T23:59:00-07:00"
     assert extra["isolation"] and extra["isolation"] != "not graded"
+    assert "isolation_note" not in extra  # namespaces: nothing to warn of
     assert results["output_format"] == results["test_output_format"] == "html"
     assert results["stdout_visibility"] == "hidden"
     assert "score: 36/36" in run.stdout
@@ -253,6 +257,8 @@ def test_grades_where_namespaces_are_unavailable(zip_01: Path, tmp_path: Path) -
     ]
     assert run.results["extra_data"]["isolation"].startswith("process")
     assert "weaker isolation" in run.stdout
+    # root of a user namespace that maps no other uid cannot leave it: said plainly
+    assert "Do not trust this score" in run.results["extra_data"]["isolation_note"]
 
 
 # -- bad input ---------------------------------------------------------------

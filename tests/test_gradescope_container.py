@@ -167,11 +167,28 @@ def test_a_hostile_notebook_cannot_read_the_suite_or_outlive_the_grader(world: P
     assert suite[:40] not in json.dumps(results)
     assert not (drop / "forged").exists(), output
     assert not (drop / "daemon.alive").exists()
-    assert not (drop / "stray.alive").exists()  # not the grader's: run_autograder killed it
+    assert not (drop / "stray.alive").exists()
+    # the grader killed its sandbox's daemon itself; run_autograder, what it did not start
+    stray = (drop / "stray").read_text().strip()
+    assert f"killing what uid {SANDBOX_UID} left running: {stray}\n" in output
     # the stubs' own grade, recorded as graded without namespaces, and said so
     assert results["score"] == 0
     assert sum(t["max_score"] for t in results["tests"]) == 36
     extra = results["extra_data"]
     assert extra["isolation"] == "process, uid nobody, memory watchdog, scratch quota"
     assert "could not read the hidden tests" in extra["isolation_note"]
+    jsonschema.validate(results, SCHEMA)
+
+
+def test_a_course_can_refuse_to_grade_without_namespaces(world: Path) -> None:
+    """``--require-namespaces``: in the container, no student code runs at all;
+    the student is told it is not their problem, staff why."""
+    require_container_tools()
+    archive = export(world, "export", "gradescope", "01_tensors", "--require-namespaces")
+    results, drop, output = run_in_container(world, archive)
+    assert not (drop / "leak").exists()
+    assert results["score"] == 0 and results["tests"] == []
+    assert "problem on its side, not in your work" in results["output"]
+    assert "--require-namespaces: not grading, because" in output
+    assert "does not allow new namespaces" in output
     jsonschema.validate(results, SCHEMA)

@@ -42,6 +42,9 @@ class ExportRequest:
     """``--missing``: the grade of a student on the roster without a submission"""
     identifier: Literal["username", "email", "idnumber"] = "email"
     """``--moodle-id``: the column Moodle matches students by"""
+    require_namespaces: bool = False
+    """``--require-namespaces``: the Gradescope autograder refuses to grade
+    where sandboxes would be plain processes (no namespaces)"""
     echo: Callable[[str], None] = print
     """where notes for staff go (students left out of the LMS's view, say)"""
 
