@@ -175,7 +175,7 @@ def test_a_hostile_notebook_cannot_read_the_suite_or_outlive_the_grader(world: P
     assert results["score"] == 0
     assert sum(t["max_score"] for t in results["tests"]) == 36
     extra = results["extra_data"]
-    assert extra["isolation"] == "process, uid nobody, memory watchdog, scratch quota"
+    assert extra["isolation"] == "process, uid nobody, memory watchdog, process cap, scratch quota"
     assert "could not read the hidden tests" in extra["isolation_note"]
     jsonschema.validate(results, SCHEMA)
 

@@ -186,7 +186,8 @@ class IsolationPart(enum.Enum):
     MEMORY_WATCHDOG = "memory watchdog"
     """no cgroup: a thread measures memory and kills past the limit"""
     PROCESS_CAP = "process cap"
-    """no cgroup: processes capped per user namespace"""
+    """no cgroup: processes capped per user namespace (or per uid, for a
+    plain process that left root)"""
     SCRATCH_QUOTA = "scratch quota"
     """the scratch folder's size and file count are watched"""
 
@@ -195,8 +196,8 @@ def isolation_level(*, isolated: bool, cgroup: Cgroup | None, drop_uid: bool = F
     """How a sandbox is confined, recorded with every result as the parts'
     labels in order: namespaces (as root, or as a normal user through a user
     namespace) or a plain process (as uid nobody, when it left root); a
-    cgroup or the memory watchdog plus a per-namespace process cap; the
-    scratch quota."""
+    cgroup or the memory watchdog plus a process cap (per user namespace, or
+    per uid); the scratch quota."""
     if not isolated:
         parts = [IsolationPart.PROCESS]
         if drop_uid:
@@ -211,7 +212,7 @@ def isolation_level(*, isolated: bool, cgroup: Cgroup | None, drop_uid: bool = F
             parts.append(IsolationPart.CPU_CAP)
     else:
         parts.append(IsolationPart.MEMORY_WATCHDOG)
-        if isolated and not is_host_root():
+        if (isolated and not is_host_root()) or (drop_uid and not isolated):
             parts.append(IsolationPart.PROCESS_CAP)
     parts.append(IsolationPart.SCRATCH_QUOTA)
     return ", ".join(part.value for part in parts)
@@ -260,9 +261,10 @@ class SandboxClient:
             }
             if self._cgroup is not None:
                 self._cgroup.add(self.pid)
-            else:  # a normal user's sandbox counts its processes in its own user namespace
-                if zygote.isolate and not is_host_root():
-                    start["max_processes"] = limits.max_processes
+            # without a cgroup, processes are counted in the sandbox's own user
+            # namespace (a normal user's), or per uid (a plain process that left root)
+            elif (zygote.isolate and not is_host_root()) or self.drop_uid:
+                start["max_processes"] = limits.max_processes
             self._watchdog = Watchdog(self._tree, limits, self.scratch, memory=self._cgroup is None)
             wire.send(self._sock, start)
             self.alive = True

@@ -135,9 +135,7 @@ class SandboxServer:
             )
             if not confine.is_host_root():  # a normal user: the mounts need a user namespace
                 confine.enter_user_namespace(0)
-            if "max_processes" in start:  # no cgroup: counted per user namespace from here
-                count = int(start["max_processes"])
-                resource.setrlimit(resource.RLIMIT_NPROC, (count, count))
+            _cap_processes(start)  # counted per user namespace from here
             confine.unshare()
             inner = os.fork()
             if inner:
@@ -163,6 +161,7 @@ class SandboxServer:
         if start.get("isolate"):
             confine.drop_privileges()
         elif start.get("drop_uid"):
+            _cap_processes(start)  # counted per uid: every process of uid nobody
             confine.drop_to_sandbox_user()
         _course_data(data, available, os.path.join(os.environ["KERAS_HOME"], "datasets"))
 
@@ -305,6 +304,13 @@ class SandboxServer:
             frames=frames[-20:],
             name=missing,
         )
+
+
+def _cap_processes(start: dict[str, Any]) -> None:
+    """Without a cgroup, the trusted side sends ``max_processes`` for an rlimit."""
+    if "max_processes" in start:
+        count = int(start["max_processes"])
+        resource.setrlimit(resource.RLIMIT_NPROC, (count, count))
 
 
 def _condition(exc: BaseException, in_student_code: bool) -> Condition:
