@@ -4,9 +4,10 @@ empty read-only ``/sys/fs/cgroup`` and without CAP_SYS_ADMIN (``setpriv``),
 so the grader finds no namespaces and no cgroup and grades with ``process``
 isolation, from the real exported zip in a real ``/autograder`` tree.
 
-A stub notebook attacks from there: it reads the hidden suite, and a daemon
-it double-forks waits for the grader's ``results.json`` to rewrite it (score
-36/36, the hidden suite in the output). A process of the sandbox's uid that
+The reference notebook attacks from there: it reads the hidden suite, and a
+daemon it double-forks waits for the grader's ``results.json`` to rewrite it
+(the hidden suite in the output, no tests). Its honest functions must still
+earn full marks as uid nobody. A process of the sandbox's uid that
 the grader did not start stands for anything else left behind.
 """
 
@@ -30,7 +31,7 @@ from tests.test_gradescope import SCHEMA, autograder_tree, export, grader_on_pat
 
 CONTAINER = ("unshare", "--mount", "--pid", "--fork", "--mount-proc", "--propagation", "private")
 """a mount and PID namespace of its own, as a Docker container has"""
-RELEASED = REPO / "assignments" / "01_tensors" / "01_tensors.ipynb"
+REFERENCE = REPO / "solutions" / "01_tensors" / "01_tensors.ipynb"
 HARNESS_WAIT = 3
 """seconds the simulated harness waits after run_autograder before it reads
 results.json (Gradescope's reads it some time after; a daemon acts at once)"""
@@ -105,8 +106,8 @@ def world() -> Iterator[Path]:
 
 
 def hostile_notebook(folder: Path, *, drop: Path, root: Path) -> Path:
-    """The released stub notebook with the attack as its last cell."""
-    notebook = json.loads(RELEASED.read_text())
+    """The reference notebook with the attack as its last cell."""
+    notebook = json.loads(REFERENCE.read_text())
     source = ATTACK.format(
         drop=str(drop),
         results=str(root / "results" / "results.json"),
@@ -171,9 +172,9 @@ def test_a_hostile_notebook_cannot_read_the_suite_or_outlive_the_grader(world: P
     # the grader killed its sandbox's daemon itself; run_autograder, what it did not start
     stray = (drop / "stray").read_text().strip()
     assert f"killing what uid {SANDBOX_UID} left running: {stray}\n" in output
-    # the stubs' own grade, recorded as graded without namespaces, and said so
-    assert results["score"] == 0
-    assert sum(t["max_score"] for t in results["tests"]) == 36
+    # the honest functions' grade, recorded as graded without namespaces, and said so
+    assert results["score"] == sum(t["max_score"] for t in results["tests"]) == 36
+    assert {t["status"] for t in results["tests"]} == {"passed"}
     extra = results["extra_data"]
     assert extra["isolation"] == "process, uid nobody, memory watchdog, process cap, scratch quota"
     assert "could not read the hidden tests" in extra["isolation_note"]
