@@ -183,6 +183,7 @@ def test_setup_installs_pinned_versions(zip_01: Path, tmp_path: Path) -> None:
     assert '-r "$here/requirements.lock"' in setup
     assert '--no-deps --no-build-isolation "$here/tfgrade"' in setup
     assert "(3, 11, 2) <= sys.version_info[:3] < (3, 14)" in setup
+    assert 'chmod -R go-rwx "$here/solutions/"' in setup  # sandboxes may run as nobody
 
 
 def test_the_same_course_gives_the_same_zip(zip_01: Path, tmp_path: Path) -> None:
