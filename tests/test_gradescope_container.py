@@ -39,13 +39,16 @@ results.json (Gradescope's reads it some time after; a daemon acts at once)"""
 ATTACK = """
 import json, os, time
 DROP, RESULTS, SUITE = {drop!r}, {results!r}, {suite!r}
+CAPABILITY_SETS = ("CapInh", "CapPrm", "CapEff", "CapAmb")
 try:
     with open(SUITE) as file:
         leaked = file.read()[:300]
 except OSError as err:
     leaked = type(err).__name__
+with open("/proc/self/status") as file:
+    held = [line.split()[1] for line in file if line.startswith(CAPABILITY_SETS)]
 with open(DROP + "/leak", "w") as file:
-    file.write(f"uid={{os.getuid()}}\\n{{leaked}}")
+    file.write(f"uid={{os.getuid()}} caps={{','.join(held)}}\\n{{leaked}}")
 if os.fork() == 0:
     os.setsid()
     if os.fork():
@@ -162,7 +165,7 @@ def test_a_hostile_notebook_cannot_read_the_suite_or_outlive_the_grader(world: P
     results, drop, output = run_in_container(world, archive)
     assert (drop / "leak").is_file(), output  # the attack ran
     uid, _, leaked = (drop / "leak").read_text().partition("\n")
-    assert uid == f"uid={SANDBOX_UID}"
+    assert uid == f"uid={SANDBOX_UID} caps={','.join(['0' * 16] * 4)}"  # Inh, Prm, Eff, Amb
     assert leaked == "PermissionError"
     suite = (REPO / "solutions" / "01_tensors" / "test_hidden.py").read_text()
     assert suite[:40] not in json.dumps(results)

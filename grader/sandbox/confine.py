@@ -242,11 +242,13 @@ def drop_privileges() -> None:
 def drop_to_sandbox_user() -> None:
     """Without namespaces (a container without CAP_SYS_ADMIN, as Gradescope's):
     leave root for uid 65534 for good, which the container's CAP_SETUID
-    allows. Leaving root clears every capability; no setuid gains after, and
-    a session keyring of its own. The hidden suite, the solutions and the
+    allows, with no capabilities (leaving root clears all but the
+    inheritable ones, cleared here too), no setuid gains after, and a
+    session keyring of its own. The hidden suite, the solutions and the
     results are root's and unreadable to this uid (``run_autograder`` sees
     to their modes), and the trusted side kills whatever this uid leaves."""
     _become_sandbox_user()
+    _clear_capability_sets()
     _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(NO_NEW_PRIVS)")
     _join_own_keyring()
 
@@ -295,6 +297,12 @@ def _drop_capabilities() -> None:
         last = int(file.read())
     for cap in range(last + 1):
         _check(_libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0), "prctl(CAPBSET_DROP)")
+    _clear_capability_sets()
+
+
+def _clear_capability_sets() -> None:
+    """Clear the ambient, effective, permitted and inheritable sets (which
+    needs no privilege; the bounding set does)."""
     _check(_libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), "prctl(CAP_AMBIENT)")
     header = (ctypes.c_uint32 * 2)(_CAPABILITY_V3, 0)
     data = (ctypes.c_uint32 * 6)()  # two sets of (effective, permitted, inheritable), all 0
