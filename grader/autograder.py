@@ -160,7 +160,7 @@ def end_sandbox_processes(tries: int = 50) -> list[int]:
         if not left:
             break
         for pid in left:
-            with contextlib.suppress(ProcessLookupError):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
         time.sleep(0.01)
     with contextlib.suppress(ChildProcessError):  # the orphans adopted, now zombies

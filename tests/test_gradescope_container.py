@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ import jsonschema
 import pytest
 
 from grader.sandbox.confine import SANDBOX_UID
-from tests.helpers import REPO
+from tests.helpers import COURSE, REPO
 from tests.test_gradescope import SCHEMA, autograder_tree, export, grader_on_path
 
 CONTAINER = ("unshare", "--mount", "--pid", "--fork", "--mount-proc", "--propagation", "private")
@@ -72,7 +73,7 @@ SIMULATION = """
 mount -t tmpfs -o ro,nosuid,nodev,noexec cgroup /sys/fs/cgroup || exit 90
 setpriv --reuid {uid} --regid {uid} --clear-groups sleep 600 &
 echo $! > "$DROP/stray"
-setpriv --bounding-set -sys_admin --inh-caps -sys_admin --ambient-caps -sys_admin -- "$@"
+setpriv --bounding-set {drop} --inh-caps {drop} --ambient-caps {drop} -- "$@"
 status=$?
 sleep {wait}
 for name in daemon stray; do
@@ -131,21 +132,37 @@ def hostile_notebook(folder: Path, *, drop: Path, root: Path) -> Path:
     return path
 
 
-def run_in_container(world: Path, archive: Path) -> tuple[dict[str, Any], Path, str]:
-    """results.json as the harness reads it, the attack's drop folder, and the output."""
+@dataclass(frozen=True)
+class Run:
+    """One run_autograder in the simulated container."""
+
+    results: dict[str, Any]
+    """results.json as the harness reads it, after run_autograder ended"""
+    drop: Path
+    """where the attack and the harness leave what they found"""
+    output: str
+    returncode: int
+
+
+def run_in_container(
+    world: Path, archive: Path, *, submission: Path | None = None, dropped: str = "-sys_admin"
+) -> Run:
+    """Run ``archive``'s run_autograder on ``submission`` (by default the
+    hostile reference notebook) without the ``dropped`` capabilities."""
     root = autograder_tree(world, archive)
     drop = world / "drop"
     drop.mkdir()
     drop.chmod(0o777)
     (root / "submission").mkdir()
-    shutil.copy(hostile_notebook(world, drop=drop, root=root), root / "submission")
+    submission = submission or hostile_notebook(world, drop=drop, root=root)
+    shutil.copy(submission, root / "submission")
     env = {
         **os.environ,
         "PATH": f"{grader_on_path(world)}{os.pathsep}{os.environ['PATH']}",
         "TFGRADE_AUTOGRADER_ROOT": str(root),
         "DROP": str(drop),
     }
-    script = SIMULATION.format(uid=SANDBOX_UID, wait=HARNESS_WAIT)
+    script = SIMULATION.format(uid=SANDBOX_UID, wait=HARNESS_WAIT, drop=dropped)
     done = subprocess.run(
         [*CONTAINER, "sh", "-c", script, "container", str(root / "run_autograder")],
         cwd=root,
@@ -156,13 +173,16 @@ def run_in_container(world: Path, archive: Path) -> tuple[dict[str, Any], Path, 
     )
     assert done.returncode != 90, done.stderr
     results = json.loads((root / "results" / "results.json").read_text())
-    return results, drop, done.stdout + done.stderr
+    jsonschema.validate(results, SCHEMA)
+    return Run(results, drop, done.stdout + done.stderr, done.returncode)
 
 
 def test_a_hostile_notebook_cannot_read_the_suite_or_outlive_the_grader(world: Path) -> None:
     require_container_tools()
     archive = export(world, "export", "gradescope", "01_tensors")
-    results, drop, output = run_in_container(world, archive)
+    run = run_in_container(world, archive)
+    results, drop, output = run.results, run.drop, run.output
+    assert run.returncode == 0, output
     assert (drop / "leak").is_file(), output  # the attack ran
     uid, _, leaked = (drop / "leak").read_text().partition("\n")
     assert uid == f"uid={SANDBOX_UID} caps={','.join(['0' * 16] * 4)}"  # Inh, Prm, Eff, Amb
@@ -181,7 +201,6 @@ def test_a_hostile_notebook_cannot_read_the_suite_or_outlive_the_grader(world: P
     extra = results["extra_data"]
     assert extra["isolation"] == "process, uid nobody, memory watchdog, process cap, scratch quota"
     assert "could not read the hidden tests" in extra["isolation_note"]
-    jsonschema.validate(results, SCHEMA)
 
 
 def test_a_course_can_refuse_to_grade_without_namespaces(world: Path) -> None:
@@ -189,10 +208,27 @@ def test_a_course_can_refuse_to_grade_without_namespaces(world: Path) -> None:
     the student is told it is not their problem, staff why."""
     require_container_tools()
     archive = export(world, "export", "gradescope", "01_tensors", "--require-namespaces")
-    results, drop, output = run_in_container(world, archive)
+    run = run_in_container(world, archive)
+    results, drop, output = run.results, run.drop, run.output
+    assert run.returncode == 1
     assert not (drop / "leak").exists()
     assert results["score"] == 0 and results["tests"] == []
     assert "problem on its side, not in your work" in results["output"]
     assert "--require-namespaces: not grading, because" in output
     assert "does not allow new namespaces" in output
-    jsonschema.validate(results, SCHEMA)
+
+
+def test_run_autograder_withholds_the_grade_while_a_sandbox_process_lives(world: Path) -> None:
+    """A container whose root may not signal other users (no CAP_KILL): the
+    stray process of uid nobody cannot be killed, so run_autograder writes
+    "not graded" and fails rather than hand over a grade it cannot vouch for."""
+    require_container_tools()
+    archive = export(world, "--root", str(COURSE), "export", "gradescope", "00_smoke")
+    good = COURSE / "submissions" / "good.ipynb"
+    run = run_in_container(world, archive, submission=good, dropped="-sys_admin,-kill")
+    stray = (run.drop / "stray").read_text().strip()
+    assert run.returncode == 1
+    assert run.results["score"] == 0 and run.results["tests"] == []
+    assert "could not make sure that the code it ran had stopped" in run.results["output"]
+    assert f"processes of uid {SANDBOX_UID} did not end: {stray}" in run.output
+    assert "Traceback" not in run.output
