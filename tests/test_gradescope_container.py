@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -232,3 +233,24 @@ def test_run_autograder_withholds_the_grade_while_a_sandbox_process_lives(world:
     assert "could not make sure that the code it ran had stopped" in run.results["output"]
     assert f"processes of uid {SANDBOX_UID} did not end: {stray}" in run.output
     assert "Traceback" not in run.output
+
+
+def test_doctor_names_the_containers_isolation_level() -> None:
+    """``grader doctor`` in the container says what a grade there records."""
+    require_container_tools()
+    drop = "-sys_admin"
+    script = (
+        "mount -t tmpfs -o ro cgroup /sys/fs/cgroup && exec setpriv "
+        f'--bounding-set {drop} --inh-caps {drop} --ambient-caps {drop} -- "$@"'
+    )
+    done = subprocess.run(
+        [*CONTAINER, "sh", "-c", script, "container", sys.executable, "-m", "grader", "doctor"],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    expected = "process, uid nobody, memory watchdog, process cap, scratch quota"
+    found = [line.partition(":")[2].strip() for line in done.stdout.splitlines()]
+    assert expected in found, done.stdout
