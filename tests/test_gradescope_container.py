@@ -202,6 +202,7 @@ def test_a_hostile_notebook_cannot_read_the_suite_or_outlive_the_grader(world: P
     extra = results["extra_data"]
     assert extra["isolation"] == "process, uid nobody, memory watchdog, process cap, scratch quota"
     assert "could not read the hidden tests" in extra["isolation_note"]
+    assert "number of processes is not capped" not in output  # capped per uid
 
 
 def test_a_course_can_refuse_to_grade_without_namespaces(world: Path) -> None:

@@ -273,14 +273,16 @@ sandbox_processes() {{  # live processes of uid {SANDBOX_UID}
 # In a container (a PID namespace of its own) every process of that uid is
 # this run's: kill them, then check, and withhold the grade if any is left.
 if [ "$(id -u)" = 0 ] && [ "$(stat -Lc %i /proc/self/ns/pid)" != {INITIAL_PID_NAMESPACE} ]; then
-    for _ in 1 2 3 4 5 6 7 8 9 10; do
-        left="$(sandbox_processes)"
-        [ -z "$left" ] && break
+    left="$(sandbox_processes)"
+    if [ -n "$left" ]; then
         echo "run_autograder: killing what uid {SANDBOX_UID} left running:" $left
+    fi
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+        [ -z "$left" ] && break
         kill -KILL $left 2>/dev/null
         sleep 0.1
+        left="$(sandbox_processes)"
     done
-    left="$(sandbox_processes)"
     if [ -n "$left" ]; then
         cat >"$results" <<'JSON'
 {json.dumps(NOT_ENDED)}
