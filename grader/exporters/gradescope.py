@@ -13,7 +13,8 @@ At the zip's root (Gradescope unpacks it into ``/autograder/source/``):
   ``results/`` root's alone (sandboxes there run as ``SANDBOX_UID``), calls
   ``grader gradescope-run`` from ``PATH`` (so it runs wherever the grader is
   installed), which writes ``results/results.json`` (``grader.autograder``),
-  then refuses to finish while a process of ``SANDBOX_UID`` is alive.
+  then refuses to finish while a process of ``SANDBOX_UID`` is alive. With
+  ``--require-namespaces`` it passes that option on: no grade without them.
 - ``requirements.lock``, ``tfgrade/`` (``pyproject.toml`` and the ``grader``
   package), ``solutions/ASSIGNMENT/`` (hidden suite, solution notebook,
   ``assignment.toml``) and the course's data folder, if the assignment has one;
