@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
 import tempfile
 import time
 import traceback
@@ -38,8 +37,7 @@ from grader.files import atomic_write
 from grader.results import Notice, NoticeKind, SubmissionResult, Visibility, notebook_order
 from grader.runners.local import preload_tensorflow
 from grader.sandbox import confine
-from grader.sandbox.client import IsolationPart
-from grader.sandbox.limits import ProcessTree
+from grader.sandbox.client import IsolationPart, kill_descendants
 from grader.students import shown, student_id
 from grader.submissions import (
     SUFFIXES,
@@ -145,36 +143,15 @@ def isolation_note(isolation: str) -> str:
     return PROCESS_ONLY if IsolationPart.SANDBOX_USER.value in parts else PROCESS_AS_GRADER
 
 
-def end_sandbox_processes(tries: int = 50) -> list[int]:
+def end_sandbox_processes() -> list[int]:
     """Kill every process of the sandbox's uid among this process's
     descendants (which, as their subreaper, holds every daemon a sandbox
-    left); the pids that are still alive after ``tries`` rounds."""
-    tree = ProcessTree(os.getpid())
-    left: list[int] = []
-    for _ in range(tries):
-        left = [
-            pid
-            for pid, fields in tree.scan().items()
-            if fields[0] != "Z" and _real_uid(pid) == confine.SANDBOX_UID
-        ]
-        if not left:
-            break
-        for pid in left:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
-        time.sleep(0.01)
-    with contextlib.suppress(ChildProcessError):  # the orphans adopted, now zombies
+    left); the pids still alive after, with the adopted zombies reaped."""
+    left = kill_descendants(os.getpid(), uid=confine.SANDBOX_UID)
+    with contextlib.suppress(ChildProcessError):
         while os.waitpid(-1, os.WNOHANG)[0]:
             pass
     return left
-
-
-def _real_uid(pid: int) -> int | None:
-    with contextlib.suppress(OSError, ValueError, IndexError), open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("Uid:"):
-                return int(line.split()[1])
-    return None
 
 
 def _grade(assignment: Assignment, folder: Path, echo: Echo) -> tuple[SubmissionResult, str]:

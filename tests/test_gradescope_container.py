@@ -70,6 +70,19 @@ if os.fork() == 0:
     os._exit(0)
 """
 
+DAEMON = """
+import os, time
+if os.fork() == 0:
+    os.setsid()
+    if os.fork():
+        os._exit(0)
+    with open({drop!r} + "/daemon", "w") as file:
+        file.write(str(os.getpid()))
+    time.sleep(600)
+    os._exit(0)
+"""
+"""a cell that leaves a daemon behind and does nothing else"""
+
 SIMULATION = """
 mount -t tmpfs -o ro,nosuid,nodev,noexec cgroup /sys/fs/cgroup || exit 90
 setpriv --reuid {uid} --regid {uid} --clear-groups sleep 600 &
@@ -112,12 +125,17 @@ def world() -> Iterator[Path]:
 
 def hostile_notebook(folder: Path, *, drop: Path, root: Path) -> Path:
     """The reference notebook with the attack as its last cell."""
-    notebook = json.loads(REFERENCE.read_text())
     source = ATTACK.format(
         drop=str(drop),
         results=str(root / "results" / "results.json"),
         suite=str(root / "source" / "solutions" / "01_tensors" / "test_hidden.py"),
     )
+    return with_cell(REFERENCE, source, folder / "01_tensors.ipynb")
+
+
+def with_cell(notebook_path: Path, source: str, path: Path) -> Path:
+    """``notebook_path`` with ``source`` as its last cell, written to ``path``."""
+    notebook = json.loads(notebook_path.read_text())
     notebook["cells"].append(
         {
             "cell_type": "code",
@@ -128,7 +146,6 @@ def hostile_notebook(folder: Path, *, drop: Path, root: Path) -> Path:
             "execution_count": None,
         }
     )
-    path = folder / "01_tensors.ipynb"
     path.write_text(json.dumps(notebook))
     return path
 
@@ -234,6 +251,32 @@ def test_run_autograder_withholds_the_grade_while_a_sandbox_process_lives(world:
     assert "could not make sure that the code it ran had stopped" in run.results["output"]
     assert f"processes of uid {SANDBOX_UID} did not end: {stray}" in run.output
     assert "Traceback" not in run.output
+
+
+def test_grade_leaves_no_daemon_behind_without_namespaces(world: Path) -> None:
+    """``grader grade`` in the container (process isolation, as root): the
+    zygote is its sandboxes' subreaper, so the daemon a notebook left is
+    killed when the run ends, although nothing else would reach it."""
+    require_container_tools()
+    drop = world / "drop"
+    drop.mkdir()
+    drop.chmod(0o777)
+    good = with_cell(
+        COURSE / "submissions" / "good.ipynb", DAEMON.format(drop=str(drop)), world / "d.ipynb"
+    )
+    script = SIMULATION.format(uid=SANDBOX_UID, wait=1, drop="-sys_admin")
+    grade = [sys.executable, "-m", "grader", "--root", str(COURSE), "grade", "00_smoke", str(good)]
+    done = subprocess.run(
+        [*CONTAINER, "sh", "-c", script, "container", *grade, "--out", str(world / "out")],
+        env={**os.environ, "PYTHONPATH": str(REPO), "DROP": str(drop)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert any(line.split()[:2] == ["d", "5/5"] for line in done.stdout.splitlines()), done.stdout
+    assert (drop / "daemon").is_file()  # the daemon started
+    assert not (drop / "daemon.alive").exists()
 
 
 def test_doctor_names_the_containers_isolation_level() -> None:

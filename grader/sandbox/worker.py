@@ -460,6 +460,7 @@ def zygote(address: str) -> None:
     os.chmod(address, 0o600)
     listener.listen(64)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps sandboxes
+    confine.become_subreaper()  # and what double-forks out of one, till Zygote.close kills it
     # problem: "" when sandboxes can be fully confined; drop_uid: 1 when, without, they leave root
     print(f"ready\t{problem}\t{int(drop_uid)}", flush=True)
     while True:
