@@ -11,9 +11,11 @@ fix and a score of 0, never a traceback; details for staff go to stdout,
 which Gradescope shows to instructors only (``stdout_visibility: hidden``).
 
 Gradescope's container has no namespaces, so sandboxes are plain processes
-of ``SANDBOX_UID``. This process is their subreaper: a daemon that
-double-forks out of a sandbox is still its descendant, and every process of
-that uid among its descendants is killed before ``results.json`` is written.
+of ``SANDBOX_UID``. A daemon that double-forks out of one is adopted by the
+zygote (a subreaper, killed with its descendants at the end of the batch),
+or, should the zygote be gone, by this process, a subreaper too: every
+process of that uid among its descendants is killed before ``results.json``
+is written, and the grade is withheld if one will not die.
 """
 
 from __future__ import annotations
