@@ -107,6 +107,8 @@ def require_container_tools() -> None:
     reason = f"missing {', '.join(missing)} (util-linux)" if missing else ""
     if not reason and os.geteuid() != 0:
         reason = "the simulated container runs run_autograder as root, as Gradescope does"
+    if not reason and subprocess.run([*CONTAINER, "true"], capture_output=True).returncode:
+        reason = "this machine cannot make the mount and PID namespaces the simulation needs"
     if reason:
         if os.environ.get("CI") == "true":
             pytest.fail(f"{reason}: CI must run the Gradescope container test")
