@@ -281,6 +281,33 @@ def test_grade_leaves_no_daemon_behind_without_namespaces(world: Path) -> None:
     assert not (drop / "daemon.alive").exists()
 
 
+def test_a_scratch_folder_uid_nobody_cannot_reach_is_named(world: Path) -> None:
+    """``TMPDIR`` under a folder only root may pass: the sandbox's uid could
+    not reach its scratch, so the run stops at once, naming the folder."""
+    require_container_tools()
+    closed = world / "closed"
+    (closed / "tmp").mkdir(parents=True)
+    closed.chmod(0o700)
+    script = SIMULATION.format(uid=SANDBOX_UID, wait=0, drop="-sys_admin")
+    good = COURSE / "submissions" / "good.ipynb"
+    grade = [sys.executable, "-m", "grader", "--root", str(COURSE), "grade", "00_smoke", str(good)]
+    done = subprocess.run(
+        [*CONTAINER, "sh", "-c", script, "container", *grade, "--out", str(world / "out")],
+        env={
+            **os.environ,
+            "PYTHONPATH": str(REPO),
+            "DROP": str(world),
+            "TMPDIR": str(closed / "tmp"),
+        },
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode != 0
+    assert f"and {closed} keeps them from their scratch folders" in done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+
+
 def test_doctor_names_the_containers_isolation_level() -> None:
     """``grader doctor`` in the container says what a grade there records."""
     require_container_tools()

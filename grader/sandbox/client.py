@@ -130,6 +130,14 @@ class Zygote:
             raise GraderError("the sandbox zygote failed to start (is TensorFlow installed?)")
         self.isolation_problem = problem
         self.drop_uid = drop_uid == "1"
+        blocked = _closed_to_others(self._dir.parent) if self.drop_uid else None
+        if blocked is not None:
+            self.close()
+            raise GraderError(
+                f"sandboxes here are plain processes of uid {SANDBOX_UID} (no namespaces), "
+                f"and {blocked} keeps them from their scratch folders: let other users pass "
+                "through it (chmod o+x), or set TMPDIR to a folder they can pass, such as /tmp"
+            )
 
     @property
     def info(self) -> ZygoteInfo:
@@ -149,6 +157,15 @@ class Zygote:
         if self._process.stdout is not None:
             self._process.stdout.close()
         shutil.rmtree(self._dir, ignore_errors=True)
+
+
+def _closed_to_others(folder: Path) -> Path | None:
+    """The first folder on the way from / to ``folder`` that other users may
+    not pass through, if any."""
+    for path in [*reversed(folder.resolve().parents), folder.resolve()]:
+        if not path.stat().st_mode & 0o001:
+            return path
+    return None
 
 
 def kill_descendants(pid: int, *, uid: int | None = None, rounds: int = 50) -> list[int]:
