@@ -9,10 +9,18 @@ recorded; without namespaces it still grades and says so). Whatever goes
 wrong, the student gets a ``results.json`` with a message naming what to
 fix and a score of 0, never a traceback; details for staff go to stdout,
 which Gradescope shows to instructors only (``stdout_visibility: hidden``).
+
+Gradescope's container has no namespaces, so sandboxes are plain processes
+of ``SANDBOX_UID``. A daemon that double-forks out of one is adopted by the
+zygote (a subreaper, killed with its descendants at the end of the batch),
+or, should the zygote be gone, by this process, a subreaper too: every
+process of that uid among its descendants is killed before ``results.json``
+is written, and the grade is withheld if one will not die.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -30,6 +38,8 @@ from grader.errors import GraderError
 from grader.files import atomic_write
 from grader.results import Notice, NoticeKind, SubmissionResult, Visibility, notebook_order
 from grader.runners.local import preload_tensorflow
+from grader.sandbox import confine
+from grader.sandbox.client import IsolationPart, kill_descendants
 from grader.students import shown, student_id
 from grader.submissions import (
     SUFFIXES,
@@ -54,25 +64,64 @@ class Refusal:
     message: str
 
 
-def run(course: Path, name: str, *, root: Path, echo: Echo = print) -> int:
-    """Grade the submission under ``root`` and write its results.json; the exit status."""
+PROCESS_ONLY = (
+    "Graded without namespaces (Gradescope's container): the student's code ran as a plain "
+    "process of uid nobody. It could not read the hidden tests, the solutions or the results, "
+    "and every process it started was killed before the results were written. It could read "
+    "the container's other world-readable files, reach the network if the container can, see "
+    "the container's other processes, and its memory was capped by a sampling watchdog, not a "
+    "cgroup. `grader export gradescope --require-namespaces` refuses such runs."
+)
+"""``extra_data.isolation_note`` of a run whose sandboxes left root"""
+PROCESS_AS_GRADER = (
+    "Graded without namespaces and without leaving the grader's own user (the container "
+    "does not allow changing uid): the student's code could read the hidden tests and "
+    "forge these results. Do not trust this score."
+)
+"""``extra_data.isolation_note`` of a run whose sandboxes ran as the grader's user"""
+
+
+def run(
+    course: Path, name: str, *, root: Path, require_namespaces: bool = False, echo: Echo = print
+) -> int:
+    """Grade the submission under ``root`` and write its results.json; the
+    exit status. ``require_namespaces``: refuse to grade (staff are told why,
+    the student that it is not their problem) where sandboxes would be plain
+    processes."""
     started = time.monotonic()
-    results = root / "results" / "results.json"
+    confine.become_subreaper()
+    document, status = _document(course, name, root, echo, started, require_namespaces)
+    left = end_sandbox_processes()
+    if left:
+        echo(
+            f"processes of the sandbox's uid {confine.SANDBOX_UID} did not end when killed "
+            f"(pids {', '.join(map(str, left[:10]))}): not writing their grade"
+        )
+        document, status = _failure(started), 1
+    _write(root / "results" / "results.json", document, echo)
+    return status
+
+
+def _document(
+    course: Path, name: str, root: Path, echo: Echo, started: float, require_namespaces: bool
+) -> tuple[dict[str, object], int]:
+    """results.json's content and the exit status, before the sandboxes' end is checked."""
     metadata = gradescope.read_metadata(root / gradescope.METADATA_NAME)
     if metadata.problem:
         echo(f"note: {metadata.problem}")
     echo(f"submitted at: {gradescope.iso(metadata.created_at) or 'unknown (no metadata)'}")
     try:
+        problem = confine.probe() if require_namespaces else ""
+        if problem:
+            raise GraderError(f"--require-namespaces: not grading, because {problem}")
         assignment = assignments.load(course, name)
         result, message = _grade(assignment, root / "submission", metadata, echo)
     except GraderError as err:
         echo(f"the autograder could not grade: {err}")
-        _write(results, _failure(started), echo)
-        return 1
+        return _failure(started), 1
     except Exception:  # noqa: BLE001 - our bug: staff see it on stdout, the student a message
         echo(traceback.format_exc())
-        _write(results, _failure(started), echo)
-        return 1
+        return _failure(started), 1
     if message:
         echo(message)
     if result.penalty is not None:
@@ -82,8 +131,32 @@ def run(course: Path, name: str, *, root: Path, echo: Echo = print) -> int:
     document = gradescope.results_json(
         result, metadata=metadata, execution_time=time.monotonic() - started, message=message
     )
-    _write(results, document, echo)
-    return 0
+    note = isolation_note(result.isolation)
+    if note:
+        echo(f"note: {note}")
+        extra = document["extra_data"]
+        assert isinstance(extra, dict)
+        extra["isolation_note"] = note
+    return document, 0
+
+
+def isolation_note(isolation: str) -> str:
+    """What a run with this recorded isolation level does not guarantee ("" with namespaces)."""
+    parts = isolation.split(", ")
+    if parts[0] != IsolationPart.PROCESS.value:
+        return ""
+    return PROCESS_ONLY if IsolationPart.SANDBOX_USER.value in parts else PROCESS_AS_GRADER
+
+
+def end_sandbox_processes() -> list[int]:
+    """Kill every process of the sandbox's uid among this process's
+    descendants (which, as their subreaper, holds every daemon a sandbox
+    left); the pids still alive after, with the adopted zombies reaped."""
+    left = kill_descendants(os.getpid(), uid=confine.SANDBOX_UID)
+    with contextlib.suppress(ChildProcessError):
+        while os.waitpid(-1, os.WNOHANG)[0]:
+            pass
+    return left
 
 
 def _grade(

@@ -45,6 +45,7 @@ from grader.results import (
 )
 from grader.runners import Backend, Outcome, Runner, SlotStats
 from grader.runners.local import LocalRunner, preload_tensorflow
+from grader.sandbox import confine
 from grader.sandbox.limits import Cgroup
 from grader.students import shown, student_id
 from grader.submissions import (
@@ -320,7 +321,7 @@ def _check_isolation(problem: str, assignment: Assignment, *, require: bool, ech
     problems = [problem] if problem else []
     Cgroup.sweep()
     probe = Cgroup.create(f"probe-{os.getpid()}", assignment.limits)
-    if probe is None and problem:
+    if probe is None and problem and not confine.can_drop_to_sandbox_user():  # else: per uid
         problems.append("no writable cgroup, so the number of processes is not capped")
     elif probe is None:
         echo(

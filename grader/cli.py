@@ -178,6 +178,12 @@ def check_command(
     help="canvas, moodle: also write each assignment's raw score and late penalty "
     "(csv and nbgrader always have them).",
 )
+@click.option(
+    "--require-namespaces",
+    is_flag=True,
+    help="gradescope: refuse to grade where sandboxes would be plain processes without "
+    "namespaces, as in Gradescope's own container (see README).",
+)
 @click.pass_obj
 def export_command(
     root: Path,
@@ -189,6 +195,7 @@ def export_command(
     missing: Literal["zero", "blank"],
     identifier: Literal["username", "email", "idnumber"],
     adjustment_columns: bool,
+    require_namespaces: bool,
 ) -> None:
     """Write grades (or an autograder) for another system, in FORMAT.
 
@@ -205,6 +212,7 @@ def export_command(
             missing=missing,
             identifier=identifier,
             adjustment_columns=adjustment_columns,
+            require_namespaces=require_namespaces,
             echo=lambda line: click.echo(line, err=True),
         )
         written = exporters.ExportFormat(format_name).export(request)
@@ -227,12 +235,27 @@ export_command.help = (export_command.help or "") + "\n".join(
     show_default=True,
     help="Gradescope's folder holding submission/ and results/ (env TFGRADE_AUTOGRADER_ROOT).",
 )
+@click.option(
+    "--require-namespaces",
+    is_flag=True,
+    help="Refuse to grade where sandboxes would be plain processes without namespaces.",
+)
 @click.pass_obj
-def gradescope_run_command(root: Path, assignment: str, autograder_root: Path) -> None:
+def gradescope_run_command(
+    root: Path, assignment: str, autograder_root: Path, require_namespaces: bool
+) -> None:
     """Grade Gradescope's submission/ and write results/results.json (run_autograder runs this)."""
     from grader import autograder
 
-    sys.exit(autograder.run(root, assignment, root=autograder_root, echo=click.echo))
+    sys.exit(
+        autograder.run(
+            root,
+            assignment,
+            root=autograder_root,
+            require_namespaces=require_namespaces,
+            echo=click.echo,
+        )
+    )
 
 
 @main.command("similarity")

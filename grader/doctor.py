@@ -65,7 +65,8 @@ def examine() -> list[Finding]:
             findings.append(Finding(name, importlib.metadata.version(providers[0])))
         else:
             findings.append(Finding(name, "not installed", "run `make grade` or `make test`"))
-    level = isolation_level(isolated=not problem, cgroup=cgroup)
+    drop_uid = bool(problem) and confine.can_drop_to_sandbox_user()
+    level = isolation_level(isolated=not problem, cgroup=cgroup, drop_uid=drop_uid)
     findings.append(
         Finding(
             "isolation",

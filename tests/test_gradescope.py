@@ -154,6 +154,9 @@ def test_zip_has_gradescope_layout(zip_01: Path, tmp_path: Path) -> None:
         "solutions/01_tensors/assignment.toml",
     } <= names
     assert modes["setup.sh"] == modes["run_autograder"] == 0o755
+    # sandboxes without namespaces run as uid nobody: the solutions are root's alone
+    assert {m for n, m in modes.items() if n.startswith("solutions/")} == {0o600}
+    assert modes["tfgrade/grader/cli.py"] == modes["course.json"] == 0o644
     assert not any("__pycache__" in n or "examples/" in n or "02_layers/" in n for n in names)
     # the hidden suite is the instructor's, byte for byte
     suite = REPO / "solutions" / "01_tensors" / "test_hidden.py"
@@ -183,6 +186,7 @@ def test_setup_installs_pinned_versions(zip_01: Path, tmp_path: Path) -> None:
     assert '-c "$here/requirements.lock"' in setup  # constraints: dev tools are not installed
     assert '--no-build-isolation "$here/tfgrade"' in setup and " -r " not in setup
     assert "(3, 11, 2) <= sys.version_info[:3] < (3, 14)" in setup
+    assert 'chmod -R go-rwx "$here/solutions/"' in setup  # sandboxes may run as nobody
 
 
 def test_the_same_course_gives_the_same_zip(zip_01: Path, tmp_path: Path) -> None:
@@ -222,6 +226,7 @@ def test_reference_submission_scores_full_marks(zip_01: Path, tmp_path: Path) ->
     assert extra["submitted_at"] == SUBMITTED_AT
     assert extra["due_date"] == "2026-12-01T23:59:00-07:00"
     assert extra["isolation"] and extra["isolation"] != "not graded"
+    assert "isolation_note" not in extra  # namespaces: nothing to warn of
     assert results["output_format"] == results["test_output_format"] == "html"
     assert results["stdout_visibility"] == "hidden"
     assert "score: 36/36" in run.stdout
@@ -282,6 +287,8 @@ def test_grades_where_namespaces_are_unavailable(zip_01: Path, tmp_path: Path) -
     ]
     assert run.results["extra_data"]["isolation"].startswith("process")
     assert "weaker isolation" in run.stdout
+    # root of a user namespace that maps no other uid cannot leave it: said plainly
+    assert "Do not trust this score" in run.results["extra_data"]["isolation_note"]
 
 
 # -- bad input ---------------------------------------------------------------

@@ -80,6 +80,8 @@ def test_restart_keeps_scratch_files(tmp_path: Path) -> None:
 def test_isolation_level_is_recorded_as_its_parts_labels() -> None:
     """Results and reports compare this string: its format stays fixed."""
     assert isolation_level(isolated=False, cgroup=None) == "process, memory watchdog, scratch quota"
+    left_root = isolation_level(isolated=False, cgroup=None, drop_uid=True)
+    assert left_root == "process, uid nobody, memory watchdog, process cap, scratch quota"
     isolated = isolation_level(isolated=True, cgroup=None)
     if is_host_root():
         assert isolated == "namespaces, uid nobody, memory watchdog, scratch quota"

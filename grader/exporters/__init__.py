@@ -45,6 +45,9 @@ class ExportRequest:
     adjustment_columns: bool = False
     """``--adjustment-columns``: an LMS import also gets each assignment's raw
     score and late penalty as columns (csv and nbgrader always have them)"""
+    require_namespaces: bool = False
+    """``--require-namespaces``: the Gradescope autograder refuses to grade
+    where sandboxes would be plain processes (no namespaces)"""
     echo: Callable[[str], None] = print
     """where notes for staff go (students left out of the LMS's view, say)"""
 

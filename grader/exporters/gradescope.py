@@ -10,9 +10,12 @@ At the zip's root (Gradescope unpacks it into ``/autograder/source/``):
   ``/autograder/venv`` with only the packages grading needs, each at its pin
   in ``requirements.lock`` (TensorFlow, Keras, pytest...; not the dev tools),
   and links ``grader`` into ``/usr/local/bin``.
-- ``run_autograder``: run per submission; calls ``grader gradescope-run``
-  from ``PATH`` (so it runs wherever the grader is installed), which writes
-  ``results/results.json`` (``grader.autograder``).
+- ``run_autograder``: run per submission, as root; makes the solutions and
+  ``results/`` root's alone (sandboxes there run as ``SANDBOX_UID``), calls
+  ``grader gradescope-run`` from ``PATH`` (so it runs wherever the grader is
+  installed), which writes ``results/results.json`` (``grader.autograder``),
+  then refuses to finish while a process of ``SANDBOX_UID`` is alive. With
+  ``--require-namespaces`` it passes that option on: no grade without them.
 - ``requirements.lock``, ``tfgrade/`` (``pyproject.toml`` and the ``grader``
   package), ``solutions/ASSIGNMENT/`` (hidden suite, solution notebook,
   ``assignment.toml``) and the course's data folder, if the assignment has one;
@@ -22,7 +25,9 @@ At the zip's root (Gradescope unpacks it into ``/autograder/source/``):
   solutions define, so a notebook uploaded to the wrong assignment gets a
   message saying so (``grader.autograder.wrong_assignment``).
 
-Entries carry a fixed date, so the same course gives the same zip.
+Entries carry a fixed date, so the same course gives the same zip; the
+solutions' are mode 0600, for an unzip that keeps modes (``run_autograder``
+sets them again, for one that does not).
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ from grader.exporters import ExportRequest
 from grader.files import replacing
 from grader.gradescope import COURSE_NAME, ROOT_VARIABLE, definitions
 from grader.results import Visibility
+from grader.sandbox.confine import SANDBOX_UID
 from grader.submissions import SubmissionProblem, notebook_cells
 
 SUMMARY = "an autograder zip for Gradescope (one assignment): setup.sh, run_autograder, suite"
@@ -52,6 +58,11 @@ CHECKOUT = SOURCE.parent
 """where ``pyproject.toml`` and ``requirements.lock`` sit beside it"""
 SHOWN_PINS = ("tensorflow-cpu", "keras", "numpy", "pytest")
 _FIXED_DATE = (2000, 1, 1, 0, 0, 0)
+SECRET = "solutions/"
+"""the zip's folder that only root may read: hidden suite, solution, config"""
+INITIAL_PID_NAMESPACE = 4026531836
+"""the inode of the machine's own PID namespace (the kernel's PROC_PID_INIT_INO):
+any other means a container, whose every process of ``SANDBOX_UID`` is the run's"""
 
 
 def export(request: ExportRequest) -> list[Path]:
@@ -75,7 +86,9 @@ def export(request: ExportRequest) -> list[Path]:
     lock = (CHECKOUT / LOCK).read_text()
     generated = {
         "setup.sh": setup_script(assignment.name, pins(lock)),
-        "run_autograder": run_script(assignment.name),
+        "run_autograder": run_script(
+            assignment.name, require_namespaces=request.require_namespaces
+        ),
     }
     generated[COURSE_NAME] = json.dumps({"assignments": _others(assignment)}, indent=2)
     _write_zip(output, generated, entries)
@@ -147,7 +160,9 @@ def _write_zip(output: Path, generated: dict[str, str], entries: dict[str, Path]
         for name, text in generated.items():
             archive.writestr(_info(name, 0o644 if name == COURSE_NAME else 0o755), text)
         for name, path in entries.items():
-            archive.writestr(_info(name, 0o644), path.read_bytes())
+            archive.writestr(
+                _info(name, 0o600 if name.startswith(SECRET) else 0o644), path.read_bytes()
+            )
 
 
 def _info(name: str, mode: int) -> zipfile.ZipInfo:
@@ -206,6 +221,7 @@ install=("$venv/bin/pip" install --no-cache-dir --disable-pip-version-check --qu
 "${{install[@]}}" setuptools  # builds the grader, next
 "${{install[@]}}" --no-build-isolation "$here/tfgrade"
 ln -sf "$venv/bin/grader" /usr/local/bin/grader
+chmod -R go-rwx "$here/{SECRET}"  # sandboxes here run as uid {SANDBOX_UID}: root's alone
 grader --version
 """
 
@@ -219,25 +235,74 @@ NOT_INSTALLED = {
     "tests": [],
 }
 """results.json when ``grader`` is not on PATH (setup.sh failed)"""
+NOT_ENDED = {
+    "score": 0.0,
+    "output": "The autograder could not make sure that the code it ran had stopped, so it did "
+    "not record a grade. Course staff can see what happened.",
+    "visibility": Visibility.VISIBLE,
+    "stdout_visibility": Visibility.HIDDEN,
+    "tests": [],
+}
+"""results.json when a process of ``SANDBOX_UID`` outlives the grader and its kill"""
 
 
-def run_script(name: str) -> str:
-    assignment = shlex.quote(name)
+def run_script(name: str, *, require_namespaces: bool = False) -> str:
+    command = ["grader", "--root", '"$root/source"', "gradescope-run", shlex.quote(name)]
+    if require_namespaces:
+        command.insert(-1, "--require-namespaces")
     return f"""#!/usr/bin/env bash
-# Gradescope runs this for every submission. It grades submission/ and
-# writes results/results.json under /autograder, or under
+# Gradescope runs this for every submission, as root. It grades submission/
+# and writes results/results.json under /autograder, or under
 # ${ROOT_VARIABLE} when set (to self-test this zip in a temporary tree).
-# `grader` comes from PATH, where setup.sh linked it.
+# `grader` comes from PATH, where setup.sh linked it. Without namespaces
+# student code runs as uid {SANDBOX_UID}, which may read neither the solutions
+# nor the results, and which is left no process once this script ends.
 set -u
 root="${{{ROOT_VARIABLE}:-/autograder}}"
 export {ROOT_VARIABLE}="$root"
+results="$root/results/results.json"
+mkdir -p "$root/results"
+chmod -R go-rwx "$root/source/{SECRET}" "$root/results"
 if ! command -v grader >/dev/null 2>&1; then
-    mkdir -p "$root/results"
-    cat >"$root/results/results.json" <<'JSON'
+    cat >"$results" <<'JSON'
 {json.dumps(NOT_INSTALLED)}
 JSON
     echo "run_autograder: grader is not on PATH; did setup.sh run? (PATH=$PATH)"
     exit 1
 fi
-exec grader --root "$root/source" gradescope-run {assignment}
+{" ".join(command)}
+status=$?
+
+sandbox_processes() {{  # live processes of uid {SANDBOX_UID}
+    local file
+    for file in /proc/[0-9]*/status; do
+        if grep -q '^Uid:[[:space:]]*{SANDBOX_UID}[[:space:]]' "$file" 2>/dev/null &&
+            ! grep -q '^State:[[:space:]]*Z' "$file" 2>/dev/null; then
+            file="${{file#/proc/}}"
+            echo "${{file%/status}}"
+        fi
+    done
+}}
+# In a container (a PID namespace of its own) every process of that uid is
+# this run's: kill them, then check, and withhold the grade if any is left.
+if [ "$(id -u)" = 0 ] && [ "$(stat -Lc %i /proc/self/ns/pid)" != {INITIAL_PID_NAMESPACE} ]; then
+    left="$(sandbox_processes)"
+    if [ -n "$left" ]; then
+        echo "run_autograder: killing what uid {SANDBOX_UID} left running:" $left
+    fi
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+        [ -z "$left" ] && break
+        kill -KILL $left 2>/dev/null
+        sleep 0.1
+        left="$(sandbox_processes)"
+    done
+    if [ -n "$left" ]; then
+        cat >"$results" <<'JSON'
+{json.dumps(NOT_ENDED)}
+JSON
+        echo "run_autograder: processes of uid {SANDBOX_UID} did not end:" $left
+        exit 1
+    fi
+fi
+exit "$status"
 """

@@ -17,6 +17,7 @@ import enum
 import os
 import select
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -104,6 +105,8 @@ class Zygote:
         self.root.mkdir()
         self.isolation_problem = ""
         """why sandboxes cannot get namespaces here ("" when they can)"""
+        self.drop_uid = False
+        """without namespaces, whether sandboxes leave root for ``SANDBOX_UID``"""
         variables = {k: os.environ[k] for k in _ENV_KEEP if k in os.environ}
         variables.update(env or {})
         variables.update(TF_CPP_MIN_LOG_LEVEL="3", PYTHONHASHSEED="0", HOME=str(self._dir))
@@ -120,24 +123,78 @@ class Zygote:
     def wait_ready(self) -> None:
         """Block until the zygote has preloaded and listens."""
         assert self._process.stdout is not None
-        word, _, problem = self._process.stdout.readline().decode().rstrip("\n").partition("\t")
+        word, _, rest = self._process.stdout.readline().decode().rstrip("\n").partition("\t")
+        problem, _, drop_uid = rest.rpartition("\t")
         if word != "ready":
             self.close()
             raise GraderError("the sandbox zygote failed to start (is TensorFlow installed?)")
         self.isolation_problem = problem
+        self.drop_uid = drop_uid == "1"
+        blocked = _closed_to_others(self._dir.parent) if self.drop_uid else None
+        if blocked is not None:
+            self.close()
+            raise GraderError(
+                f"sandboxes here are plain processes of uid {SANDBOX_UID} (no namespaces), "
+                f"and {blocked} keeps them from their scratch folders: let other users pass "
+                "through it (chmod o+x), or set TMPDIR to a folder they can pass, such as /tmp"
+            )
 
     @property
     def info(self) -> ZygoteInfo:
         """What a grading process needs to get sandboxes from this zygote."""
-        return ZygoteInfo(self.address, str(self.root), isolate=not self.isolation_problem)
+        return ZygoteInfo(
+            self.address, str(self.root), isolate=not self.isolation_problem, drop_uid=self.drop_uid
+        )
 
     def close(self) -> None:
+        """Kill the zygote, after whatever its sandboxes left behind: it is
+        their subreaper, so a process that double-forked out of a sandbox
+        without namespaces is still its descendant."""
         if self._process.poll() is None:
+            kill_descendants(self._process.pid)
             self._process.kill()
         self._process.wait()
         if self._process.stdout is not None:
             self._process.stdout.close()
         shutil.rmtree(self._dir, ignore_errors=True)
+
+
+def _closed_to_others(folder: Path) -> Path | None:
+    """The first folder on the way from / to ``folder`` that other users may
+    not pass through, if any."""
+    for path in [*reversed(folder.resolve().parents), folder.resolve()]:
+        if not path.stat().st_mode & 0o001:
+            return path
+    return None
+
+
+def kill_descendants(pid: int, *, uid: int | None = None, rounds: int = 50) -> list[int]:
+    """SIGKILL every descendant of ``pid`` (of ``uid`` only, when given) in
+    rounds until none is left; those still alive after ``rounds``. ``pid``
+    itself is spared, so that as a subreaper it keeps adopting orphans."""
+    tree = ProcessTree(pid)
+    left: list[int] = []
+    for _ in range(rounds):
+        left = [
+            p
+            for p, fields in tree.scan().items()
+            if p != pid and fields[0] != "Z" and (uid is None or _real_uid(p) == uid)
+        ]
+        if not left:
+            break
+        for p in left:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(p, signal.SIGKILL)
+        time.sleep(0.01)
+    return left
+
+
+def _real_uid(pid: int) -> int | None:
+    with contextlib.suppress(OSError, ValueError, IndexError), open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("Uid:"):
+                return int(line.split()[1])
+    return None
 
 
 @dataclass(frozen=True)
@@ -148,6 +205,9 @@ class ZygoteInfo:
     root: str
     isolate: bool
     """whether sandboxes enter namespaces and drop to an unprivileged user"""
+    drop_uid: bool = False
+    """without namespaces: whether sandboxes leave root for ``SANDBOX_UID``
+    (a container that keeps CAP_SETUID, as Gradescope's)"""
 
 
 # -I drops the script's directory and user site-packages from sys.path; the
@@ -164,6 +224,8 @@ class IsolationPart(enum.Enum):
 
     PROCESS = "process"
     """a plain process: no namespaces here"""
+    SANDBOX_USER = "uid nobody"
+    """the plain process left root for an unprivileged user"""
     NAMESPACES_AS_ROOT = "namespaces, uid nobody"
     """namespaces, entered as root, then dropped to an unprivileged user"""
     NAMESPACES_AS_USER = "namespaces, user namespace"
@@ -175,18 +237,22 @@ class IsolationPart(enum.Enum):
     MEMORY_WATCHDOG = "memory watchdog"
     """no cgroup: a thread measures memory and kills past the limit"""
     PROCESS_CAP = "process cap"
-    """no cgroup: processes capped per user namespace"""
+    """no cgroup: processes capped per user namespace (or per uid, for a
+    plain process that left root)"""
     SCRATCH_QUOTA = "scratch quota"
     """the scratch folder's size and file count are watched"""
 
 
-def isolation_level(*, isolated: bool, cgroup: Cgroup | None) -> str:
+def isolation_level(*, isolated: bool, cgroup: Cgroup | None, drop_uid: bool = False) -> str:
     """How a sandbox is confined, recorded with every result as the parts'
     labels in order: namespaces (as root, or as a normal user through a user
-    namespace) or a plain process; a cgroup or the memory watchdog plus a
-    per-namespace process cap; the scratch quota."""
+    namespace) or a plain process (as uid nobody, when it left root); a
+    cgroup or the memory watchdog plus a process cap (per user namespace, or
+    per uid); the scratch quota."""
     if not isolated:
         parts = [IsolationPart.PROCESS]
+        if drop_uid:
+            parts.append(IsolationPart.SANDBOX_USER)
     elif is_host_root():
         parts = [IsolationPart.NAMESPACES_AS_ROOT]
     else:
@@ -197,7 +263,7 @@ def isolation_level(*, isolated: bool, cgroup: Cgroup | None) -> str:
             parts.append(IsolationPart.CPU_CAP)
     else:
         parts.append(IsolationPart.MEMORY_WATCHDOG)
-        if isolated and not is_host_root():
+        if (isolated and not is_host_root()) or (drop_uid and not isolated):
             parts.append(IsolationPart.PROCESS_CAP)
     parts.append(IsolationPart.SCRATCH_QUOTA)
     return ", ".join(part.value for part in parts)
@@ -211,6 +277,7 @@ class SandboxClient:
         self.limits = limits
         self.scratch = scratch
         self.isolated = zygote.isolate
+        self.drop_uid = zygote.drop_uid and not zygote.isolate
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self._next_id = 0
         self._cgroup: Cgroup | None = None
@@ -224,7 +291,7 @@ class SandboxClient:
         self._loads: set[int] = set()
         """ids of load requests: only they may be answered with progress"""
         try:
-            if zygote.isolate and is_host_root():
+            if (zygote.isolate and is_host_root()) or self.drop_uid:
                 os.chown(scratch, SANDBOX_UID, SANDBOX_UID)
             self._sock.connect(zygote.address)
             hello, _ = wire.receive(self._sock, deadline=time.monotonic() + 30)
@@ -235,6 +302,7 @@ class SandboxClient:
                 "op": "start",
                 "scratch": str(self.scratch),
                 "isolate": zygote.isolate,
+                "drop_uid": self.drop_uid,
                 "root": zygote.root,
                 "cpu_seconds": limits.cpu_seconds,
                 "file_bytes": limits.file_mb * 2**20,
@@ -244,9 +312,10 @@ class SandboxClient:
             }
             if self._cgroup is not None:
                 self._cgroup.add(self.pid)
-            else:  # a normal user's sandbox counts its processes in its own user namespace
-                if zygote.isolate and not is_host_root():
-                    start["max_processes"] = limits.max_processes
+            # without a cgroup, processes are counted in the sandbox's own user
+            # namespace (a normal user's), or per uid (a plain process that left root)
+            elif (zygote.isolate and not is_host_root()) or self.drop_uid:
+                start["max_processes"] = limits.max_processes
             self._watchdog = Watchdog(self._tree, limits, self.scratch, memory=self._cgroup is None)
             wire.send(self._sock, start)
             self.alive = True
@@ -257,7 +326,7 @@ class SandboxClient:
     @property
     def isolation(self) -> str:
         """How this sandbox is confined, recorded with every result."""
-        return isolation_level(isolated=self.isolated, cgroup=self._cgroup)
+        return isolation_level(isolated=self.isolated, cgroup=self._cgroup, drop_uid=self.drop_uid)
 
     def cpu_used(self) -> float:
         """CPU seconds the sandbox and every process it started have used."""

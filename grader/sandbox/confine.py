@@ -40,6 +40,7 @@ MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 MS_NOATIME, MS_NODIRATIME, MS_RELATIME, MS_STRICTATIME = 1024, 2048, 1 << 21, 1 << 24
 MNT_DETACH = 2
 PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS, PR_CAPBSET_DROP = 4, 38, 24
+PR_SET_CHILD_SUBREAPER = 36
 PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
 KEYCTL_JOIN_SESSION_KEYRING = 1
 _PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}
@@ -226,9 +227,7 @@ def drop_privileges() -> None:
     no keyring shared with another sandbox (user keyrings belong to the user
     namespace, the session keyring was the zygote's)."""
     if is_host_root():
-        os.setgroups([])
-        os.setgid(SANDBOX_UID)
-        os.setuid(SANDBOX_UID)
+        _become_sandbox_user()
         # leaving root made /proc/self root's; writing our own uid_map needs it back
         _check(_libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0), "prctl(SET_DUMPABLE)")
         enter_user_namespace(SANDBOX_UID)
@@ -237,11 +236,58 @@ def drop_privileges() -> None:
         enter_user_namespace(SANDBOX_UID)
     _drop_capabilities()
     _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(NO_NEW_PRIVS)")
+    _join_own_keyring()
+
+
+def drop_to_sandbox_user() -> None:
+    """Without namespaces (a container without CAP_SYS_ADMIN, as Gradescope's):
+    leave root for uid 65534 for good, which the container's CAP_SETUID
+    allows, with no capabilities (leaving root clears all but the
+    inheritable ones, cleared here too), no setuid gains after, and a
+    session keyring of its own. The hidden suite, the solutions and the
+    results are root's and unreadable to this uid (``run_autograder`` sees
+    to their modes), and the trusted side kills whatever this uid leaves."""
+    _become_sandbox_user()
+    _clear_capability_sets()
+    _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(NO_NEW_PRIVS)")
+    _join_own_keyring()
+
+
+def can_drop_to_sandbox_user() -> bool:
+    """Whether ``drop_to_sandbox_user`` works here (root, CAP_SETUID), tried
+    in a throwaway child."""
+    if os.geteuid() != 0:
+        return False
+    pid = os.fork()
+    if pid == 0:
+        try:
+            drop_to_sandbox_user()
+        except OSError:
+            os._exit(1)
+        os._exit(0 if os.getuid() == os.geteuid() == SANDBOX_UID else 1)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status) == 0
+
+
+def _become_sandbox_user() -> None:
+    os.setgroups([])
+    os.setresgid(SANDBOX_UID, SANDBOX_UID, SANDBOX_UID)
+    os.setresuid(SANDBOX_UID, SANDBOX_UID, SANDBOX_UID)
+
+
+def _join_own_keyring() -> None:
     keyctl = _KEYCTL.get(platform.machine())
     if keyctl is None:
         raise OSError(f"keyctl: unsupported machine {platform.machine()}")
     if _libc.syscall(keyctl, KEYCTL_JOIN_SESSION_KEYRING, None) < 0:
         _check(-1, "keyctl(JOIN_SESSION_KEYRING)")
+
+
+def become_subreaper() -> None:
+    """Adopt every orphan among this process's descendants (a daemon that
+    double-forked out of a sandbox), so none leaves the tree the trusted
+    side kills."""
+    _check(_libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), "prctl(SET_CHILD_SUBREAPER)")
 
 
 def _drop_capabilities() -> None:
@@ -251,6 +297,12 @@ def _drop_capabilities() -> None:
         last = int(file.read())
     for cap in range(last + 1):
         _check(_libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0), "prctl(CAPBSET_DROP)")
+    _clear_capability_sets()
+
+
+def _clear_capability_sets() -> None:
+    """Clear the ambient, effective, permitted and inheritable sets (which
+    needs no privilege; the bounding set does)."""
     _check(_libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), "prctl(CAP_AMBIENT)")
     header = (ctypes.c_uint32 * 2)(_CAPABILITY_V3, 0)
     data = (ctypes.c_uint32 * 6)()  # two sets of (effective, permitted, inheritable), all 0

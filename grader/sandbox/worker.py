@@ -135,9 +135,7 @@ class SandboxServer:
             )
             if not confine.is_host_root():  # a normal user: the mounts need a user namespace
                 confine.enter_user_namespace(0)
-            if "max_processes" in start:  # no cgroup: counted per user namespace from here
-                count = int(start["max_processes"])
-                resource.setrlimit(resource.RLIMIT_NPROC, (count, count))
+            _cap_processes(start)  # counted per user namespace from here
             confine.unshare()
             inner = os.fork()
             if inner:
@@ -162,6 +160,9 @@ class SandboxServer:
         available = sorted(os.listdir(data)) if data else []  # before dropping privileges
         if start.get("isolate"):
             confine.drop_privileges()
+        elif start.get("drop_uid"):
+            _cap_processes(start)  # counted per uid: every process of uid nobody
+            confine.drop_to_sandbox_user()
         _course_data(data, available, os.path.join(os.environ["KERAS_HOME"], "datasets"))
 
     # -- requests -------------------------------------------------------
@@ -305,6 +306,13 @@ class SandboxServer:
         )
 
 
+def _cap_processes(start: dict[str, Any]) -> None:
+    """Without a cgroup, the trusted side sends ``max_processes`` for an rlimit."""
+    if "max_processes" in start:
+        count = int(start["max_processes"])
+        resource.setrlimit(resource.RLIMIT_NPROC, (count, count))
+
+
 def _condition(exc: BaseException, in_student_code: bool) -> Condition:
     """Why a request failed; a NotImplementedError counts as a stub only when
     raised from the student's own cells, not from inside a library."""
@@ -446,12 +454,15 @@ def zygote(address: str) -> None:
     preload()
     gc.freeze()  # sandboxes' garbage collections skip the preloaded modules
     problem = confine.probe()
+    drop_uid = bool(problem) and confine.can_drop_to_sandbox_user()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(address)
     os.chmod(address, 0o600)
     listener.listen(64)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps sandboxes
-    print(f"ready\t{problem}", flush=True)  # "" when sandboxes can be fully confined
+    confine.become_subreaper()  # and what double-forks out of one, till Zygote.close kills it
+    # problem: "" when sandboxes can be fully confined; drop_uid: 1 when, without, they leave root
+    print(f"ready\t{problem}\t{int(drop_uid)}", flush=True)
     while True:
         conn, _ = listener.accept()
         pid = os.fork()
