@@ -35,6 +35,9 @@ from grader.results import Curve, Frame, Limit, TestResult, Verdict, Visibility
 from grader.sandbox.client import SandboxDied, SandboxFailure, SandboxRefused, SandboxTimeout
 from grader.sandbox.limits import Limits
 
+MAX_CURVE_POINTS = 200
+"""the values a curve keeps, per side: a longer one keeps every n-th epoch's"""
+
 
 class Feedback:
     """The ``feedback`` fixture: what a test adds to the student's report."""
@@ -43,9 +46,17 @@ class Feedback:
         self.curves: list[Curve] = []
 
     def curve(self, label: str, *, student: Sequence[float], reference: Sequence[float]) -> None:
-        """Show the student's curve (e.g. loss per epoch) next to the reference's."""
+        """Show the student's curve (e.g. loss per epoch) next to the reference's.
+        ``student`` may be as long as student code made it: it is decimated to
+        ``MAX_CURVE_POINTS`` here, before anything reads it."""
+        every = max(1, -(-max(len(student), len(reference)) // MAX_CURVE_POINTS))
         self.curves.append(
-            Curve(label, tuple(float(v) for v in student), tuple(float(v) for v in reference))
+            Curve(
+                label,
+                tuple(float(v) for v in student[::every]),
+                tuple(float(v) for v in reference[::every]),
+                every,
+            )
         )
 
 
