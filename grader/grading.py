@@ -171,7 +171,7 @@ def run_on_submission(
         graded_at=now(),
         execution_time=time.monotonic() - started,
         tests=tests,
-        notices=(*submission.notices, *session.notices),
+        notices=(*submission.notices, *plugin.notices()),
         isolation=session.isolation,
         output=session.load_output,
         output_cut=session.load_output_cut,
