@@ -240,15 +240,16 @@ def _note(result: SubmissionResult) -> str:
     return ""
 
 
-MARKDOWN_PUNCTUATION = re.compile(r"[!-/:-@\[-`{-~]")
-"""every ASCII punctuation character: CommonMark lets each be escaped, and
-escaped, none starts a link, an image, an entity, HTML or emphasis"""
+MARKDOWN_SIGNIFICANT = re.compile(r"[\\`*_{}\[\]()<>#+\-.!|&~$]")
+"""the characters that start a link, an image, an entity, HTML, emphasis, a
+list, a heading or (on GitHub) math; escaped, each is a plain character.
+GitHub's autolinks ignore escapes, hence code spans for students' text"""
 
 
 def _cell(text: str) -> str:
     """Course text (a title) as Markdown table cell text: one line, every
     Markdown-significant character escaped."""
-    return MARKDOWN_PUNCTUATION.sub(r"\\\g<0>", _one_line(text))
+    return MARKDOWN_SIGNIFICANT.sub(r"\\\g<0>", _one_line(text))
 
 
 def _code(text: str) -> str:
@@ -260,7 +261,8 @@ def _code(text: str) -> str:
     if not text:
         return ""
     fence = "`" * (1 + max((len(run) for run in re.findall("`+", text)), default=0))
-    return f"{fence} {text} {fence}".replace("|", "\\|")
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}".replace("|", "\\|")
 
 
 def _one_line(text: str) -> str:
