@@ -13,7 +13,9 @@ test's inputs or live Markdown to a reader.
 
 from __future__ import annotations
 
+import ast
 import json
+import math
 import shutil
 import sqlite3
 import textwrap
@@ -25,14 +27,12 @@ import numpy as np
 import pytest
 from markdown_it import MarkdownIt
 
-from grader import gradescope
+from grader import gradescope, jsontext
 from grader.gradescope import SubmissionMetadata
 from grader.harness.assertions import Mismatch
 from grader.harness.suite import MAX_EPOCHS, curve
 from grader.results import SubmissionResult, Visibility
-from tests.helpers import COURSE, run_grader, smoke_args
-
-pytestmark = pytest.mark.slow
+from tests.helpers import COURSE, REPO, run_grader, smoke_args
 
 
 def notebook(path: Path, source: str) -> Path:
@@ -61,6 +61,7 @@ def train_with_checkpoints(folder, x, y, until_step, save_every):
 """
 
 
+@pytest.mark.slow
 def test_millions_of_losses_keep_every_output_small_and_valid(tmp_path: Path) -> None:
     submissions = tmp_path / "submissions"
     submissions.mkdir()
@@ -98,6 +99,40 @@ def test_a_curve_of_millions_of_values_is_refused_with_a_short_message() -> None
     with pytest.raises(Mismatch, match="nan at epoch 9001") as failed:
         curve(diverged, "loss", what="the history")
     assert len(str(missing.value)) < 500 and len(str(failed.value)) < 500
+
+
+def test_non_finite_values_are_written_as_strings_and_read_back() -> None:
+    value = {"curve": [1.5, math.nan, math.inf, -math.inf], "pair": (math.nan, "nan")}
+    text = jsontext.dumps(value)
+    assert strict(text, "jsontext.dumps") == {
+        "curve": [1.5, "nan", "inf", "-inf"],
+        "pair": ["nan", "nan"],
+    }
+    back = [jsontext.number(v) for v in strict(text, "jsontext.dumps")["curve"]]
+    assert repr(back) == repr(value["curve"])
+
+
+def test_every_json_the_grader_writes_is_strict() -> None:
+    """``json.dump(s)`` is called by ``grader.jsontext`` alone, or with
+    ``allow_nan=False`` (the sandbox's wire, which has no curves to map)."""
+    lax = []
+    for path in sorted((REPO / "grader").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("dump", "dumps")
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "json"
+                and not any(
+                    k.arg == "allow_nan"
+                    and isinstance(k.value, ast.Constant)
+                    and k.value.value is False
+                    for k in node.keywords
+                )
+            ):
+                lax.append(f"{path.relative_to(REPO)}:{node.lineno}")
+    assert lax == []
 
 
 # -- 10, 11: one course copy, graded once -------------------------------------
@@ -158,6 +193,7 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_hidden_inputs_reach_nothing_a_student_reads(graded: Path) -> None:
     folder = graded / "00_smoke" / "leaker"
     result = SubmissionResult.from_json(strict((folder / "results.json").read_text(), folder))
@@ -187,6 +223,7 @@ def test_hidden_inputs_reach_nothing_a_student_reads(graded: Path) -> None:
     assert any(n.kind.value == "tamper" for n in result.notices)  # the flag stays
 
 
+@pytest.mark.slow
 def test_file_names_make_no_link_or_image_in_the_job_summary(graded: Path) -> None:
     summary = (graded / "summary.md").read_text()
     html = MarkdownIt("commonmark").enable("table").render(summary)

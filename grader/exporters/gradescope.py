@@ -24,14 +24,13 @@ Entries carry a fixed date, so the same course gives the same zip.
 
 from __future__ import annotations
 
-import json
 import re
 import shlex
 import zipfile
 from pathlib import Path
 
 import grader
-from grader import assignments
+from grader import assignments, jsontext
 from grader.assignments import Assignment
 from grader.errors import GraderError, UsageError
 from grader.exporters import ExportRequest
@@ -73,7 +72,7 @@ def export(request: ExportRequest) -> list[Path]:
         "setup.sh": setup_script(assignment.name, pins(lock)),
         "run_autograder": run_script(assignment.name),
     }
-    generated[COURSE_NAME] = json.dumps({"assignments": _others(assignment)}, indent=2)
+    generated[COURSE_NAME] = jsontext.dumps({"assignments": _others(assignment)}, indent=2)
     _write_zip(output, generated, entries)
     return [output]
 
@@ -222,7 +221,7 @@ export {ROOT_VARIABLE}="$root"
 if ! command -v grader >/dev/null 2>&1; then
     mkdir -p "$root/results"
     cat >"$root/results/results.json" <<'JSON'
-{json.dumps(NOT_INSTALLED)}
+{jsontext.dumps(NOT_INSTALLED)}
 JSON
     echo "run_autograder: grader is not on PATH; did setup.sh run? (PATH=$PATH)"
     exit 1
