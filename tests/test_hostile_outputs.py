@@ -30,7 +30,9 @@ from markdown_it import MarkdownIt
 from grader import gradescope, jsontext
 from grader.gradescope import SubmissionMetadata
 from grader.harness.assertions import Mismatch
+from grader.harness.plugin import Feedback
 from grader.harness.suite import MAX_EPOCHS, curve
+from grader.reports import views
 from grader.results import SubmissionResult, Visibility
 from tests.helpers import COURSE, REPO, run_grader, smoke_args
 
@@ -99,6 +101,16 @@ def test_a_curve_of_millions_of_values_is_refused_with_a_short_message() -> None
     with pytest.raises(Mismatch, match="nan at epoch 9001") as failed:
         curve(diverged, "loss", what="the history")
     assert len(str(missing.value)) < 500 and len(str(failed.value)) < 500
+
+
+def test_a_decimated_curve_keeps_its_epochs() -> None:
+    feedback = Feedback()
+    feedback.curve("loss", student=np.linspace(1.0, 0.0, 1_000), reference=[0.5] * 10)
+    (kept,) = feedback.curves
+    assert kept.every == 5 and len(kept.student) == 200 and len(kept.reference) == 2
+    view = views.curve_view(kept, "c")
+    assert [row[0] for row in view.rows[:3]] == [1, 6, 11]
+    assert view.summary == "loss: yours 0.004004 after 996 epochs; reference 0.5 after 6 epochs."
 
 
 def test_non_finite_values_are_written_as_strings_and_read_back() -> None:
