@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import math
 import types
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
@@ -51,7 +52,7 @@ class Feedback:
         """Show the student's curve (e.g. loss per epoch) next to the reference's.
         ``student`` may be as long as student code made it: it is decimated to
         ``MAX_CURVE_POINTS`` here, before anything reads it."""
-        every = max(1, -(-max(len(student), len(reference)) // MAX_CURVE_POINTS))
+        every = max(1, math.ceil(max(len(student), len(reference)) / MAX_CURVE_POINTS))
         self.curves.append(
             Curve(
                 label,
