@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader import assignments, gradescope, grading
+from grader import assignments, gradescope, grading, jsontext
 from grader.assignments import Assignment
 from grader.batch import REFUSAL_KINDS, grade_assignment
 from grader.errors import GraderError
@@ -322,5 +322,5 @@ def _failure(started: float) -> dict[str, object]:
 
 
 def _write(path: Path, document: dict[str, object], echo: Echo) -> None:
-    atomic_write(path, json.dumps(document, indent=2))
+    atomic_write(path, jsontext.dumps(document, indent=2))
     echo(f"wrote {path}")

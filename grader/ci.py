@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import platform
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -231,11 +232,11 @@ def summary_markdown(assignment: AssignmentInfo, results: list[SubmissionResult]
             score = round(sum(t.score for t in tests), 4)
             per_exercise[exercise] = f"{score:g}/{round(sum(t.max_score for t in tests), 4):g}"
         row = [
-            f"`{result.student}`",
+            _code(result.student),
             f"{result.score:g}/{result.max_score:g}",
             f"{result.percent:.1f}",
             *per_exercise.values(),
-            _cell(_note(result)),
+            _code(_note(result)),
         ]
         lines.append("| " + " | ".join(row) + " |")
     isolation = sorted({r.isolation for r in results if r.isolation}) or ["none"]
@@ -254,7 +255,30 @@ def _note(result: SubmissionResult) -> str:
     return "; ".join(note for note in notes if note)
 
 
+MARKDOWN_SIGNIFICANT = re.compile(r"[\\`*_{}\[\]()<>#+\-.!|&~$]")
+"""the characters that start a link, an image, an entity, HTML, emphasis, a
+list, a heading or (on GitHub) math; escaped, each is a plain character.
+GitHub's autolinks ignore escapes, hence code spans for students' text"""
+
+
 def _cell(text: str) -> str:
-    """Text safe in a Markdown table cell: one line, no column break, no HTML."""
-    text = " ".join(xml_safe(text).split())
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;")
+    """Course text (a title) as Markdown table cell text: one line, every
+    Markdown-significant character escaped."""
+    return MARKDOWN_SIGNIFICANT.sub(r"\\\g<0>", _one_line(text))
+
+
+def _code(text: str) -> str:
+    """Text a student may have written (a file name, a message quoting one)
+    as a code span in a table cell: nothing in it is a link, an image, an
+    entity or HTML, and GitHub does not autolink it. Only ``|`` is escaped,
+    as GFM tables need even inside a code span."""
+    text = _one_line(text)
+    if not text:
+        return ""
+    fence = "`" * (1 + max((len(run) for run in re.findall("`+", text)), default=0))
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}".replace("|", "\\|")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(xml_safe(text).split())

@@ -17,7 +17,6 @@ import dataclasses
 import datetime as dt
 import difflib
 import inspect
-import json
 import re
 import tomllib
 import types
@@ -26,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from grader import jsontext
 from grader.deadlines import NO_LATE_POLICY, LatePolicy
 from grader.errors import ConfigError
 from grader.harness.marks import grade
@@ -458,7 +458,7 @@ def _data_folder(path: Path, root: Path, value: str | None) -> str | None:
 def _toml(value: object) -> str:
     """A value as it could be written in the file, for messages."""
     if isinstance(value, str):
-        return json.dumps(value)
+        return jsontext.dumps(value)
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, dt.datetime | dt.date | dt.time):

@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from grader import reports
+from grader import jsontext, reports
 from grader.assignments import AssignmentInfo
 from grader.csvsafe import SafeWriter
 from grader.files import atomic_write
@@ -39,7 +38,7 @@ def write_student(
     title, showing what is disclosed as of ``now`` (default: the current time)."""
     disclosure = reports.Disclosure.at(now or dt.datetime.now(dt.UTC), assignment.due)
     page = reports.student_page(result, disclosure=disclosure, title=assignment.title)
-    atomic_write(folder / "results.json", json.dumps(result.to_json(), indent=2))
+    atomic_write(folder / "results.json", jsontext.dumps(result.to_json(), indent=2))
     atomic_write(folder / "report.html", page)
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+from grader import jsontext
 from grader.errors import UsageError
 from grader.regrades import ScoreChange, compare
 from grader.results import Override, SubmissionResult, Verdict
@@ -200,7 +201,7 @@ class Gradebook:
 
     def _write(self, result: SubmissionResult, cause: str) -> None:
         key = (result.assignment, result.student)
-        data = json.dumps(result.to_json())
+        data = jsontext.dumps(result.to_json())
         penalty = result.penalty
         self._db.execute("DELETE FROM submissions WHERE assignment = ? AND student = ?", key)
         self._db.execute(

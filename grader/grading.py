@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import json
 import os
 import sys
 import time
@@ -22,7 +21,7 @@ from pathlib import Path
 import pytest
 
 import grader
-from grader import config
+from grader import config, jsontext
 from grader.assignments import Assignment
 from grader.errors import GraderError
 from grader.harness.plugin import GradingPlugin
@@ -39,6 +38,7 @@ from grader.results import (
 from grader.sandbox.client import SandboxFailure, ZygoteInfo
 from grader.sandbox.limits import Limits
 from grader.submissions import Submission
+from grader.texts import MESSAGE_CHARS
 
 
 def _pytest_args(assignment: Assignment, *extra: str) -> list[str]:
@@ -171,7 +171,7 @@ def run_on_submission(
         graded_at=now(),
         execution_time=time.monotonic() - started,
         tests=tests,
-        notices=(*submission.notices, *session.notices),
+        notices=(*submission.notices, *plugin.notices()),
         isolation=session.isolation,
         output=session.load_output,
         output_cut=session.load_output_cut,
@@ -231,13 +231,14 @@ every later run load again"""
 
 
 def bounded(result: SubmissionResult) -> SubmissionResult:
-    """The result, with what the student's code printed cut down until its
-    JSON fits ``MAX_RESULT_BYTES`` (every other text is bounded as it arrives
-    from the sandbox, see ``grader.harness.proxy``)."""
-    size = len(json.dumps(result.to_json()))
+    """The result, cut until its JSON fits ``MAX_RESULT_BYTES``: first what the
+    student's code printed, then, as a backstop, each test's message and
+    curves. Every text from the sandbox is bounded as it arrives (see
+    ``grader.harness.proxy``) and curves where a suite records them
+    (``Feedback.curve``), so only printed output should ever need cutting."""
     keep = 16 * 1024
-    while size > MAX_RESULT_BYTES and keep >= 256:
-        note = "\n[... output cut: this submission's results were too large to keep]"
+    note = "\n[... cut: this submission's results were too large to keep]"
+    while _size(result) > MAX_RESULT_BYTES and keep >= 256:
         result = dataclasses.replace(
             result,
             output=_cut(result.output, keep, note),
@@ -245,9 +246,20 @@ def bounded(result: SubmissionResult) -> SubmissionResult:
                 dataclasses.replace(t, output=_cut(t.output, keep, note)) for t in result.tests
             ),
         )
-        size = len(json.dumps(result.to_json()))
         keep //= 4
+    if _size(result) > MAX_RESULT_BYTES:
+        result = dataclasses.replace(
+            result,
+            tests=tuple(
+                dataclasses.replace(t, message=_cut(t.message, MESSAGE_CHARS, note), curves=())
+                for t in result.tests
+            ),
+        )
     return result
+
+
+def _size(result: SubmissionResult) -> int:
+    return len(jsontext.dumps(result.to_json()))
 
 
 def _cut(text: str, keep: int, note: str) -> str:

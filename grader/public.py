@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import json
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,7 @@ from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 
-from grader import config
+from grader import config, jsontext
 from grader.assignments import PUBLIC_SUITE
 from grader.errors import ConfigError
 from grader.sandbox.limits import Limits
@@ -143,7 +142,7 @@ def course_pins(lock: Path) -> dict[str, str]:
 
 def _toml_value(value: object) -> str:
     """A str, number or list of str as TOML (JSON's escapes are TOML's)."""
-    return json.dumps(value)
+    return jsontext.dumps(value)
 
 
 def config_text(assignment: PublicAssignment) -> str:

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from grader import jsontext
+
 
 class Verdict(enum.Enum):
     """What happened in one test, in the order reports list them (worst last).
@@ -248,11 +250,20 @@ class Comparison:
 
 @dataclass(frozen=True)
 class Curve:
-    """A training curve (loss or accuracy per epoch or step) next to the reference's."""
+    """A training curve (loss or accuracy per epoch or step) next to the
+    reference's. A value may be NaN or infinite (a diverged run): the JSON
+    form writes those as ``grader.jsontext.NON_FINITE`` names them."""
 
     label: str
     student: tuple[float, ...]
     reference: tuple[float, ...]
+    every: int = 1
+    """the values kept are those of epochs 1, 1 + every, 1 + 2 * every, ...:
+    a long curve is decimated where it is recorded (``Feedback.curve``)"""
+
+    def epoch(self, index: int) -> int:
+        """The epoch (or step) of the value at ``index``, counting from 1."""
+        return 1 + index * self.every
 
 
 @dataclass(frozen=True)
@@ -528,7 +539,12 @@ class SubmissionResult:
                     duration=float(t["duration"]),
                     comparison=_comparison(t.get("comparison")),
                     curves=tuple(
-                        Curve(c["label"], tuple(c["student"]), tuple(c["reference"]))
+                        Curve(
+                            c["label"],
+                            tuple(map(jsontext.number, c["student"])),
+                            tuple(map(jsontext.number, c["reference"])),
+                            c.get("every", 1),
+                        )
                         for c in t.get("curves", [])
                     ),
                     limit=Limit(t["limit"]) if t.get("limit") else None,
@@ -588,12 +604,16 @@ def _comparison(data: dict[str, Any] | None) -> Comparison | None:
         got_shape=tuple(data["got_shape"]),
         expected_dtype=data["expected_dtype"],
         got_dtype=data["got_dtype"],
-        max_abs_error=data["max_abs_error"],
-        max_rel_error=data["max_rel_error"],
+        max_abs_error=_maybe_number(data["max_abs_error"]),
+        max_rel_error=_maybe_number(data["max_rel_error"]),
         worst_index=None if worst is None else tuple(worst),
         expected_preview=tuple(data["expected_preview"]),
         got_preview=tuple(data["got_preview"]),
     )
+
+
+def _maybe_number(value: float | str | None) -> float | None:
+    return None if value is None else jsontext.number(value)
 
 
 def _test_output(test: TestResult) -> str:

@@ -4,6 +4,7 @@ folder that serves a second submission without running the reference."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -77,3 +78,33 @@ def test_results_that_are_not_plain_are_computed_each_time(tmp_path: Path) -> No
         assert isinstance(model, object)
     assert reference.calls == 2
     assert not list(tmp_path.iterdir())
+
+
+def test_another_tensorflow_or_keras_misses_the_cache(tmp_path: Path) -> None:
+    """An upgrade can change every reference curve, so it computes them again."""
+    reference = Counting()
+    x = np.ones(2, np.float32)
+    old = {"tensorflow": "tensorflow 2.16.1", "keras": "keras 3.3.3"}
+    for versions in (old, old, {**old, "tensorflow": "tensorflow 2.17.0"}, {**old, "keras": "4"}):
+        data = ReferenceData(tmp_path, "v1", versions=versions)
+        data(reference.train, x, 2, pick=lambda run: run[1]["loss"])
+    assert reference.calls == 3  # the second run with the same versions read the cache
+    installed = ReferenceData(tmp_path, "v1").versions
+    assert sorted(installed) == ["keras", "tensorflow"]
+    assert all(installed.values()), installed  # found without importing either
+
+
+def test_non_finite_values_are_kept_as_strict_json(tmp_path: Path) -> None:
+    reference = Counting()
+    curve = [1.0, float("nan"), float("inf"), -float("inf")]
+
+    def diverging(epochs: int) -> list[float]:
+        reference.train(np.ones(1), epochs)
+        return curve
+
+    for _ in range(2):
+        back = ReferenceData(tmp_path, "v1")(diverging, 4)
+    assert reference.calls == 1
+    assert repr(back) == repr(curve)
+    (kept,) = tmp_path.iterdir()
+    json.loads(kept.read_text(), parse_constant=lambda name: pytest.fail(f"{name} in {kept}"))

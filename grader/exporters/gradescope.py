@@ -32,14 +32,13 @@ sets them again, for one that does not).
 
 from __future__ import annotations
 
-import json
 import re
 import shlex
 import zipfile
 from pathlib import Path
 
 import grader
-from grader import assignments
+from grader import assignments, jsontext
 from grader.assignments import Assignment
 from grader.deadlines import EXTENSIONS_NAME
 from grader.errors import GraderError, UsageError
@@ -90,7 +89,7 @@ def export(request: ExportRequest) -> list[Path]:
             assignment.name, require_namespaces=request.require_namespaces
         ),
     }
-    generated[COURSE_NAME] = json.dumps({"assignments": _others(assignment)}, indent=2)
+    generated[COURSE_NAME] = jsontext.dumps({"assignments": _others(assignment)}, indent=2)
     _write_zip(output, generated, entries)
     return [output]
 
@@ -265,7 +264,7 @@ mkdir -p "$root/results"
 chmod -R go-rwx "$root/source/{SECRET}" "$root/results"
 if ! command -v grader >/dev/null 2>&1; then
     cat >"$results" <<'JSON'
-{json.dumps(NOT_INSTALLED)}
+{jsontext.dumps(NOT_INSTALLED)}
 JSON
     echo "run_autograder: grader is not on PATH; did setup.sh run? (PATH=$PATH)"
     exit 1
@@ -298,7 +297,7 @@ if [ "$(id -u)" = 0 ] && [ "$(stat -Lc %i /proc/self/ns/pid)" != {INITIAL_PID_NA
     done
     if [ -n "$left" ]; then
         cat >"$results" <<'JSON'
-{json.dumps(NOT_ENDED)}
+{jsontext.dumps(NOT_ENDED)}
 JSON
         echo "run_autograder: processes of uid {SANDBOX_UID} did not end:" $left
         exit 1

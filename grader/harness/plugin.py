@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import math
 import types
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
@@ -31,9 +32,14 @@ from grader.harness.proxy import (
     ValueRefused,
 )
 from grader.harness.reference_data import ReferenceData
-from grader.results import Curve, Frame, Limit, TestResult, Verdict, Visibility
+from grader.results import Curve, Frame, Limit, Notice, TestResult, Verdict, Visibility
 from grader.sandbox.client import SandboxDied, SandboxFailure, SandboxRefused, SandboxTimeout
 from grader.sandbox.limits import Limits
+
+WITHHELD = "Reported while hidden tests ran; what it said is not shown."
+"""a notice's message from then on (``GradingPlugin.notices``)"""
+MAX_CURVE_POINTS = 200
+"""the values a curve keeps, per side: a longer one keeps every n-th epoch's"""
 
 
 class Feedback:
@@ -43,9 +49,17 @@ class Feedback:
         self.curves: list[Curve] = []
 
     def curve(self, label: str, *, student: Sequence[float], reference: Sequence[float]) -> None:
-        """Show the student's curve (e.g. loss per epoch) next to the reference's."""
+        """Show the student's curve (e.g. loss per epoch) next to the reference's.
+        ``student`` may be as long as student code made it: it is decimated to
+        ``MAX_CURVE_POINTS`` here, before anything reads it."""
+        every = max(1, math.ceil(max(len(student), len(reference)) / MAX_CURVE_POINTS))
         self.curves.append(
-            Curve(label, tuple(float(v) for v in student), tuple(float(v) for v in reference))
+            Curve(
+                label,
+                tuple(float(v) for v in student[::every]),
+                tuple(float(v) for v in reference[::every]),
+                every,
+            )
         )
 
 
@@ -74,6 +88,8 @@ class GradingPlugin:
         self.feedback_for: dict[str, Feedback] = {}
         self.internal_details: list[str] = []
         """tracebacks of INTERNAL verdicts, for staff (never shown to students)"""
+        self.hidden_from: int | None = None
+        """how many notices the session had when the first hidden test began"""
 
     # -- fixtures -------------------------------------------------------
 
@@ -141,6 +157,9 @@ class GradingPlugin:
             self.suite_errors.append(f"{report.nodeid}: {report.longreprtext}")
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        """Results keep the suite's order; hidden tests run after every other
+        (student code keeps state between tests, so a test that ran after a
+        hidden one could show the student the hidden test's inputs)."""
         self.order = [item.nodeid for item in items]
         for item in items:
             mark = item.get_closest_marker("grade")
@@ -148,6 +167,28 @@ class GradingPlugin:
                 self.suite_errors.append(f"{item.nodeid} has no @grade mark")
             else:
                 self.marks[item.nodeid] = dict(mark.kwargs)
+        items.sort(key=self._hidden)
+
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        if self._hidden(item) and self.hidden_from is None and self.session is not None:
+            self.hidden_from = len(self.session.notices)
+
+    def _hidden(self, item: pytest.Item) -> bool:
+        visibility = self.marks.get(item.nodeid, {}).get("visibility", Visibility.VISIBLE)
+        return bool(visibility == Visibility.HIDDEN)
+
+    def notices(self) -> tuple[Notice, ...]:
+        """The sandboxes' notices, those raised once hidden tests began
+        without what they say: the student's code chose that text (a
+        builtin's name, a forged problem) and may have put a hidden test's
+        inputs in it. Their kinds stay, for the class summary's flags."""
+        if self.session is None:
+            return ()
+        start = len(self.session.notices) if self.hidden_from is None else self.hidden_from
+        withheld = tuple(
+            Notice(kind=n.kind, message=WITHHELD) for n in self.session.notices[start:]
+        )
+        return (*self.session.notices[:start], *withheld)
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(

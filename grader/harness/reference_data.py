@@ -4,7 +4,8 @@ A reference call whose inputs come from fixed seeds gets the same arguments
 for every submission; in 03 it trains a model. ``ReferenceData`` runs it
 once, keeps the plain data the suite asks for (``pick``), and serves it
 again to every later submission and run, from a content-addressed folder
-keyed by suite version, function, label and arguments.
+keyed by suite version, TensorFlow and Keras versions (an upgrade can change
+every curve), function, label and arguments.
 
 Only plain data is kept: numbers, strings, None, numpy arrays of plain
 dtypes and numpy scalars, in lists, tuples and string-keyed dicts. Anything
@@ -17,17 +18,35 @@ sandbox's view.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
+import importlib.metadata
 import json
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from grader import jsontext
 from grader.files import atomic_write
 
 _PLAIN_KINDS = "biufcUS"
+LIBRARIES = ("tensorflow", "keras")
+"""the packages whose versions are part of every key"""
+
+
+@functools.cache
+def library_versions() -> dict[str, str]:
+    """``{"tensorflow": "tensorflow-cpu 2.21.0", ...}``: the distribution that
+    installed each of ``LIBRARIES`` and its version, read without importing it."""
+    installed = importlib.metadata.packages_distributions()
+    versions = {}
+    for library in LIBRARIES:
+        names = sorted(set(installed.get(library, [])))
+        versions[library] = "; ".join(f"{n} {importlib.metadata.version(n)}" for n in names)
+    return versions
 
 
 class NotPlain(Exception):
@@ -36,6 +55,8 @@ class NotPlain(Exception):
 
 def encode(value: Any) -> Any:
     """``value`` as JSON-ready data that ``decode`` turns back exactly."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return {"float": jsontext.finite(value)}
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, np.ndarray) and value.dtype.kind in _PLAIN_KINDS:
@@ -56,6 +77,8 @@ def decode(data: Any) -> Any:
     if "ndarray" in data:
         raw = base64.b64decode(data["ndarray"])
         return np.frombuffer(raw, dtype=np.dtype(data["dtype"])).reshape(data["shape"]).copy()
+    if "float" in data:
+        return jsontext.number(data["float"])
     if "scalar" in data:
         return decode(data["scalar"])[()]
     if "list" in data:
@@ -69,10 +92,18 @@ class ReferenceData:
     """``reference_data(function, *args, pick=..., **kwargs)`` in a suite:
     ``pick(function(*args, **kwargs))``, computed once per suite version."""
 
-    def __init__(self, folder: Path | None, suite_version: str) -> None:
-        """``folder`` None: compute every time (``--no-reference-cache``)."""
+    def __init__(
+        self,
+        folder: Path | None,
+        suite_version: str,
+        *,
+        versions: Mapping[str, str] | None = None,
+    ) -> None:
+        """``folder`` None: compute every time (``--no-reference-cache``);
+        ``versions``: of ``LIBRARIES`` (default: those installed)."""
         self.folder = folder
         self.suite_version = suite_version
+        self.versions = dict(library_versions() if versions is None else versions)
 
     def __call__(
         self,
@@ -93,7 +124,7 @@ class ReferenceData:
         value = pick(function(*args, **kwargs))
         if path is not None:
             try:
-                text = json.dumps(encode(value))
+                text = jsontext.dumps(encode(value))
             except NotPlain:
                 return value
             atomic_write(path, text, folder_mode=0o700)
@@ -102,8 +133,9 @@ class ReferenceData:
     def _key(
         self, function: Callable[..., Any], label: str, args: tuple[Any, ...], kwargs: Any
     ) -> str:
-        described = json.dumps(
-            [self.suite_version, getattr(function, "__qualname__", repr(function)), label,
+        described = jsontext.dumps(
+            [self.suite_version, self.versions,
+             getattr(function, "__qualname__", repr(function)), label,
              encode(list(args)), encode(dict(kwargs))],
             sort_keys=True,
         )  # fmt: skip

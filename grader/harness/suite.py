@@ -27,6 +27,7 @@ from grader.harness.assertions import (
     not_data,
 )
 from grader.harness.proxy import Remote, StudentError
+from grader.texts import NAME_CHARS
 
 __all__ = [
     "as_dict",
@@ -127,26 +128,42 @@ def history_of(value: Any, *, what: str) -> dict[Any, Any]:
     return as_dict(attribute(history, "history", what=what), what=f"{what}.history")
 
 
+MAX_EPOCHS = 10_000
+"""the most values ``curve`` accepts: a run longer than that is not a run a
+suite asked for, and every value is kept in the result"""
+SHOWN_KEYS = 10
+"""the keys of a history a message lists"""
+
+
 def curve(history: Any, key: str, *, what: str, length: int | None = None) -> np.ndarray:
-    """``history[key]`` as a float64 vector of finite numbers, one per epoch
-    (``length`` of them, if given)."""
+    """``history[key]`` as a float64 vector of at most ``MAX_EPOCHS`` finite
+    numbers, one per epoch (``length`` of them, if given)."""
     history = as_dict(history, what=what)
-    expect(key in history, f"{what} has no {key!r} entry (its keys: {sorted(map(str, history))}).")
+    keys = sorted(str(k)[:NAME_CHARS] for k in history)
+    shown = keys[:SHOWN_KEYS] + ([f"{len(keys) - SHOWN_KEYS} more"] if keys[SHOWN_KEYS:] else [])
+    expect(key in history, f"{what} has no {key!r} entry (its keys: {shown}).")
     values = as_array(history[key], what=f"{what}[{key!r}]")
     expect(
         values.ndim == 1 and values.size > 0 and values.dtype.kind in "fiu",
         f"{what}[{key!r}] should be a list of numbers, one per epoch.",
+    )
+    expect(
+        values.size <= MAX_EPOCHS,
+        f"{what}[{key!r}] has {values.size} values, but a run here has at most {MAX_EPOCHS} "
+        "epochs: it should hold one value per epoch.",
     )
     if length is not None:
         expect(
             values.size == length,
             f"{what}[{key!r}] has {values.size} values, but the run had {length} epochs.",
         )
-    expect(
-        bool(np.all(np.isfinite(values))),
-        f"{what}[{key!r}] holds NaN or infinite values: {np.round(values, 4).tolist()}. "
-        "The training diverged: is the learning rate too large?",
-    )
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size:
+        expect(
+            False,
+            f"{what}[{key!r}] holds NaN or infinite values ({values[bad[0]]} at epoch "
+            f"{bad[0] + 1}). The training diverged: is the learning rate too large?",
+        )
     return values.astype(np.float64)
 
 

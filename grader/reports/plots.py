@@ -109,7 +109,9 @@ def _finite(values: Sequence[float]) -> list[float]:
     return [v for v in values if math.isfinite(v)]
 
 
-def _segments(values: Sequence[float], x: _Axis, y: _Axis) -> list[list[tuple[float, float]]]:
+def _segments(
+    values: Sequence[float], x: _Axis, y: _Axis, every: int
+) -> list[list[tuple[float, float]]]:
     """Polyline pieces: a non-finite value (or one a log scale cannot show) breaks the line."""
     pieces: list[list[tuple[float, float]]] = [[]]
     for i, value in enumerate(values):
@@ -117,19 +119,25 @@ def _segments(values: Sequence[float], x: _Axis, y: _Axis) -> list[list[tuple[fl
             if pieces[-1]:
                 pieces.append([])
             continue
-        pieces[-1].append((x(i + 1), y(value)))
+        pieces[-1].append((x(1 + i * every), y(value)))
     return [p for p in pieces if p]
 
 
 def curve_chart(
-    label: str, student: Sequence[float], reference: Sequence[float], *, plot_id: str
+    label: str,
+    student: Sequence[float],
+    reference: Sequence[float],
+    *,
+    plot_id: str,
+    every: int = 1,
 ) -> Markup:
     """The student's curve (solid blue, round markers) beside the reference's
-    (dashed orange, square markers), per epoch or step, as inline SVG."""
+    (dashed orange, square markers), per epoch or step, as inline SVG;
+    ``every``: the values are those of every n-th epoch."""
     width, height = 440, 250
     left, right, top, bottom = 56, 14, 14, 64
     finite = _finite(list(student) + list(reference))
-    epochs = max(len(student), len(reference), 1)
+    epochs = 1 + (max(len(student), len(reference), 1) - 1) * every
     low, high = (min(finite), max(finite)) if finite else (0.0, 1.0)
     log = bool(finite) and low > 0 and high / low >= 100
     if log:
@@ -156,7 +164,7 @@ def curve_chart(
         (student, STUDENT_COLOUR, "", "circle"),
     )
     for values, colour, dash, marker in lines:
-        for piece in _segments(values, x, y):
+        for piece in _segments(values, x, y, every):
             points = " ".join(f"{px:.1f},{py:.1f}" for px, py in piece)
             body.append(
                 f'<polyline points="{points}" fill="none" stroke="{colour}" '
@@ -181,7 +189,8 @@ def curve_chart(
     if log:
         body.append(_text(width - right, legend_y, "log scale", anchor="end"))
     title = f"{label}: your curve and the reference's"
-    return _svg(width, height, plot_id, title, curve_summary(label, student, reference), body)
+    desc = curve_summary(label, student, reference, every=every)
+    return _svg(width, height, plot_id, title, desc, body)
 
 
 def _marker(kind: str, x: float, y: float, colour: str) -> str:
@@ -190,7 +199,9 @@ def _marker(kind: str, x: float, y: float, colour: str) -> str:
     return f'<rect x="{x - 3:.1f}" y="{y - 3:.1f}" width="6" height="6" fill="{colour}"/>'
 
 
-def curve_summary(label: str, student: Sequence[float], reference: Sequence[float]) -> str:
+def curve_summary(
+    label: str, student: Sequence[float], reference: Sequence[float], *, every: int = 1
+) -> str:
     """The plot in words: last values, and where a curve stopped being a number."""
 
     def last(values: Sequence[float]) -> str:
@@ -198,8 +209,8 @@ def curve_summary(label: str, student: Sequence[float], reference: Sequence[floa
             return "no values"
         bad = next((i for i, v in enumerate(values) if not math.isfinite(v)), None)
         if bad is not None:
-            return f"{number(values[bad])} from epoch {bad + 1}"
-        return f"{number(values[-1])} after {len(values)} epochs"
+            return f"{number(values[bad])} from epoch {1 + bad * every}"
+        return f"{number(values[-1])} after {1 + (len(values) - 1) * every} epochs"
 
     return f"{label}: yours {last(student)}; reference {last(reference)}."
 

@@ -167,9 +167,13 @@ def curve_view(curve: Curve, plot_id: str) -> CurveView:
 
     return CurveView(
         label=curve.label,
-        svg=plots.curve_chart(curve.label, curve.student, curve.reference, plot_id=plot_id),
-        summary=plots.curve_summary(curve.label, curve.student, curve.reference),
-        rows=tuple((i + 1, at(curve.student, i), at(curve.reference, i)) for i in range(epochs)),
+        svg=plots.curve_chart(
+            curve.label, curve.student, curve.reference, plot_id=plot_id, every=curve.every
+        ),
+        summary=plots.curve_summary(curve.label, curve.student, curve.reference, every=curve.every),
+        rows=tuple(
+            (curve.epoch(i), at(curve.student, i), at(curve.reference, i)) for i in range(epochs)
+        ),
     )
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader import grading
+from grader import grading, jsontext
 from grader.assignments import Assignment
 from grader.devices import Device
 from grader.errors import GraderError
@@ -243,7 +243,7 @@ def _child_main(
             payload = {"failed": str(err)}
         except BaseException:  # noqa: BLE001 - our bug: report it, never lose the batch
             payload = {"failed": traceback.format_exc()}
-        data = json.dumps(payload).encode()
+        data = jsontext.dumps(payload).encode()
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]

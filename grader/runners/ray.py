@@ -29,7 +29,7 @@ from typing import Any
 import ray
 import ray.exceptions
 
-from grader import devices
+from grader import devices, jsontext
 from grader.assignments import Assignment
 from grader.errors import GraderError, UsageError
 from grader.runners import MAX_TRIES, Outcome, SlotStats
@@ -85,11 +85,11 @@ class _SlotActor:
     def grade(self, submission: str) -> str:
         """An outcome, as JSON text, for a submission as JSON text."""
         self._request(["grade", json.loads(submission)])
-        return json.dumps(self._reply())
+        return jsontext.dumps(self._reply())
 
     def stats(self) -> str:
         self._request(["stats"])
-        return json.dumps(self._reply())
+        return jsontext.dumps(self._reply())
 
 
 class RayRunner:
@@ -173,7 +173,7 @@ class RayRunner:
             while queue and idle:
                 actor, submission = idle.pop(), queue.popleft()
                 tries[submission.student] += 1
-                request = json.dumps(slot_server.submission_json(submission))
+                request = jsontext.dumps(slot_server.submission_json(submission))
                 running[actor.grade.remote(request)] = (actor, submission)
             if not running:
                 raise GraderError(

@@ -26,7 +26,7 @@ import tempfile
 from pathlib import Path
 from typing import IO, Any
 
-from grader import archives, assignments, grading
+from grader import archives, assignments, grading, jsontext
 from grader.assignments import Assignment
 from grader.devices import Device
 from grader.results import Notice, SubmissionResult
@@ -82,7 +82,7 @@ def send(stream: IO[bytes], body: Any, blobs: tuple[bytes, ...] = ()) -> None:
     JSON, never pickle: results carry text that student code wrote, and a
     frame is only ever parsed as data."""
     header = {"body": body, "blobs": [len(b) for b in blobs]}
-    stream.write(json.dumps(header).encode() + b"\n")
+    stream.write(jsontext.dumps(header).encode() + b"\n")
     for blob in blobs:
         stream.write(blob)
     stream.flush()
