@@ -14,11 +14,11 @@ import contextlib
 import itertools
 import os
 import re
-import shutil
 import signal
 import tempfile
 from pathlib import Path
 
+from grader.sandbox import trees
 from grader.sandbox.limits import Cgroup, stat_fields
 
 _PREFIX = "tfgrade-run-"
@@ -49,7 +49,7 @@ class RunDir:
     def remove(self) -> None:
         for folder in self.path.glob("g*"):
             self.clean_child(folder)
-        shutil.rmtree(self.path, ignore_errors=True)
+        trees.remove(self.path)
 
     @staticmethod
     def clean_child(folder: Path) -> None:
@@ -59,7 +59,7 @@ class RunDir:
                 pid, _, started = line.partition(" ")
                 if pid.isdigit() and started != "gone" and _start_time(int(pid)) == started:
                     _kill_sandbox(int(pid))
-        shutil.rmtree(folder, ignore_errors=True)
+        trees.remove(folder)
 
     @staticmethod
     def sweep() -> None:

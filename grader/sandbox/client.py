@@ -31,7 +31,7 @@ from grader.results import NOTICES, NoticeKind, Origin
 from grader.sandbox import wire
 from grader.sandbox.common import KEPT_ENVIRONMENT
 from grader.sandbox.confine import SANDBOX_UID, is_host_root
-from grader.sandbox.limits import Cgroup, Limits, ProcessTree, Watchdog
+from grader.sandbox.limits import OPEN_FILES, Cgroup, Limits, ProcessTree, Watchdog
 
 _ENV_KEEP = ("PATH", *KEPT_ENVIRONMENT)
 MAX_PROBLEMS = 200
@@ -238,6 +238,7 @@ class SandboxClient:
                 "root": zygote.root,
                 "cpu_seconds": limits.cpu_seconds,
                 "file_bytes": limits.file_mb * 2**20,
+                "open_files": OPEN_FILES,
                 "output_bytes": limits.output_kb * 1024,
                 "result_bytes": limits.result_bytes,
                 "data": limits.data,
