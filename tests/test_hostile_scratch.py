@@ -213,32 +213,37 @@ def notebook(source: str) -> nbformat.NotebookNode:
     )
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """Every attack and a bystander in one batch, with a $TMPDIR of its own."""
-    require_full_isolation()
-    base = tmp_path_factory.mktemp("scratch")
+def small_course(base: Path) -> Path:
+    """A copy of the smoke course with a scratch quota of 8 MiB."""
     course = base / "course"
     shutil.copytree(COURSE / "solutions" / "00_smoke", course / "solutions" / "00_smoke")
     toml = course / "solutions" / "00_smoke" / "assignment.toml"
     text = toml.read_text()
     toml.write_text(text[: text.index("[limits]")] + SMOKE_LIMITS)
+    return course
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """Every attack and a bystander in one batch, with a $TMPDIR of its own."""
+    require_full_isolation()
+    base = tmp_path_factory.mktemp("scratch")
+    course = small_course(base)
     submissions = base / "class"
     submissions.mkdir()
     for name, source in ATTACKS.items():
         nbformat.write(notebook(source), submissions / f"{name}.ipynb")
     shutil.copy(COURSE / "submissions" / "good.ipynb", submissions / "bystander.ipynb")
-    temporary = base / "tmp"
-    temporary.mkdir(mode=0o700)
-    done = run_grader(
-        *smoke_args(submissions, base / "out", "--require-isolation", course=course),
-        env={"TMPDIR": str(temporary)},
-    )
-    yield {
-        "done": done,
-        "results": read_results(base / "out" / "00_smoke"),
-        "left": sorted(p.name for p in temporary.iterdir()),
-    }
+    temporary = Path(tempfile.mkdtemp(prefix="tfgrade-t-"))  # short: sockets go in it
+    try:
+        done = run_grader(
+            *smoke_args(submissions, base / "out", "--require-isolation", course=course),
+            env={"TMPDIR": str(temporary)},
+        )
+        left = sorted(p.name for p in temporary.iterdir())
+    finally:
+        trees.remove(temporary)
+    yield {"done": done, "results": read_results(base / "out" / "00_smoke"), "left": left}
 
 
 def test_the_batch_finishes_and_the_bystander_is_graded(graded: dict[str, Any]) -> None:
@@ -248,13 +253,48 @@ def test_the_batch_finishes_and_the_bystander_is_graded(graded: dict[str, Any]) 
     assert graded["results"]["bystander"]["score"] == 5
 
 
+STOPPED_FOR = {"deep": "crash", "locked": "crash", "unlinked": "crash", "memfds": "memory"}
+"""the verdict of the tests that run the attack: the sandbox killed over its
+scratch quota (crash) or its memory cap"""
+
+
 @pytest.mark.parametrize("student", sorted(ATTACKS))
 def test_each_attack_is_stopped(graded: dict[str, Any], student: str) -> None:
-    """Killed over the scratch quota or the memory cap (crash), never left
-    to run into its deadline (timeout); its honest function still passes."""
-    assert verdicts(graded["results"][student]) == ["crash", "crash", "passed", "passed"]
+    """Killed over a cap, never left to run into its deadline (timeout);
+    its honest function still passes."""
+    stopped = STOPPED_FOR[student]
+    assert verdicts(graded["results"][student]) == [stopped, stopped, "passed", "passed"]
 
 
 def test_nothing_is_left_in_tmpdir(graded: dict[str, Any]) -> None:
     """No scratch folder survives, nor the trusted side's AutoGraph files."""
     assert graded["left"] == []
+
+
+def test_a_short_disk_stops_the_batch(tmp_path: Path) -> None:
+    """Something else filled the disk of $TMPDIR: no student is graded (and
+    charged for "No space left on device"); the batch stops with a message."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    temporary = Path(tempfile.mkdtemp(prefix="tfgrade-short-"))  # short: sockets go in it
+    subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=16m", "tfgrade-short", str(temporary)], check=True
+    )
+    try:
+        (temporary / "someone-elses").write_bytes(bytes(12 * 2**20))
+        submissions = tmp_path / "class"
+        submissions.mkdir()
+        shutil.copy(COURSE / "submissions" / "good.ipynb", submissions / "bystander.ipynb")
+        out = tmp_path / "out"
+        done = run_grader(
+            *smoke_args(submissions, out, course=small_course(tmp_path)),
+            env={"TMPDIR": str(temporary)},
+        )
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert "scratch_mb (8 MiB)" in done.stderr
+        assert "run the same command again" in done.stderr
+        assert "Traceback" not in done.stderr
+        assert read_results(out / "00_smoke") == {}
+    finally:
+        subprocess.run(["umount", "-l", str(temporary)], check=False)
+        temporary.rmdir()
