@@ -234,7 +234,8 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     for name, source in ATTACKS.items():
         nbformat.write(notebook(source), submissions / f"{name}.ipynb")
     shutil.copy(COURSE / "submissions" / "good.ipynb", submissions / "bystander.ipynb")
-    temporary = Path(tempfile.mkdtemp(prefix="tfgrade-t-"))  # short: sockets go in it
+    # a short path: the zygote's socket goes in it (at most 107 bytes)
+    temporary = Path(tempfile.mkdtemp(prefix="tfgrade-t-", dir="/tmp"))
     try:
         done = run_grader(
             *smoke_args(submissions, base / "out", "--require-isolation", course=course),
