@@ -26,6 +26,7 @@ from grader.sandbox.limits import Held, scratch_over
 from grader.workdir import RunDir
 from tests.helpers import (
     COURSE,
+    REPO,
     read_results,
     require_full_isolation,
     run_grader,
@@ -247,6 +248,7 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     yield {"done": done, "results": read_results(base / "out" / "00_smoke"), "left": left}
 
 
+@pytest.mark.slow
 def test_the_batch_finishes_and_the_bystander_is_graded(graded: dict[str, Any]) -> None:
     done = graded["done"]
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -259,6 +261,7 @@ STOPPED_FOR = {"deep": "crash", "locked": "crash", "unlinked": "crash", "memfds"
 scratch quota (crash) or its memory cap"""
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("student", sorted(ATTACKS))
 def test_each_attack_is_stopped(graded: dict[str, Any], student: str) -> None:
     """Killed over a cap, never left to run into its deadline (timeout);
@@ -267,11 +270,13 @@ def test_each_attack_is_stopped(graded: dict[str, Any], student: str) -> None:
     assert verdicts(graded["results"][student]) == [stopped, stopped, "passed", "passed"]
 
 
+@pytest.mark.slow
 def test_nothing_is_left_in_tmpdir(graded: dict[str, Any]) -> None:
     """No scratch folder survives, nor the trusted side's AutoGraph files."""
     assert graded["left"] == []
 
 
+@pytest.mark.slow
 def test_a_short_disk_stops_the_batch(tmp_path: Path) -> None:
     """Something else filled the disk of $TMPDIR: no student is graded (and
     charged for "No space left on device"); the batch stops with a message."""
@@ -299,3 +304,27 @@ def test_a_short_disk_stops_the_batch(tmp_path: Path) -> None:
     finally:
         subprocess.run(["umount", "-l", str(temporary)], check=False)
         temporary.rmdir()
+
+
+@pytest.mark.slow
+def test_autograph_files_of_the_trusted_side_go_with_the_run(tmp_path: Path) -> None:
+    """Grading 01 runs a tf.function on the trusted side, whose AutoGraph
+    module was left in $TMPDIR by every run."""
+    temporary = Path(tempfile.mkdtemp(prefix="tfgrade-t-", dir="/tmp"))
+    try:
+        submissions = tmp_path / "class"
+        submissions.mkdir()
+        shutil.copy(REPO / "examples" / "submissions" / "01_tensors" / "ada.ipynb", submissions)
+        done = run_grader(
+            "grade",
+            "01_tensors",
+            str(submissions),
+            "--out",
+            str(tmp_path / "out"),
+            "--no-reference-cache",
+            env={"TMPDIR": str(temporary)},
+        )
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        assert sorted(p.name for p in temporary.iterdir()) == []
+    finally:
+        trees.remove(temporary)
