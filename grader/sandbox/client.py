@@ -248,7 +248,7 @@ class SandboxClient:
             else:  # a normal user's sandbox counts its processes in its own user namespace
                 if zygote.isolate and not is_host_root():
                     start["max_processes"] = limits.max_processes
-            self._watchdog = Watchdog(self._tree, limits, self.scratch, memory=self._cgroup is None)
+            self._watchdog = Watchdog(self._tree, limits, self.scratch, cgroup=self._cgroup)
             wire.send(self._sock, start)
             self.alive = True
         except (OSError, wire.WireError, KeyError, ValueError) as err:

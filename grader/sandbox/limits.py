@@ -463,13 +463,16 @@ class Watchdog:
         limits: Limits,
         scratch: Path,
         *,
-        memory: bool,
+        cgroup: Cgroup | None,
         interval: float = 0.2,
     ) -> None:
+        """``cgroup``: the sandbox's, which caps its memory and lists its
+        processes cheaply; None: this watchdog caps memory."""
         self.tree = tree
         self.limits = limits
         self.scratch = scratch
-        self.memory = memory
+        self.cgroup = cgroup
+        self.memory = cgroup is None
         """whether this watchdog caps memory (no cgroup does)"""
         self.interval = interval
         self.exceeded = ""
@@ -486,8 +489,8 @@ class Watchdog:
         took, measured, shared = 0.0, 0.0, 0
         while not self._stop.wait(max(self.interval, took)):  # at most half a core
             began = time.monotonic()
-            found = self.tree.scan()
-            held = Held.scan(found, device)
+            found = self.tree.scan() if self.cgroup is None else {}
+            held = Held.scan(found if self.cgroup is None else self.cgroup.pids(), device)
             if held.hidden:
                 self._kill("memory" if self.memory else "scratch")
                 return
