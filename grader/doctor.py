@@ -21,6 +21,12 @@ DELEGATE = (
     "add `Delegate=memory pids cpu` under [Service] with `systemctl edit user@.service`)"
 )
 
+WATCHDOG_GAPS = (
+    "the memory watchdog caps memory, but cannot count socket buffers or System V shared "
+    "memory, and stops a spike only when it lasts one of its polls (0.2 s)"
+)
+"""what a sandbox without a cgroup may use that the watchdog does not see (README's table)"""
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -93,14 +99,12 @@ def _cgroups(cgroup: Cgroup | None, root: bool) -> Finding:
     elif (CGROUP_ROOT / "memory").is_dir():
         version = "v1"
     else:
-        return Finding(
-            "cgroups", "none mounted", "memory is capped by the watchdog; CPU is not capped"
-        )
+        return Finding("cgroups", "none mounted", WATCHDOG_GAPS + "; CPU is not capped")
     if cgroup is not None:
         cpu = "memory, processes and CPU" if cgroup.cpu is not None else "memory and processes"
         return Finding("cgroups", f"{version}, writable: caps {cpu}")
-    fix = "the memory watchdog caps memory and a per-namespace limit caps processes; CPU is "
-    fix += "not capped (deadlines count CPU time). For a CPU cap: " + (
+    fix = WATCHDOG_GAPS + "; a per-namespace limit caps processes; CPU is not capped "
+    fix += "(deadlines count CPU time). A cgroup closes all of this: " + (
         DELEGATE if version.startswith("v2") else "cgroup v1 lets only root create groups"
     )
     return Finding("cgroups", f"{version}, not writable by this user", fix)

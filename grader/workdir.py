@@ -14,11 +14,12 @@ import contextlib
 import itertools
 import os
 import re
-import shutil
 import signal
 import tempfile
 from pathlib import Path
 
+from grader.errors import GraderError
+from grader.sandbox import trees
 from grader.sandbox.limits import Cgroup, stat_fields
 
 _PREFIX = "tfgrade-run-"
@@ -33,12 +34,21 @@ class RunDir:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._numbers = itertools.count(1)
+        self._restore: list[str | None] = []
+        """the temporary folder this process used before the run (when it took it over)"""
 
     @classmethod
     def create(cls) -> RunDir:
+        """Make the run's folder and make it this process's temporary folder
+        (``tempfile``'s, which TensorFlow's AutoGraph writes its generated
+        modules to and removes only at a clean exit), until ``remove``."""
         path = Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-"))
         path.chmod(0o711)  # sandboxes that dropped to another uid must reach their scratch
-        return cls(path)
+        run = cls(path)
+        (path / "tmp").mkdir(mode=0o700)
+        run._restore.append(tempfile.tempdir)
+        tempfile.tempdir = str(path / "tmp")
+        return run
 
     def child(self) -> Path:
         """A fresh folder for one grading process."""
@@ -46,10 +56,27 @@ class RunDir:
         folder.mkdir(mode=0o711)
         return folder
 
+    def check_space(self, needed: int) -> None:
+        """Stop the batch when the disk holding the scratch folders has less
+        than ``needed`` bytes free: a sandbox that then fails to write would
+        be charged for a full disk that is not its doing."""
+        info = os.statvfs(self.path)
+        free = info.f_bavail * info.f_frsize
+        if free < needed:
+            raise GraderError(
+                f"the disk holding {self.path.parent} (the temporary folder, $TMPDIR) has "
+                f"{free // 2**20} MiB free, less than a sandbox's scratch_mb "
+                f"({needed // 2**20} MiB), so students would be charged for a full disk. Grades "
+                "recorded before this are kept; free space there, or point TMPDIR to a larger "
+                "disk, and run the same command again to finish."
+            )
+
     def remove(self) -> None:
+        if self._restore:
+            tempfile.tempdir = self._restore.pop()
         for folder in self.path.glob("g*"):
             self.clean_child(folder)
-        shutil.rmtree(self.path, ignore_errors=True)
+        trees.remove(self.path)
 
     @staticmethod
     def clean_child(folder: Path) -> None:
@@ -59,7 +86,7 @@ class RunDir:
                 pid, _, started = line.partition(" ")
                 if pid.isdigit() and started != "gone" and _start_time(int(pid)) == started:
                     _kill_sandbox(int(pid))
-        shutil.rmtree(folder, ignore_errors=True)
+        trees.remove(folder)
 
     @staticmethod
     def sweep() -> None:

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from grader import doctor
 from grader.sandbox import confine
+from grader.sandbox.limits import CGROUP_ROOT
 from tests.helpers import FULL_ISOLATION, isolation_problem, run_grader
 
 
@@ -23,6 +25,16 @@ def test_doctor_reports_this_machine() -> None:
         assert lines[name].strip()
     if not isolation_problem():
         assert lines["isolation"].strip() == FULL_ISOLATION
+
+
+def test_without_a_cgroup_doctor_names_the_gaps_and_the_way_out() -> None:
+    """What the memory watchdog cannot see, and how to get a cgroup instead."""
+    finding = doctor._cgroups(None, root=False)
+    assert "socket buffers" in finding.fix and "spike" in finding.fix
+    if (CGROUP_ROOT / "cgroup.controllers").exists():
+        assert "Delegate=yes" in finding.fix
+    elif (CGROUP_ROOT / "memory").is_dir():
+        assert "only root" in finding.fix
 
 
 @pytest.mark.parametrize(

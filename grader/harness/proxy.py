@@ -10,8 +10,8 @@ sandbox with the student's code loaded again.
 
 from __future__ import annotations
 
-import os
-import shutil
+import contextlib
+import stat
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.results import Frame, Notice, NoticeKind
-from grader.sandbox import wire
+from grader.sandbox import trees, wire
 from grader.sandbox.client import (
     SandboxClient,
     SandboxDied,
@@ -184,7 +184,7 @@ class StudentSession:
             self._sandbox.close()
             self._sandbox = None
         if self._scratch is not None:
-            shutil.rmtree(self._scratch, ignore_errors=True)
+            trees.remove(self._scratch)
 
     def request(self, message: dict[str, Any], args: Any = None, *, label: str) -> Any:
         """Send a call or attribute lookup to the sandbox and decode the answer."""
@@ -451,15 +451,16 @@ class SandboxControl:
     def files(self) -> dict[str, int]:
         """Files the student's code wrote (relative path -> size), read as data.
 
-        Symbolic links are listed with size -1 and never followed."""
-        root = self._session.scratch
+        Symbolic links are listed with size -1 and never followed; folders
+        nested deeper than the scratch quota allows are not listed."""
         found: dict[str, int] = {}
-        for folder, dirs, names in os.walk(root):
-            for name in names + [d for d in dirs if os.path.islink(os.path.join(folder, d))]:
-                path = Path(folder, name)
-                found[path.relative_to(root).as_posix()] = (
-                    -1 if path.is_symlink() else path.stat().st_size
-                )
+        entries = trees.walk(self._session.scratch)
+        with contextlib.closing(entries), contextlib.suppress(trees.TooDeep):
+            for entry in entries:
+                if stat.S_ISLNK(entry.info.st_mode):
+                    found[entry.path] = -1
+                elif not stat.S_ISDIR(entry.info.st_mode):
+                    found[entry.path] = entry.info.st_size
         return found
 
 

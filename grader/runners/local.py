@@ -123,6 +123,7 @@ class LocalRunner:
         try:
             while queue or running:
                 while queue and len(running) < self.jobs:
+                    self.run_dir.check_space(limits.scratch_mb * 2**20)
                     busy = collections.Counter(c.zygote for c in running.values())
                     zygote = min(range(len(self._zygotes)), key=lambda i: busy[i])
                     lane = min(set(range(self.jobs)) - {c.lane for c in running.values()})
@@ -188,6 +189,8 @@ class LocalRunner:
         _, _, usage = os.wait4(child.pid, 0)
         os.close(child.fd)
         RunDir.clean_child(child.workdir)
+        # graded on a disk that filled up is not graded: stop before it is recorded
+        self.run_dir.check_space(self.assignment.limits.scratch_mb * 2**20)
         stats = self._stats[child.lane]
         stats.busy_seconds += time.monotonic() - child.started
         stats.peak_memory_mb = max(stats.peak_memory_mb, usage.ru_maxrss / 1024)

@@ -32,7 +32,7 @@ from grader.results import NOTICES, NoticeKind, Origin
 from grader.sandbox import wire
 from grader.sandbox.common import KEPT_ENVIRONMENT
 from grader.sandbox.confine import SANDBOX_UID, is_host_root
-from grader.sandbox.limits import Cgroup, Limits, ProcessTree, Watchdog
+from grader.sandbox.limits import OPEN_FILES, Cgroup, Limits, ProcessTree, Watchdog
 
 _ENV_KEEP = ("PATH", *KEPT_ENVIRONMENT)
 MAX_PROBLEMS = 200
@@ -306,6 +306,7 @@ class SandboxClient:
                 "root": zygote.root,
                 "cpu_seconds": limits.cpu_seconds,
                 "file_bytes": limits.file_mb * 2**20,
+                "open_files": OPEN_FILES,
                 "output_bytes": limits.output_kb * 1024,
                 "result_bytes": limits.result_bytes,
                 "data": limits.data,
@@ -316,7 +317,7 @@ class SandboxClient:
             # namespace (a normal user's), or per uid (a plain process that left root)
             elif (zygote.isolate and not is_host_root()) or self.drop_uid:
                 start["max_processes"] = limits.max_processes
-            self._watchdog = Watchdog(self._tree, limits, self.scratch, memory=self._cgroup is None)
+            self._watchdog = Watchdog(self._tree, limits, self.scratch, cgroup=self._cgroup)
             wire.send(self._sock, start)
             self.alive = True
         except (OSError, wire.WireError, KeyError, ValueError) as err:

@@ -13,14 +13,19 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import os
-import shutil
 import signal
+import stat
+import struct
+import termios
 import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+from grader.sandbox import trees
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 
@@ -349,21 +354,83 @@ def _proportional(pid: int) -> int:
     return 0
 
 
-def scratch_over(folder: Path, max_bytes: int, max_entries: int) -> bool:
-    """Whether ``folder`` holds more than ``max_bytes`` of disk blocks or more
-    than ``max_entries`` files and folders; stops reading as soon as it does."""
-    used, entries, pending = 0, 0, [str(folder)]
-    while pending:
-        with contextlib.suppress(OSError), os.scandir(pending.pop()) as listing:
-            for entry in listing:
+def scratch_over(folder: Path, max_bytes: int, max_entries: int, held: int = 0) -> bool:
+    """Whether ``folder`` holds more than ``max_bytes`` of disk blocks (with
+    ``held`` more in files deleted but held open) or more than ``max_entries``
+    files and folders, or nests deeper than ``trees.MAX_DEPTH``; stops
+    reading as soon as it does."""
+    used, entries = held, 0
+    with contextlib.closing(trees.walk(folder)) as found:
+        try:
+            for entry in found:
                 entries += 1
-                with contextlib.suppress(OSError):
-                    used += entry.stat(follow_symlinks=False).st_blocks * 512
-                    if entry.is_dir(follow_symlinks=False):
-                        pending.append(entry.path)
+                used += entry.info.st_blocks * 512
                 if entries > max_entries or used > max_bytes:
                     return True
-    return False
+        except trees.TooDeep:
+            return True
+    return used > max_bytes
+
+
+@dataclass(frozen=True)
+class Held:
+    """What a sandbox's processes hold through descriptors, which neither a
+    walk of its scratch folder nor their PSS shows."""
+
+    deleted: int
+    """bytes of files deleted from the scratch folder's filesystem but still open"""
+    memory: int
+    """bytes of memory files (memfds; deleted tmpfs files) and of pipes holding data"""
+    hidden: bool
+    """a process's descriptors could not be read (it made itself undumpable)"""
+
+    @classmethod
+    def scan(cls, pids: Iterable[int], scratch_device: int) -> Held:
+        """Read every descriptor of ``pids`` through ``/proc/PID/fd``; a file
+        open many times counts once. A pipe holding data counts its whole
+        capacity, which bounds the pages it may pin."""
+        seen: set[tuple[int, int]] = set()
+        deleted, memory, hidden = 0, 0, False
+        for pid in pids:
+            try:
+                descriptors = [e.path for e in os.scandir(f"/proc/{pid}/fd")]
+            except PermissionError:
+                hidden = True
+                continue
+            except OSError:  # ended meanwhile
+                continue
+            for path in descriptors:
+                with contextlib.suppress(OSError):
+                    info = os.stat(path)
+                    if (info.st_dev, info.st_ino) in seen:
+                        continue
+                    seen.add((info.st_dev, info.st_ino))
+                    if stat.S_ISREG(info.st_mode) and info.st_nlink == 0:
+                        if info.st_dev == scratch_device:
+                            deleted += info.st_blocks * 512
+                        else:
+                            memory += info.st_blocks * 512
+                    elif stat.S_ISFIFO(info.st_mode):
+                        memory += _pipe_held(path)
+        return cls(deleted, memory, hidden)
+
+
+def _pipe_held(path: str) -> int:
+    """The capacity of the pipe at ``path`` when it holds data, else 0.
+    Opened for reading without blocking, and never read."""
+    pipe = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        waiting = struct.unpack("i", fcntl.ioctl(pipe, termios.FIONREAD, b"\0" * 4))[0]
+        return fcntl.fcntl(pipe, F_GETPIPE_SZ) if waiting else 0
+    finally:
+        os.close(pipe)
+
+
+F_GETPIPE_SZ = 1032
+OPEN_FILES = 256
+"""descriptors one sandbox process may hold (``RLIMIT_NOFILE``): TensorFlow
+training a Keras model holds 8 on a CPU; the cap bounds how many deleted
+files and pipes one process can keep"""
 
 
 class Watchdog:
@@ -371,15 +438,21 @@ class Watchdog:
     trusted side that polls the sandbox and kills it past a cap.
 
     - The scratch folder's size and file count (always: it is an ordinary
-      folder, kept between a submission's sandboxes and read after them).
+      folder, kept between a submission's sandboxes and read after them),
+      with the files deleted from it that its processes still hold open.
     - Without a cgroup, the memory of the sandbox's process tree, and its
       CPU time. Resident sizes are cheap to read and never less than PSS,
       so PSS (which walks page tables) is read only when they add up to more
-      than the cap.
+      than the cap: at once when they exceed it by more than the pages the
+      processes shared at the last reading, else at most every ``PSS_EVERY``.
+      Memory files (memfds) and pipes holding data count too (``Held``).
+    - A process whose descriptors cannot be read counts as over the cap.
 
-    Between polls a sandbox can go over by what it allocates or writes in
-    ``interval``. A scratch folder over its quota is emptied after the kill,
-    so that the submission's next sandbox can run."""
+    Between polls a sandbox can go over by what it allocates or writes in a
+    poll's period: ``interval``, or as long as the last poll took when that
+    is longer (docs/design.md gives the window measured). A scratch folder
+    over its quota is emptied after the kill, so that the submission's next
+    sandbox can run."""
 
     PSS_EVERY = 1.0
     """seconds between PSS readings, which walk every process's page tables"""
@@ -390,13 +463,16 @@ class Watchdog:
         limits: Limits,
         scratch: Path,
         *,
-        memory: bool,
+        cgroup: Cgroup | None,
         interval: float = 0.2,
     ) -> None:
+        """``cgroup``: the sandbox's, which caps its memory and lists its
+        processes cheaply; None: this watchdog caps memory."""
         self.tree = tree
         self.limits = limits
         self.scratch = scratch
-        self.memory = memory
+        self.cgroup = cgroup
+        self.memory = cgroup is None
         """whether this watchdog caps memory (no cgroup does)"""
         self.interval = interval
         self.exceeded = ""
@@ -409,29 +485,36 @@ class Watchdog:
 
     def _watch(self) -> None:
         limit = self.limits.memory_mb * 2**20
-        took, measured = 0.0, 0.0
+        device = os.stat(self.scratch).st_dev
+        took, measured, shared = 0.0, 0.0, 0
         while not self._stop.wait(max(self.interval, took)):  # at most half a core
             began = time.monotonic()
+            found = self.tree.scan() if self.cgroup is None else {}
+            held = Held.scan(found if self.cgroup is None else self.cgroup.pids(), device)
+            if held.hidden:
+                self._kill("memory" if self.memory else "scratch")
+                return
             if self.memory:
-                found = self.tree.scan()
                 self.cpu_used = max(self.cpu_used, self.tree.cpu_used(found))
                 resident = sum(int(fields[21]) for fields in found.values()) * PAGE
-                # PSS of hundreds of processes takes a while: once a second at most
-                if resident > limit and began - measured >= self.PSS_EVERY:
+                # PSS of hundreds of processes takes a while: once a second at most,
+                # unless the resident sizes are over by more than what was shared
+                due = resident - shared + held.memory > limit or began - measured >= self.PSS_EVERY
+                if resident + held.memory > limit and due:
                     measured = began
-                    if self.tree.memory(found) > limit:
+                    proportional = self.tree.memory(found)
+                    shared = max(0, resident - proportional)
+                    if proportional + held.memory > limit:
                         self._kill("memory")
                         return
             if scratch_over(
-                self.scratch, self.limits.scratch_mb * 2**20, self.limits.scratch_files
+                self.scratch,
+                self.limits.scratch_mb * 2**20,
+                self.limits.scratch_files,
+                held.deleted,
             ):
                 self._kill("scratch")
-                for entry in os.scandir(self.scratch):
-                    if entry.is_dir(follow_symlinks=False):
-                        shutil.rmtree(entry.path, ignore_errors=True)
-                    else:
-                        with contextlib.suppress(OSError):
-                            os.unlink(entry.path)
+                trees.empty(self.scratch)
                 return
             took = time.monotonic() - began
 

@@ -154,6 +154,8 @@ class SandboxServer:
         file_bytes = int(start["file_bytes"])
         resource.setrlimit(resource.RLIMIT_FSIZE, (file_bytes, file_bytes))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        files = int(start["open_files"])
+        resource.setrlimit(resource.RLIMIT_NOFILE, (files, files))
         os.chdir(scratch)
         _scratch_environment(scratch)
         data = start.get("data")
