@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 import tempfile
 import time
 import traceback
@@ -38,7 +39,7 @@ from grader.errors import GraderError
 from grader.files import atomic_write
 from grader.results import Notice, NoticeKind, SubmissionResult, Visibility, notebook_order
 from grader.runners.local import preload_tensorflow
-from grader.sandbox import confine
+from grader.sandbox import confine, trees
 from grader.sandbox.client import IsolationPart, kill_descendants
 from grader.students import shown, student_id
 from grader.submissions import (
@@ -216,6 +217,15 @@ def _graded(
     return result, refused
 
 
+def _hidden(entry: trees.Entry) -> bool:
+    return any(part.startswith(".") for part in entry.path.split("/"))
+
+
+def _searched(entry: trees.Entry) -> bool:
+    """Whether ``locate`` looks inside this folder of the upload."""
+    return not _hidden(entry) and entry.path.count("/") + 1 < trees.MAX_DEPTH
+
+
 def locate(folder: Path, notebook: str) -> Path | Refusal:
     """The one file to grade in Gradescope's submission folder: the
     assignment's notebook by name (anywhere in it, as in a GitHub
@@ -226,13 +236,14 @@ def locate(folder: Path, notebook: str) -> Path | Refusal:
             f"No submission was found ({folder} does not exist): upload {notebook} again.",
         )
     files: list[Path] = []
-    entries = 0
-    for top, dirs, names in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        entries += len(dirs) + len(names)
-        files += [Path(top, n) for n in sorted(names) if not n.startswith(".")]
-        if entries > MAX_ENTRIES:
+    # the upload is the student's: walked without recursion (a folder 1,100
+    # deep), hidden folders and what lies past the depth bound left out
+    for count, entry in enumerate(trees.walk(folder, descend=_searched), 1):
+        if not _hidden(entry) and not stat.S_ISDIR(entry.info.st_mode):
+            files.append(folder / entry.path)
+        if count > MAX_ENTRIES:
             break
+    files.sort(key=lambda p: (len(p.relative_to(folder).parts), str(p)))
     if not files:
         return Refusal("empty", f"The submission is empty: upload your {notebook}.")
     named = [p for p in files if p.name == notebook]

@@ -23,9 +23,10 @@ import nbformat
 import pytest
 from click.testing import CliRunner
 
-from grader import gradescope
+from grader import autograder, gradescope
 from grader.cli import main
 from grader.exporters.gradescope import pins
+from grader.sandbox import trees
 from tests.example_class import CENTER
 from tests.helpers import COURSE, LATE_REASON, REPO, late_result, run_grader
 
@@ -473,3 +474,26 @@ def test_backticks_in_messages_are_code_and_the_rest_is_escaped(
     raised = next(o for o in outputs if "ValueError" in o)
     assert "<code>&lt;b&gt;tf.exp&lt;/b&gt;</code> &amp; &lt;i&gt;more&lt;/i&gt;" in raised
     assert "<b>" not in raised and "<i>" not in raised
+
+
+def test_an_upload_nested_thousands_deep_is_still_searched_for_the_notebook(
+    tmp_path: Path,
+) -> None:
+    """Round 3: the student's upload is walked without recursion (os.walk
+    recursed, and 1,100 levels crashed the autograder); what lies within the
+    bounds is still searched, hidden folders are not."""
+    submission = tmp_path / "submission"
+    deep = submission / "junk"
+    deep.mkdir(parents=True)
+    for _ in range(1100):
+        os.mkdir(deep / "d")
+        deep = deep / "d"
+    (submission / ".git").mkdir()
+    (submission / ".git" / "01_tensors.ipynb").write_text("{}")
+    (submission / "work").mkdir()
+    (submission / "work" / "01_tensors.ipynb").write_text("{}")
+    try:
+        found = autograder.locate(submission, "01_tensors.ipynb")
+    finally:
+        trees.remove(submission / "junk")  # pytest's clean-up recurses
+    assert found == submission / "work" / "01_tensors.ipynb"

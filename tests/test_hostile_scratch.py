@@ -71,6 +71,7 @@ def temporary(tmp_path: Path) -> Iterator[Path]:
         yield Path(tempfile.tempdir)
     finally:
         tempfile.tempdir = saved
+        trees.empty(tmp_path)  # what a failed sweep left: pytest's own clean-up recurses
 
 
 def dead_pid() -> int:

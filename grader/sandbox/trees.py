@@ -17,7 +17,7 @@ import contextlib
 import itertools
 import os
 import stat
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,9 +56,12 @@ def _enter(name: str, dir_fd: int | None) -> int:
         os.close(handle)
 
 
-def walk(root: Path) -> Generator[Entry, None, None]:
+def walk(
+    root: Path, *, descend: Callable[[Entry], bool] | None = None
+) -> Generator[Entry, None, None]:
     """Everything under ``root``, each folder's entries before what is in
-    them. Raises ``TooDeep`` on reaching a folder nested deeper than
+    them; a folder for which ``descend`` says False is listed but not
+    entered. Raises ``TooDeep`` on reaching a folder nested deeper than
     ``MAX_DEPTH``. What vanishes or changes meanwhile is skipped."""
     try:
         top = _enter(str(root), None)
@@ -83,8 +86,9 @@ def walk(root: Path) -> Generator[Entry, None, None]:
             except OSError:
                 continue
             path = prefixes[-1] + entry.name
-            yield Entry(path, info)
-            if not stat.S_ISDIR(info.st_mode):
+            found = Entry(path, info)
+            yield found
+            if not stat.S_ISDIR(info.st_mode) or (descend is not None and not descend(found)):
                 continue
             if len(folders) >= MAX_DEPTH:
                 raise TooDeep(path)
