@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 from typing import Any
 
 import nbformat
@@ -63,3 +64,15 @@ def test_wrong_signature_is_an_error_with_the_reason(graded: dict[str, Any]) -> 
 
 def test_the_rest_of_the_batch_is_graded(graded: dict[str, Any]) -> None:
     assert graded["bystander"]["score"] == 5
+
+
+def test_a_long_temporary_folder_still_grades(tmp_path: Path) -> None:
+    """A TA whose ``TMPDIR`` is deep (a long home folder): the zygote's
+    socket path is longer than a unix socket address may be (107 bytes), and
+    grading used to stop with "the sandbox zygote failed to start"."""
+    temporary = tmp_path / ("t" * 60) / ("u" * 60)
+    temporary.mkdir(parents=True)
+    good = COURSE / "submissions" / "good.ipynb"
+    done = run_grader(*smoke_args(good, tmp_path / "out"), env={"TMPDIR": str(temporary)})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.splitlines()[-1] == "Points 5/5"

@@ -30,7 +30,7 @@ from typing import Any
 from grader.errors import GraderError
 from grader.results import NOTICES, NoticeKind, Origin
 from grader.sandbox import wire
-from grader.sandbox.common import KEPT_ENVIRONMENT
+from grader.sandbox.common import KEPT_ENVIRONMENT, socket_address
 from grader.sandbox.confine import SANDBOX_UID, is_host_root
 from grader.sandbox.limits import OPEN_FILES, Cgroup, Limits, ProcessTree, Watchdog
 
@@ -293,7 +293,8 @@ class SandboxClient:
         try:
             if (zygote.isolate and is_host_root()) or self.drop_uid:
                 os.chown(scratch, SANDBOX_UID, SANDBOX_UID)
-            self._sock.connect(zygote.address)
+            with socket_address(zygote.address) as reachable:
+                self._sock.connect(reachable)
             hello, _ = wire.receive(self._sock, deadline=time.monotonic() + 30)
             self.pid = int(hello["pid"])
             self._tree = ProcessTree(self.pid)

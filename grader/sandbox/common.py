@@ -1,6 +1,6 @@
 """What both sides of the sandbox's trust boundary share: the environment a
-sandbox keeps, process and compile helpers, and the shape of the replies a
-sandbox sends when something goes wrong.
+sandbox keeps, process and compile helpers, the zygote's socket address,
+and the shape of the replies a sandbox sends when something goes wrong.
 
 Standard library only: the worker imports it before any student code runs,
 and the trusted side imports it without loading the worker. The reply
@@ -14,8 +14,10 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import linecache
+import os
 import signal
 import types
+from collections.abc import Iterator
 from typing import Literal, TypedDict
 
 KEPT_ENVIRONMENT = ("LANG", "LC_ALL", "CUDA_VISIBLE_DEVICES", "TF_FORCE_GPU_ALLOW_GROWTH")
@@ -80,3 +82,23 @@ class Problem(TypedDict):
     line: int
     message: str
     frames: list[FrameData]
+
+
+_SUN_PATH = 108
+"""bytes in a unix socket address, its final NUL included"""
+
+
+@contextlib.contextmanager
+def socket_address(path: str) -> Iterator[str]:
+    """``path`` as an address to bind or connect a unix socket to: itself
+    when it fits, else the same file reached through a descriptor of its
+    folder (``/proc/self/fd/N/NAME``), since a long ``TMPDIR`` (a deep home
+    folder) makes the zygote's socket path longer than an address may be."""
+    if len(os.fsencode(path)) < _SUN_PATH:
+        yield path
+        return
+    folder = os.open(os.path.dirname(path), os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        yield f"/proc/self/fd/{folder}/{os.path.basename(path)}"
+    finally:
+        os.close(folder)

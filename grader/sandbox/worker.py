@@ -40,6 +40,7 @@ from grader.sandbox.common import (
     ProblemKind,
     compile_cell,
     die_with_parent,
+    socket_address,
 )
 
 MESSAGE_LIMIT = 2000
@@ -458,7 +459,8 @@ def zygote(address: str) -> None:
     problem = confine.probe()
     drop_uid = bool(problem) and confine.can_drop_to_sandbox_user()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(address)
+    with socket_address(address) as reachable:
+        listener.bind(reachable)
     os.chmod(address, 0o600)
     listener.listen(64)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps sandboxes
