@@ -283,7 +283,7 @@ def test_the_course_flow_grades_reports_and_posts_feedback(flow: dict[str, Path]
 
     # the step summary: appended, one row per student
     text = summary.read_text()
-    assert text.startswith("## Earlier step\n### 01_tensors: ")
+    assert text.startswith("## Earlier step\n### 01\\_tensors: ")
     assert "| `alice` | 36/36 | 100.0 |" in text and "| `bob` | 32/36 | 88.9 |" in text
     assert "| `carol` | 0/36 | 0.0 |" in text and "not graded: The folder carol/" in text
 

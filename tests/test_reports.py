@@ -17,7 +17,7 @@ import pytest
 from grader import deadlines, exports, reports
 from grader.adjustments import explanation
 from grader.batch import summary_line
-from grader.deadlines import LatePolicy, Stamp
+from grader.deadlines import Due, LatePolicy, Stamp
 from grader.reports import assets, stats, views
 from grader.reports.disclosure import Disclosure
 from grader.results import Audience, Comparison, Curve, Frame, TimeSource, Verdict
@@ -439,7 +439,7 @@ def test_a_student_reads_the_policy_and_staff_the_mechanics(
     by rewriting a message: no command-line flag reaches a student."""
     policy = LatePolicy(kind="percent", percent=10)
     stamp = None if source is None else Stamp(DUE + dt.timedelta(hours=3), source)
-    penalty = deadlines.penalty(policy, points=10, due=DUE, stamp=stamp)
+    penalty = deadlines.penalty(policy, points=10, due=Due(DUE), stamp=stamp)
     result = dataclasses.replace(late_result("lee"), overrides=(), penalty=penalty)
     student = text_of(reports.student_page(result))
     assert student_words in student
