@@ -303,7 +303,7 @@ def test_the_course_flow_grades_reports_and_posts_feedback(flow: dict[str, Path]
     again = run_script(workspace, GITHUB_STEP_SUMMARY=str(summary), FEEDBACK_BRANCH="feedback")
     assert again.returncode == 0, again.stdout + again.stderr
     assert git("rev-list", "--count", "feedback", cwd=alice) == "2"
-    assert summary.read_text().count("### 01_tensors: ") == 2
+    assert summary.read_text().count("### 01\\_tensors: ") == 2
 
 
 def test_fail_under_turns_a_low_score_into_a_failing_job(flow: dict[str, Path]) -> None:

@@ -17,7 +17,6 @@ import enum
 import os
 import select
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -172,29 +171,7 @@ def kill_descendants(pid: int, *, uid: int | None = None, rounds: int = 50) -> l
     """SIGKILL every descendant of ``pid`` (of ``uid`` only, when given) in
     rounds until none is left; those still alive after ``rounds``. ``pid``
     itself is spared, so that as a subreaper it keeps adopting orphans."""
-    tree = ProcessTree(pid)
-    left: list[int] = []
-    for _ in range(rounds):
-        left = [
-            p
-            for p, fields in tree.scan().items()
-            if p != pid and fields[0] != "Z" and (uid is None or _real_uid(p) == uid)
-        ]
-        if not left:
-            break
-        for p in left:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(p, signal.SIGKILL)
-        time.sleep(0.01)
-    return left
-
-
-def _real_uid(pid: int) -> int | None:
-    with contextlib.suppress(OSError, ValueError, IndexError), open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("Uid:"):
-                return int(line.split()[1])
-    return None
+    return ProcessTree(pid).kill(spare_root=True, uid=uid, rounds=rounds)
 
 
 @dataclass(frozen=True)

@@ -276,6 +276,14 @@ def delegated_v2() -> Path | None:
     return None
 
 
+def _real_uid(pid: int) -> int | None:
+    with contextlib.suppress(OSError, ValueError, IndexError), open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("Uid:"):
+                return int(line.split()[1])
+    return None
+
+
 class ProcessTree:
     """Every process descended from one pid, found through ``/proc``.
 
@@ -306,16 +314,29 @@ class ProcessTree:
                 queue.extend(children.get(pid, []))
         return found
 
-    def kill(self) -> None:
-        """SIGKILL the tree; killing the namespace's init ends the rest."""
-        for _ in range(50):
-            alive = [pid for pid, fields in self.scan().items() if fields[0] != "Z"]
-            if not alive:
-                return
-            for pid in alive:
+    def kill(
+        self, *, spare_root: bool = False, uid: int | None = None, rounds: int = 50
+    ) -> list[int]:
+        """SIGKILL the tree (its processes of ``uid`` only, when given) in
+        rounds until none is left; those still alive after ``rounds``.
+        ``spare_root`` keeps the root itself, a subreaper that must go on
+        adopting orphans. In a sandbox, killing the namespace's init ends the rest."""
+        left: list[int] = []
+        for _ in range(rounds):
+            left = [
+                pid
+                for pid, fields in self.scan().items()
+                if fields[0] != "Z"
+                and not (spare_root and pid == self.root)
+                and (uid is None or _real_uid(pid) == uid)
+            ]
+            if not left:
+                break
+            for pid in left:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(pid, signal.SIGKILL)
             time.sleep(0.01)
+        return left
 
     @staticmethod
     def cpu_used(found: dict[int, list[str]]) -> float:
