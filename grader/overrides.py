@@ -83,10 +83,17 @@ def _limit(result: SubmissionResult, test: str | None) -> float:
 
 
 def who() -> str:
-    """The person overriding: git's user.name, else $USER."""
+    """The person overriding: the user's own git ``user.name`` (``--global``,
+    run from ``/``: never the config of the repository the command runs in,
+    which may be a student's), else $USER."""
     try:
         done = subprocess.run(
-            ["git", "config", "user.name"], capture_output=True, text=True, timeout=5, check=False
+            ["git", "config", "--global", "user.name"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+            cwd="/",
         )
         name = done.stdout.strip()
     except (OSError, subprocess.TimeoutExpired):

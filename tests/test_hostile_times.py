@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from grader import commits, gradescope, timestamps
+from grader import commits, gradescope, overrides, timestamps
 from grader.deadlines import Stamp
 from grader.results import TimeSource
 from tests.helpers import COURSE, read_results, run_grader, smoke_args
@@ -334,3 +334,24 @@ def test_a_gradescope_student_keeps_their_extension(
     )
     assert results["score"] == sum(t["max_score"] for t in results["tests"])
     assert f"({applied}); late policy: on time (counted from {applied})" in stdout
+
+
+def test_an_override_is_signed_by_the_staff_member_not_the_students_repository(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A TA who runs ``grader override`` from inside a student's checkout: the
+    name comes from the TA's own git config; the student's ``.git/config``
+    (which could name a payload through fsmonitor) is never read."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".gitconfig").write_text("[user]\n\tname = TA Kim\n")
+    student = tmp_path / "alice"
+    subprocess.run(["git", "init", "-q", str(student)], check=True)
+    marker = tmp_path / "ran"
+    with (student / ".git" / "config").open("a") as config:
+        config.write(f"[user]\n\tname = Mallory\n[core]\n\tfsmonitor = touch {marker}\n")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    monkeypatch.chdir(student)
+    assert overrides.who() == "TA Kim"
+    assert not marker.exists()
