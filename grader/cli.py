@@ -85,15 +85,27 @@ def main(ctx: click.Context, root: Path) -> None:
 
 @main.command("release")
 @click.argument("assignment")
+@click.option(
+    "--zip",
+    "zip_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also write DIR/ASSIGNMENT-student.zip: the released folder, with the course's data, "
+    "for a student to unzip and check on its own.",
+)
 @click.pass_obj
-def release_command(root: Path, assignment: str) -> None:
-    """Write assignments/ASSIGNMENT/ (stub notebook, README) from solutions/ASSIGNMENT/."""
+def release_command(root: Path, assignment: str, zip_dir: Path | None) -> None:
+    """Write assignments/ASSIGNMENT/ (stub notebook, README, public checks) from
+    solutions/ASSIGNMENT/."""
     with _reported():
-        changed = release.release(assignments.load(root, assignment))
+        loaded = assignments.load(root, assignment)
+        changed = release.release(loaded)
+        archive = release.write_student_zip(loaded, zip_dir) if zip_dir is not None else None
     for path in changed:
         click.echo(f"wrote {path.relative_to(root)}")
     if not changed:
         click.echo(f"assignments/{assignment}/ is up to date")
+    if archive is not None:
+        click.echo(f"wrote {archive}")
 
 
 @main.command("doctor")

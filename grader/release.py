@@ -12,15 +12,21 @@ notebooks::
 becomes ``raise NotImplementedError()`` at the marker's indentation. A
 region that holds only decorators (``@tf.function(...)``) is removed, so
 the stub stays a plain function.
+
+``--zip DIR`` also writes ``DIR/NN_name-student.zip``: the released folder as
+one file a student unzips and checks on its own, with the course's data.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import zipfile
 from pathlib import Path
 
 import nbformat
 
+import grader
+from grader import jsontext
 from grader.assignments import PUBLIC_SUITE, Assignment
 from grader.check import public
 from grader.errors import ConfigError
@@ -78,24 +84,47 @@ def student_notebook(assignment: Assignment) -> str:
     return nbformat.writes(notebook) + "\n"
 
 
+def student_zip_name(name: str) -> str:
+    """The file ``grader release --zip`` writes for assignment ``name``."""
+    return f"{name}-student.zip"
+
+
+DATA_FOLDER = "data"
+"""the course's data files, in a student's copy of the released folder"""
+
+
 def readme(assignment: Assignment) -> str:
+    """The released folder's README: the work, then install, open, check."""
     due = f"\nDue: {assignment.due:%Y-%m-%d %H:%M %Z}.\n" if assignment.due else ""
-    return (
+    checks = (assignment.solution_dir / PUBLIC_SUITE).is_file()
+    text = (
         f"# {assignment.title}\n{due}\n"
         f"Open `{assignment.notebook}` in Jupyter and replace every "
         "`raise NotImplementedError()` with your code. The cells tagged `check` after each "
         "exercise are public checks: run them to test your work. Your notebook is graded by "
         "hidden tests on fresh inputs, worth the points stated in each exercise.\n\n"
         f"Submit the notebook file `{assignment.notebook}` itself.\n"
-        + (
-            f"\nBefore you submit, run `grader check {assignment.notebook}` in this folder: it "
-            f"runs the public checks (`{PUBLIC_SUITE}`) on the notebook as saved on disk, the "
-            "way the grader runs your code, prints a table per exercise and writes "
-            f"`{Path(assignment.notebook).stem}.check.html`. It needs this whole folder "
-            f"(`{public.CHECK_CONFIG}` says which assignment it is).\n"
-            if (assignment.solution_dir / PUBLIC_SUITE).is_file()
-            else ""
+    )
+    if assignment.limits.data:
+        text += (
+            f"\nThe course's data set is in `{DATA_FOLDER}/` (in the zip the course hands "
+            f"out): copy its files into `~/.keras/datasets/`, where Keras looks for them.\n"
         )
+    if not checks:
+        return text
+    return text + (
+        "\n## Check your work\n\n"
+        f"1. Install the grader, once: `pip install tfgrade=={grader.__version__}` (or the "
+        "wheel file the course hands out: `pip install tfgrade-*.whl`).\n"
+        f"2. Open `{assignment.notebook}` from this folder, in JupyterLab, Jupyter Notebook "
+        "or VS Code, and save it (Ctrl-S).\n"
+        "3. Check it, in a cell: `import grader.student as tg; tg.check()` (one exercise: "
+        f"`tg.check({jsontext.dumps(exercises(assignment)[0])})`), or in a terminal in this "
+        f"folder: `grader check {assignment.notebook}`.\n\n"
+        f"Both run the public checks (`{PUBLIC_SUITE}`) on the notebook as saved on disk, "
+        "from the top, the way the grader runs your code, and show a table per exercise; "
+        f"the terminal's also writes `{Path(assignment.notebook).stem}.check.html`. They need "
+        f"this whole folder (`{public.CHECK_CONFIG}` says which assignment it is).\n"
     )
 
 
@@ -128,6 +157,7 @@ def public_files(assignment: Assignment) -> dict[Path, str]:
         exercises=graded,
         limits=dataclasses.replace(assignment.limits, data=None),
         pins=public.course_pins(assignment.root / "requirements.lock"),
+        grader_version=grader.__version__,
     )
     return {
         assignment.release_dir / PUBLIC_SUITE: source,
@@ -153,3 +183,31 @@ def release(assignment: Assignment) -> list[Path]:
             path.write_text(text)
             changed.append(path)
     return changed
+
+
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+"""every entry's time in a student zip, so the same release gives the same bytes"""
+
+
+def write_student_zip(assignment: Assignment, out_dir: Path) -> Path:
+    """``out_dir/NN_name-student.zip``: the released folder as ``NN_name/``
+    (what ``release_files`` holds, with the course's data under ``data/``)."""
+    entries = {
+        path.relative_to(assignment.release_dir).as_posix(): text.encode()
+        for path, text in release_files(assignment).items()
+    }
+    if assignment.limits.data:
+        data = Path(assignment.limits.data)
+        for path in sorted(p for p in data.rglob("*") if p.is_file()):
+            entries[f"{DATA_FOLDER}/{path.relative_to(data).as_posix()}"] = path.read_bytes()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / student_zip_name(assignment.name)
+    partial = target.with_name(target.name + ".partial")
+    with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in sorted(entries):
+            info = zipfile.ZipInfo(f"{assignment.name}/{name}", date_time=ZIP_TIME)
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, entries[name])
+    partial.replace(target)
+    return target

@@ -31,13 +31,14 @@ from pathlib import Path
 
 import click
 
+import grader
 from grader import files, reports
 from grader.assignments import PUBLIC_SUITE
 from grader.check import public
 from grader.check.public import PublicAssignment
 from grader.errors import GraderError, UsageError
 from grader.grading import pytest_args, run_on_submission
-from grader.release import METADATA_KEY
+from grader.release import METADATA_KEY, student_zip_name
 from grader.results import SubmissionResult, TestResult, Verdict
 from grader.sandbox.host.client import Zygote, ZygoteInfo
 from grader.students import shown, student_id
@@ -156,7 +157,9 @@ def _get_folder(name: str) -> str:
     """What to do when no copy of ``assignments/NAME/`` is near: get one."""
     return (
         f"get the folder assignments/{name}/ from the course (its notebook, "
-        f"{public.CHECK_CONFIG} and {PUBLIC_SUITE}), put this notebook in it, and check it there"
+        f"{public.CHECK_CONFIG} and {PUBLIC_SUITE}), put this notebook in it, and check it there "
+        f"(the course may hand the folder out as {student_zip_name(name)}: unzipping it makes "
+        f"{name}/)"
     )
 
 
@@ -246,8 +249,16 @@ def installed_version(library: str) -> str | None:
 
 
 def version_warnings(assignment: PublicAssignment) -> list[str]:
-    """A warning for each pinned library whose installed version differs."""
+    """A warning for each pinned library whose installed version differs, and
+    for a grader other than the one that released the folder."""
     warnings = []
+    released = assignment.grader_version
+    if released and released != grader.__version__:
+        warnings.append(
+            f"warning: this folder was released with grader {released}, but grader "
+            f"{grader.__version__} is installed: results here may differ from grading. Install "
+            f"the course's grader (tfgrade=={released})."
+        )
     for library, pinned in assignment.pins.items():
         if library not in INSTALLED_NAMES:
             continue

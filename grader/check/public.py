@@ -1,7 +1,7 @@
 """An assignment's public checks as released to students: ``test_public.py``
 (the public suite) and ``check.toml`` (name, notebook, graded functions,
-limits, the course's TensorFlow and Keras pins), both in
-``assignments/NN_name/``.
+limits, the course's TensorFlow and Keras pins, the grader version that
+released it), both in ``assignments/NN_name/``.
 
 ``grader release`` writes them from ``solutions/NN_name/``; ``grader check``
 reads them from a student's copy of that folder and nothing else. The
@@ -52,6 +52,8 @@ class PublicAssignment:
     limits: Limits
     pins: dict[str, str]
     """library -> the version the course pins (``PINNED``)"""
+    grader_version: str = ""
+    """the grader that released it ("" in a folder released before it was recorded)"""
 
     @property
     def suite(self) -> Path:
@@ -158,6 +160,7 @@ def config_text(assignment: PublicAssignment) -> str:
         f"assignment = {_toml_value(assignment.name)}",
         f"title = {_toml_value(assignment.title)}",
         f"notebook = {_toml_value(assignment.notebook)}",
+        f"grader_version = {_toml_value(assignment.grader_version)}",
         f"exercises = {_toml_value(list(assignment.exercises))}",
         "",
         "[limits]",
@@ -181,8 +184,10 @@ def load(folder: Path) -> PublicAssignment:
     texts = {key: raw.get(key) for key in ("assignment", "title", "notebook")}
     exercises = raw.get("exercises")
     pins = raw.get("pins", {})
+    grader_version = raw.get("grader_version", "")
     if (
         not all(isinstance(v, str) and v for v in texts.values())
+        or not isinstance(grader_version, str)
         or not isinstance(exercises, list)
         or not all(isinstance(e, str) for e in exercises)
         or not isinstance(pins, dict)
@@ -200,6 +205,7 @@ def load(folder: Path) -> PublicAssignment:
         exercises=tuple(exercises),
         limits=_limits(path, raw.get(config.LIMITS, {})),
         pins={str(k): str(v) for k, v in pins.items()},
+        grader_version=grader_version,
     )
 
 
