@@ -133,8 +133,18 @@ def doctor_command() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder for the HTML reports (default: beside each notebook).",
 )
+@click.option(
+    "--json",
+    "json_too",
+    is_flag=True,
+    help="Also write NAME.check.json beside each report: the result as data (what "
+    "grader.student shows in a notebook).",
+)
 def check_command(
-    notebooks: tuple[Path, ...], assignment_name: str | None, report_dir: Path | None
+    notebooks: tuple[Path, ...],
+    assignment_name: str | None,
+    report_dir: Path | None,
+    json_too: bool,
 ) -> None:
     """Run an assignment's public checks on your notebook before you submit it.
 
@@ -150,6 +160,7 @@ def check_command(
             cwd=Path.cwd(),
             echo=click.echo,
             colour=checker.colour_wanted(sys.stdout),
+            json_too=json_too,
         )
     sys.exit(status)
 

@@ -32,7 +32,7 @@ from pathlib import Path
 import click
 
 import grader
-from grader import files, reports
+from grader import files, jsontext, reports
 from grader.assignments import PUBLIC_SUITE
 from grader.check import public
 from grader.check.public import PublicAssignment
@@ -77,6 +77,16 @@ class Checked:
         return bool(self.result.tests) and all(
             t.verdict is Verdict.PASSED for t in self.result.tests
         )
+
+    def to_json(self, notes: tuple[str, ...]) -> dict[str, object]:
+        """What ``--json`` writes (``notes``: the warnings shown before the table),
+        for ``grader.student`` to show in a notebook."""
+        return {
+            "notebook": str(self.notebook),
+            "result": self.result.to_json(),
+            "advice": list(self.advice),
+            "notes": list(notes),
+        }
 
 
 @dataclass(frozen=True)
@@ -347,6 +357,29 @@ def _worst(tests: list[TestResult]) -> Verdict:
     return max((t.verdict for t in tests), key=order.index)
 
 
+@dataclass(frozen=True)
+class ExerciseRow:
+    """One exercise's line in the table ``grader check`` and ``grader.student`` show."""
+
+    exercise: str
+    passed: int
+    total: int
+    worst: Verdict
+
+
+def exercise_rows(result: SubmissionResult) -> list[ExerciseRow]:
+    """The table's rows: each exercise with tests, in notebook order."""
+    by_exercise: dict[str, list[TestResult]] = {}
+    for test in result.tests:
+        by_exercise.setdefault(test.exercise, []).append(test)
+    order = [*result.exercises, *(e for e in by_exercise if e not in result.exercises)]
+    return [
+        ExerciseRow(e, sum(t.verdict is Verdict.PASSED for t in tests), len(tests), _worst(tests))
+        for e in order
+        if (tests := by_exercise.get(e, []))
+    ]
+
+
 def lines(checked: Checked, *, colour: bool) -> list[str]:
     """The terminal's view: a table per exercise, then each failure with
     its message and the student's own traceback lines."""
@@ -361,16 +394,11 @@ def lines(checked: Checked, *, colour: bool) -> list[str]:
         out.append(one_line(f"  {where if notice.cell else 'notebook'}: {notice.message}"))
         out += [_frame_line(f.cell, f.line, f.code) for f in notice.frames]
     out.append(f"  {'exercise':<32} {'checks':>7}  result")
-    by_exercise: dict[str, list[TestResult]] = {}
-    for test in result.tests:
-        by_exercise.setdefault(test.exercise, []).append(test)
-    for exercise in [*result.exercises, *(e for e in by_exercise if e not in result.exercises)]:
-        tests = by_exercise.get(exercise, [])
-        if not tests:
-            continue
-        passed = sum(t.verdict is Verdict.PASSED for t in tests)
-        worst = _worst(tests)
-        out.append(f"  {exercise:<32} {f'{passed}/{len(tests)}':>7}  {paint(worst.value, worst)}")
+    for row in exercise_rows(result):
+        out.append(
+            f"  {row.exercise:<32} {f'{row.passed}/{row.total}':>7}  "
+            f"{paint(row.worst.value, row.worst)}"
+        )
     for test in result.tests:
         if test.verdict is Verdict.PASSED:
             continue
@@ -437,9 +465,11 @@ def check_notebooks(
     cwd: Path,
     echo: Echo,
     colour: bool,
+    json_too: bool = False,
 ) -> int:
     """Check each notebook; 0 when every check of every notebook passed,
-    1 when one failed or a notebook could not be checked."""
+    1 when one failed or a notebook could not be checked. ``json_too`` also
+    writes ``NAME.check.json`` beside each report (``Checked.to_json``)."""
     status = 0
     with _zygote() as (zygote, run_dir):
         prepared: list[_Prepared] = []
@@ -479,6 +509,11 @@ def check_notebooks(
             )
             for line in lines(checked, colour=colour):
                 echo(line)
+            if json_too:
+                notes = (*([note] if note else []), *item.warnings)
+                files.atomic_write(
+                    report.with_suffix(".json"), jsontext.dumps(checked.to_json(notes))
+                )
             for detail in internal:
                 echo(one_line(f"the public suite failed on our side: {detail.splitlines()[0]}"))
             if not checked.passed:

@@ -3,6 +3,7 @@
 - :func:`student_page`: one student's feedback (``report.html``).
 - :func:`class_page`: the class summary for staff (``index.html``).
 - :func:`similarity_page`: pairs of similar submissions, for staff only.
+- :func:`check_cell`: a public check's table inside a notebook (``grader.student``).
 
 Both are pure functions of their arguments: what time it is and whether
 grades are published reach them as a :class:`Disclosure`, never from a clock.
@@ -36,7 +37,7 @@ from grader.texts import html_safe
 if TYPE_CHECKING:  # importing copydetect costs half a second; only the CLI verb needs it
     from grader.similarity import Check
 
-__all__ = ["Disclosure", "class_page", "similarity_page", "student_page"]
+__all__ = ["Disclosure", "check_cell", "class_page", "similarity_page", "student_page"]
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("grader", "reports/templates"),
@@ -83,6 +84,38 @@ def _href(path: str) -> str:
 
 
 _ENV.filters["href"] = _href
+
+
+def check_cell(
+    result: SubmissionResult,
+    *,
+    notebook: str,
+    saved_at: str,
+    rows: Sequence[object],
+    notes: Sequence[str],
+    advice: Sequence[str],
+    only: str | None,
+) -> str:
+    """A public check's table, failures and advice as a notebook output:
+    ``rows`` are ``grader.check.checker.ExerciseRow`` (of ``only``, when one
+    exercise was asked for), the same table ``grader check`` prints."""
+    tests = [t for t in result.tests if only is None or t.exercise == only]
+    return _printable(
+        _ENV.get_template("check_cell.html").render(
+            assignment=result.assignment,
+            notebook=notebook,
+            saved_at=saved_at,
+            only=only,
+            notes=notes,
+            notices=result.notices,
+            rows=rows,
+            failures=[t for t in tests if t.verdict is not Verdict.PASSED],
+            advice=advice,
+            passed=sum(t.verdict is Verdict.PASSED for t in tests),
+            total=len(tests),
+            seconds=result.execution_time,
+        )
+    )
 
 
 def student_page(

@@ -451,6 +451,10 @@ def preload() -> None:
     import numpy  # noqa: F401
     import tensorflow  # noqa: F401
 
+    # A student's ``tg.check()`` cell runs here too: it must import (the
+    # package's folder may not be mounted in the sandbox) and then does nothing.
+    import grader.student  # noqa: F401
+
 
 def zygote(address: str) -> None:
     """Preload, then fork a sandbox for each connection until killed."""
