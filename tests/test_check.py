@@ -17,10 +17,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
+import grader
 from grader import assignments
 from grader.assignments import PUBLIC_SUITE
 from grader.check import public
-from grader.check.checker import colour_wanted, installed_version
+from grader.check.checker import colour_wanted, installed_version, prepare
 from grader.errors import ConfigError
 from grader.release import METADATA_KEY
 from tests.helpers import REPO, run_grader
@@ -229,6 +230,26 @@ def test_other_tensorflow_version_is_a_warning_naming_both(tmp_path: Path) -> No
     )
     assert "Keras" not in done.stdout.split("warning:")[1].split("\n")[0]
     assert done.returncode == 0  # a warning, not a failure
+
+
+def test_another_grader_version_is_a_warning_naming_both(tmp_path: Path) -> None:
+    """check.toml records the grader that released the folder; a folder
+    released before that was recorded warns of nothing."""
+    folder = released(tmp_path)
+    shutil.copy(EXAMPLES / "ada.ipynb", folder)
+    config = folder / public.CHECK_CONFIG
+    assert public.load(folder).grader_version == grader.__version__
+    assert not prepare(folder / "ada.ipynb", named=None, cwd=folder).warnings
+    config.write_text(config.read_text().replace(grader.__version__, "0.0.9", 1))
+    [warning] = prepare(folder / "ada.ipynb", named=None, cwd=folder).warnings
+    assert warning == (
+        f"warning: this folder was released with grader 0.0.9, but grader {grader.__version__} "
+        "is installed: results here may differ from grading. Install the course's grader "
+        "(tfgrade==0.0.9)."
+    )
+    config.write_text(re.sub(r"grader_version = .*\n", "", config.read_text()))
+    assert public.load(folder).grader_version == ""
+    assert not prepare(folder / "ada.ipynb", named=None, cwd=folder).warnings
 
 
 # -- which assignment -----------------------------------------------------------

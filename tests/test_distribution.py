@@ -115,11 +115,8 @@ def wheel_venv(root: Path, wheel: Path) -> Path:
         check=True,
     ).stdout.strip()
     Path(purelib, "course-libraries.pth").write_text(sysconfig.get_path("purelib") + "\n")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet"]
-        + ["--no-deps", "--no-index", str(wheel)],
-        check=True,
-    )
+    pip = [sys.executable, "-m", "pip", "--python", str(python)]
+    subprocess.run([*pip, "install", "--quiet", "--no-deps", "--no-index", str(wheel)], check=True)
     return venv
 
 

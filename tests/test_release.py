@@ -4,13 +4,15 @@ kept in step with solutions/."""
 from __future__ import annotations
 
 import shutil
+import zipfile
 from pathlib import Path
 
 import pytest
 
+import grader
 from grader import assignments
 from grader.errors import ConfigError
-from grader.release import release, release_files, stub_source
+from grader.release import release, release_files, stub_source, write_student_zip
 from tests.helpers import REPO
 
 
@@ -69,3 +71,26 @@ def test_release_writes_into_a_course(tmp_path: Path) -> None:
     written = release(assignment)
     assert sorted(p.name for p in written) == ["00_smoke.ipynb", "README.md"]
     assert release(assignment) == []
+
+
+def test_student_zip_holds_the_released_folder_and_the_course_data(tmp_path: Path) -> None:
+    """NN_name-student.zip: what assignments/NN_name/ holds, under NN_name/, with
+    the course's data; the same release gives the same bytes."""
+    assignment = assignments.load(REPO, "05_cnn")
+    first = write_student_zip(assignment, tmp_path / "a")
+    again = write_student_zip(assignment, tmp_path / "b")
+    assert first.name == "05_cnn-student.zip"
+    assert first.read_bytes() == again.read_bytes()
+    with zipfile.ZipFile(first) as archive:
+        names = archive.namelist()
+        readme = archive.read("05_cnn/README.md").decode()
+        data = archive.read("05_cnn/data/cifar-10-batches-py-target_archive")
+    released = sorted(p.name for p in assignment.release_dir.iterdir())
+    assert sorted(names) == sorted(
+        [f"05_cnn/{n}" for n in released] + ["05_cnn/data/cifar-10-batches-py-target_archive"]
+    )
+    assert data == (REPO / "data" / "05_cnn" / "cifar-10-batches-py-target_archive").read_bytes()
+    assert f"`pip install tfgrade=={grader.__version__}`" in readme
+    assert "`import grader.student as tg; tg.check()`" in readme
+    assert "`grader check 05_cnn.ipynb`" in readme
+    assert "~/.keras/datasets/" in readme
