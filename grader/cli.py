@@ -324,6 +324,26 @@ def override_command(
     )
 
 
+@main.command("history")
+@click.argument("assignment")
+@click.argument("student", required=False)
+@out_option("The folder holding gradebook.db, as given to grade.")
+def history_command(assignment: str, student: str | None, out: Path) -> None:
+    """Show every grade recorded for ASSIGNMENT (or STUDENT's alone), oldest first.
+
+    One line per grade: when (UTC), the student, the final score, the raw
+    score (what the tests gave), the suite version, and what changed since
+    the student's grade before (a new file, a new suite, an override, the
+    late penalty). The gradebook keeps every grade it recorded, append-only.
+    """
+    from grader import history
+
+    with _reported():
+        rows = history.history(out=out, assignment=assignment, student=student)
+    for line in history.lines(rows):
+        click.echo(line)
+
+
 @main.command("grade")
 @click.argument("assignment")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
