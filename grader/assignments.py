@@ -13,15 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader import config
-from grader.deadlines import NO_LATE_POLICY, LatePolicy
 from grader.errors import ConfigError, UsageError
+from grader.policy.deadlines import NO_LATE_POLICY, LatePolicy
 from grader.sandbox.common import compile_cell
-from grader.sandbox.limits import Limits
+from grader.sandbox.host.limits import Limits
 from grader.submissions import notebook_cells
 
 CONFIG_NAME = "assignment.toml"
 PUBLIC_SUITE = "test_public.py"
-"""the public checks, released to students (see ``grader.public``)"""
+"""the public checks, released to students (see ``grader.check.public``)"""
 
 
 @dataclass(frozen=True)

@@ -24,14 +24,16 @@ from pathlib import Path
 
 import tqdm
 
-from grader import devices, exports, gradescope, grading, scoring, timestamps
-from grader.adjustments import explanation
+from grader import devices, exports, grading
 from grader.assignments import Assignment, load_reference
-from grader.deadlines import Due, Extensions, Stamp
 from grader.errors import GraderError, UsageError
-from grader.gradebook import DB_NAME, Gradebook
-from grader.gradescope import SubmissionMetadata
-from grader.regrades import ScoreChange, compare
+from grader.gradescope import protocol
+from grader.gradescope.protocol import SubmissionMetadata
+from grader.policy import scoring, timestamps
+from grader.policy.adjustments import explanation
+from grader.policy.deadlines import Due, Extensions, Stamp
+from grader.policy.gradebook import DB_NAME, Gradebook
+from grader.policy.regrades import ScoreChange, compare
 from grader.results import (
     NOTICES,
     Audience,
@@ -45,8 +47,8 @@ from grader.results import (
 )
 from grader.runners import Backend, Outcome, Runner, SlotStats
 from grader.runners.local import LocalRunner, preload_tensorflow
-from grader.sandbox import confine
-from grader.sandbox.limits import Cgroup
+from grader.sandbox.guest import confine
+from grader.sandbox.host.limits import Cgroup
 from grader.students import shown, student_id
 from grader.submissions import (
     Discovery,
@@ -114,7 +116,7 @@ def grade_assignment(
 
     ``only`` lists student ids to regrade (graded again even if unchanged);
     ``manifest``, ``trust_commit_time`` and ``trust_mtime`` are sources of
-    submission times for the late policy (``grader.timestamps``);
+    submission times for the late policy (``grader.policy.timestamps``);
     ``platform`` is Gradescope's metadata of the run's one submission, read
     from Gradescope's own path: its time, and that student's due date.
 
@@ -149,9 +151,7 @@ def grade_assignment(
             trust_mtime=trust_mtime,
         ),
         extensions=extensions,
-        platform_due=gradescope.deadline(platform, assignment.name, extensions)
-        if platform
-        else None,
+        platform_due=protocol.deadline(platform, assignment.name, extensions) if platform else None,
     )
     _warn_about_times(times.sources, assignment, echo)
     RunDir.sweep()
@@ -469,7 +469,7 @@ class _Batch:
             return None
 
     def _final(self, result: SubmissionResult) -> SubmissionResult:
-        """The result with its overrides and late penalty (``grader.scoring``)."""
+        """The result with its overrides and late penalty (``grader.policy.scoring``)."""
         return scoring.finalize(
             result,
             self.assignment,

@@ -18,11 +18,11 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from grader.adjustments import explanation
 from grader.assignments import AssignmentInfo
 from grader.batch import REFUSAL_KINDS, BatchSummary
 from grader.errors import GraderError
 from grader.files import atomic_write
+from grader.policy.adjustments import explanation
 from grader.reports import Disclosure, views
 from grader.results import (
     Audience,

@@ -128,16 +128,16 @@ def check_command(
 
     Exits 0 when every check passes, 1 when one fails (for a pre-commit hook).
     """
-    from grader import check
+    from grader.check import checker
 
     with _reported():
-        status = check.check_notebooks(
+        status = checker.check_notebooks(
             list(notebooks),
             named=assignment_name,
             report_dir=report_dir,
             cwd=Path.cwd(),
             echo=click.echo,
-            colour=check.colour_wanted(sys.stdout),
+            colour=checker.colour_wanted(sys.stdout),
         )
     sys.exit(status)
 
@@ -245,7 +245,7 @@ def gradescope_run_command(
     root: Path, assignment: str, autograder_root: Path, require_namespaces: bool
 ) -> None:
     """Grade Gradescope's submission/ and write results/results.json (run_autograder runs this)."""
-    from grader import autograder
+    from grader.gradescope import autograder
 
     sys.exit(
         autograder.run(
@@ -312,7 +312,7 @@ def override_command(
     Kept across regrades (--force too), with who, when and why; the late
     penalty still applies to the score it gives.
     """
-    from grader import overrides
+    from grader.policy import overrides
 
     with _reported():
         result = overrides.override(
@@ -336,7 +336,7 @@ def history_command(assignment: str, student: str | None, out: Path) -> None:
     the student's grade before (a new file, a new suite, an override, the
     late penalty). The gradebook keeps every grade it recorded, append-only.
     """
-    from grader import history
+    from grader.policy import history
 
     with _reported():
         rows = history.history(out=out, assignment=assignment, student=student)

@@ -26,11 +26,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from grader import jsontext
-from grader.deadlines import NO_LATE_POLICY, LatePolicy
 from grader.errors import ConfigError
 from grader.harness.marks import grade
+from grader.policy.deadlines import NO_LATE_POLICY, LatePolicy
 from grader.results import Visibility
-from grader.sandbox.limits import Limits
+from grader.sandbox.host.limits import Limits
 
 LIMITS = "limits"
 """the table of sandbox limits; its keys are ``Limits``'s fields"""

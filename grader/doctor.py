@@ -10,9 +10,9 @@ import platform
 from dataclasses import dataclass
 
 from grader import devices
-from grader.sandbox import confine
-from grader.sandbox.client import isolation_level
-from grader.sandbox.limits import CGROUP_ROOT, Cgroup, Limits, delegated_v2
+from grader.sandbox.guest import confine
+from grader.sandbox.host.client import isolation_level
+from grader.sandbox.host.limits import CGROUP_ROOT, Cgroup, Limits, delegated_v2
 
 DELEGATE = (
     "on a cgroup v2 machine, run the grader in a delegated scope: "

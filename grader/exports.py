@@ -23,7 +23,7 @@ from grader import jsontext, reports
 from grader.assignments import AssignmentInfo
 from grader.csvsafe import SafeWriter
 from grader.files import atomic_write
-from grader.regrades import ScoreChange
+from grader.policy.regrades import ScoreChange
 from grader.results import Override, SubmissionResult
 
 

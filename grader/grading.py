@@ -35,8 +35,8 @@ from grader.results import (
     Visibility,
     notebook_order,
 )
-from grader.sandbox.client import SandboxFailure, ZygoteInfo
-from grader.sandbox.limits import Limits
+from grader.sandbox.host.client import SandboxFailure, ZygoteInfo
+from grader.sandbox.host.limits import Limits
 from grader.submissions import Submission
 from grader.texts import MESSAGE_CHARS
 

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import nbformat
 
-from grader import public
 from grader.assignments import PUBLIC_SUITE, Assignment
+from grader.check import public
 from grader.errors import ConfigError
 from grader.submissions import notebook_cells
 
@@ -112,7 +112,7 @@ def exercises(assignment: Assignment) -> tuple[str, ...]:
 
 def public_files(assignment: Assignment) -> dict[Path, str]:
     """What ``grader check`` needs in the released folder: the public suite
-    (checked: see ``grader.public.check_suite``) and ``check.toml``. An
+    (checked: see ``grader.check.public.check_suite``) and ``check.toml``. An
     assignment without ``test_public.py`` gets neither."""
     source_path = assignment.solution_dir / PUBLIC_SUITE
     if not source_path.is_file():

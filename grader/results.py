@@ -343,7 +343,7 @@ class Audience(enum.Enum):
 
 
 class TimeSource(enum.StrEnum):
-    """Where a submission's time came from (``grader.timestamps``); the value
+    """Where a submission's time came from (``grader.policy.timestamps``); the value
     is what ``results.json`` keeps. How each reader is told is in
     ``TIME_SOURCES``."""
 
@@ -388,7 +388,7 @@ class DueSource(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Penalty:
-    """The late policy applied to a submission (``grader.deadlines``)."""
+    """The late policy applied to a submission (``grader.policy.deadlines``)."""
 
     submitted_at: str
     """ISO 8601, or "" when no source gave a time (then nothing is taken off)"""

@@ -39,7 +39,7 @@ import nbformat
 from grader import canonical, exports, files, reports
 from grader.assignments import Assignment
 from grader.errors import UsageError
-from grader.gradebook import Gradebook
+from grader.policy.gradebook import Gradebook
 from grader.students import shown
 from grader.submissions import (
     Cell,

@@ -19,8 +19,8 @@ import tempfile
 from pathlib import Path
 
 from grader.errors import GraderError
-from grader.sandbox import trees
-from grader.sandbox.limits import Cgroup, stat_fields
+from grader.sandbox.host import trees
+from grader.sandbox.host.limits import Cgroup, stat_fields
 
 _PREFIX = "tfgrade-run-"
 _OWNER = re.compile(rf"^{_PREFIX}(\d+)-")

@@ -101,7 +101,7 @@ def failures(result: dict[str, Any]) -> dict[str, str]:
 def isolation_problem() -> str:
     """Why full isolation is missing here, as ``grader`` finds it ('' when it is not)."""
     done = subprocess.run(
-        [sys.executable, "-c", "from grader.sandbox.confine import probe; print(probe())"],
+        [sys.executable, "-c", "from grader.sandbox.guest.confine import probe; print(probe())"],
         capture_output=True,
         text=True,
         env=_grader_env(),

@@ -17,9 +17,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader import assignments, public
+from grader import assignments
 from grader.assignments import PUBLIC_SUITE
-from grader.check import colour_wanted, installed_version
+from grader.check import public
+from grader.check.checker import colour_wanted, installed_version
 from grader.errors import ConfigError
 from grader.release import METADATA_KEY
 from tests.helpers import REPO, run_grader
@@ -27,7 +28,7 @@ from tests.helpers import REPO, run_grader
 NAME = "01_tensors"
 EXAMPLES = REPO / "examples" / "submissions" / NAME
 SUMMARY = re.compile(r"^(\d+)/(\d+) checks passed in [\d.]+ s; report: (\S+)\.check\.html$", re.M)
-"""the last line of each notebook's check, as ``grader.check.lines`` writes it"""
+"""the last line of each notebook's check, as ``grader.check.checker.lines`` writes it"""
 
 
 def released(tmp_path: Path, name: str = NAME) -> Path:

@@ -16,7 +16,7 @@ import numpy as np
 from keras.src.datasets.cifar import load_batch
 
 from grader import assignments
-from grader.sandbox.client import SandboxClient, Zygote, ZygoteInfo
+from grader.sandbox.host.client import SandboxClient, Zygote, ZygoteInfo
 from tests.helpers import REPO
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from grader import doctor
-from grader.sandbox import confine
-from grader.sandbox.limits import CGROUP_ROOT
+from grader.sandbox.guest import confine
+from grader.sandbox.host.limits import CGROUP_ROOT
 from tests.helpers import FULL_ISOLATION, isolation_problem, run_grader
 
 

@@ -23,10 +23,10 @@ import nbformat
 import pytest
 from click.testing import CliRunner
 
-from grader import autograder, gradescope
 from grader.cli import main
-from grader.exporters.gradescope import pins
-from grader.sandbox import trees
+from grader.gradescope import autograder, protocol
+from grader.gradescope.export import pins
+from grader.sandbox.host import trees
 from tests.example_class import CENTER
 from tests.helpers import COURSE, LATE_REASON, REPO, late_result, run_grader
 
@@ -111,7 +111,7 @@ def run_autograder(
     if metadata is not None:
         (root / "submission_metadata.json").write_text(json.dumps(metadata))
     search = path if path is not None else f"{grader_on_path(tmp)}{os.pathsep}{os.environ['PATH']}"
-    env = {**os.environ, "PATH": search, gradescope.ROOT_VARIABLE: str(root)}
+    env = {**os.environ, "PATH": search, protocol.ROOT_VARIABLE: str(root)}
     command = [str(root / "run_autograder")]
     if not namespaces:
         block = 'echo 0 > /proc/sys/user/max_user_namespaces && exec "$0"'
@@ -149,7 +149,7 @@ def test_zip_has_gradescope_layout(zip_01: Path, tmp_path: Path) -> None:
         "course.json",
         "tfgrade/pyproject.toml",
         "tfgrade/grader/cli.py",
-        "tfgrade/grader/autograder.py",
+        "tfgrade/grader/gradescope/autograder.py",
         "solutions/01_tensors/test_hidden.py",
         "solutions/01_tensors/01_tensors.ipynb",
         "solutions/01_tensors/assignment.toml",
@@ -403,11 +403,11 @@ def test_the_output_every_student_sees_explains_the_penalty() -> None:
         hidden,
         tests=tuple(dataclasses.replace(t, visibility="visible") for t in hidden.tests),
     )
-    metadata = gradescope.SubmissionMetadata()
-    output = gradescope.results_json(shown, metadata=metadata, execution_time=1)["output"]
+    metadata = protocol.SubmissionMetadata()
+    output = protocol.results_json(shown, metadata=metadata, execution_time=1)["output"]
     assert "tests 35/36; override test_SECRET_hidden = 6 by course staff" in output
     assert LATE_REASON in output and "late -7.2" in output and "final 28.8/36" in output
-    output = gradescope.results_json(hidden, metadata=metadata, execution_time=1)["output"]
+    output = protocol.results_json(hidden, metadata=metadata, execution_time=1)["output"]
     assert "override a hidden test by course staff" in output
     assert "late -20%: " + LATE_REASON in output
     for secret in ("SECRET", "35", "36", "28.8", "7.2"):
@@ -415,8 +415,8 @@ def test_the_output_every_student_sees_explains_the_penalty() -> None:
 
 
 def test_unknown_visibility_fails_closed() -> None:
-    assert gradescope.visibility("after_due_date") == "after_due_date"
-    assert gradescope.visibility("secret") == "hidden"
+    assert protocol.visibility("after_due_date") == "after_due_date"
+    assert protocol.visibility("secret") == "hidden"
 
 
 # -- the schema --------------------------------------------------------------
@@ -442,15 +442,15 @@ def test_schema_is_valid_and_refuses_what_the_specification_does_not_allow() -> 
 def test_metadata_is_read_and_a_broken_file_is_not_fatal(tmp_path: Path) -> None:
     good = tmp_path / "good.json"
     good.write_text(json.dumps(METADATA))
-    metadata = gradescope.read_metadata(good)
+    metadata = protocol.read_metadata(good)
     assert metadata.created_at is not None
     assert metadata.created_at.isoformat() == SUBMITTED_AT
     assert metadata.late_due_date is None and not metadata.problem
     broken = tmp_path / "broken.json"
     broken.write_text("{not json")
-    assert gradescope.read_metadata(broken).created_at is None
-    assert "could not be read" in gradescope.read_metadata(broken).problem
-    assert gradescope.read_metadata(tmp_path / "absent.json") == gradescope.SubmissionMetadata()
+    assert protocol.read_metadata(broken).created_at is None
+    assert "could not be read" in protocol.read_metadata(broken).problem
+    assert protocol.read_metadata(tmp_path / "absent.json") == protocol.SubmissionMetadata()
 
 
 def test_backticks_in_messages_are_code_and_the_rest_is_escaped(

@@ -27,7 +27,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from grader.sandbox.confine import SANDBOX_UID
+from grader.sandbox.guest.confine import SANDBOX_UID
 from tests.helpers import COURSE, REPO
 from tests.test_gradescope import SCHEMA, autograder_tree, export, grader_on_path
 

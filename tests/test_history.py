@@ -9,8 +9,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from grader.cli import main
-from grader.gradebook import DB_NAME, Gradebook
-from grader.history import HEADERS
+from grader.policy.gradebook import DB_NAME, Gradebook
+from grader.policy.history import HEADERS
 from grader.results import Override, Verdict
 from grader.results import TestResult as Result
 from tests.helpers import late_result, made_result

@@ -27,8 +27,9 @@ import numpy as np
 import pytest
 from markdown_it import MarkdownIt
 
-from grader import gradescope, jsontext
-from grader.gradescope import SubmissionMetadata
+from grader import jsontext
+from grader.gradescope import protocol
+from grader.gradescope.protocol import SubmissionMetadata
 from grader.harness.assertions import Mismatch
 from grader.harness.plugin import Feedback
 from grader.harness.suite import MAX_EPOCHS, curve
@@ -215,7 +216,7 @@ def test_hidden_inputs_reach_nothing_a_student_reads(graded: Path) -> None:
     assert SECRET in hidden[0].output  # the leak was there to make, in staff-only data
     shown = [t for t in result.tests if t.visibility is not Visibility.HIDDEN]
     assert all(t.output.startswith("LEAK") for t in shown if t.exercise == "relu")
-    gradescope_json = gradescope.results_json(
+    gradescope_json = protocol.results_json(
         result, metadata=SubmissionMetadata(), execution_time=1.0
     )
     readable = {

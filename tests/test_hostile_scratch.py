@@ -21,8 +21,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from grader.sandbox import trees
-from grader.sandbox.limits import Held, scratch_over
+from grader.sandbox.host import trees
+from grader.sandbox.host.limits import Held, scratch_over
 from grader.workdir import RunDir
 from tests.helpers import (
     COURSE,

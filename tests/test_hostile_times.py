@@ -21,8 +21,9 @@ from typing import Any
 
 import pytest
 
-from grader import commits, gradescope, overrides, timestamps
-from grader.deadlines import Stamp
+from grader.gradescope import protocol
+from grader.policy import commits, overrides, timestamps
+from grader.policy.deadlines import Stamp
 from grader.results import TimeSource
 from tests.helpers import COURSE, read_results, run_grader, smoke_args
 
@@ -152,7 +153,7 @@ def test_a_committed_metadata_file_is_not_a_time(tmp_path: Path) -> None:
     nested = folder / "x" / "submission"
     nested.mkdir(parents=True)
     for where in (folder, folder / "x"):
-        (where / gradescope.METADATA_NAME).write_text(json.dumps({"created_at": EARLY}))
+        (where / protocol.METADATA_NAME).write_text(json.dumps({"created_at": EARLY}))
     notebook = nested / "00_smoke.ipynb"
     shutil.copy(NOTEBOOK, notebook)
     assert timestamps.submission_time("eve", folder, notebook, sources=timestamps.Sources()) is None
@@ -176,11 +177,11 @@ def test_the_manifest_outranks_a_backdated_commit(tmp_path: Path) -> None:
 
 
 def test_a_deep_metadata_file_is_refused_before_parsing(tmp_path: Path) -> None:
-    deep = tmp_path / gradescope.METADATA_NAME
+    deep = tmp_path / protocol.METADATA_NAME
     deep.write_text("[" * 100_000)
-    metadata = gradescope.read_metadata(deep)
+    metadata = protocol.read_metadata(deep)
     assert metadata.created_at is None and "nested too deeply" in metadata.problem
-    assert gradescope.nesting('{"a": ["[[[[", {"b": "\\"]"}]}') == 3
+    assert protocol.nesting('{"a": ["[[[[", {"b": "\\"]"}]}') == 3
 
 
 # -- the whole batch -------------------------------------------------------------
@@ -205,14 +206,14 @@ def graded(tmp_path_factory: pytest.TempPathFactory, course: Path) -> dict[str, 
     and lies about it."""
     base = tmp_path_factory.mktemp("times")
     students = base / "class"
-    metadata = {gradescope.METADATA_NAME: json.dumps({"created_at": EARLY})}
+    metadata = {protocol.METADATA_NAME: json.dumps({"created_at": EARLY})}
     committed(students / "meta", {"00_smoke.ipynb": NOTEBOOK, **metadata})
     committed(students / "backdated", {"00_smoke.ipynb": NOTEBOOK}, date=EARLY)
     committed(students / "year33658", {"00_smoke.ipynb": NOTEBOOK}, date="@999999999999 +0000")
     deep = students / "deep"
     deep.mkdir()
     shutil.copy(NOTEBOOK, deep / "00_smoke.ipynb")
-    (deep / gradescope.METADATA_NAME).write_text("[" * 100_000)
+    (deep / protocol.METADATA_NAME).write_text("[" * 100_000)
     marker = base / "PWNED"
     partial_clone(students / "gitpayload", marker)
     manifest = base / "manifest.csv"
@@ -281,8 +282,8 @@ def gradescope_run(
     shutil.copy(NOTEBOOK, folder / "00_smoke.ipynb")
     if forged:
         lie = {"created_at": EARLY, "assignment": {"due_date": "2027-01-01T00:00:00Z"}}
-        (upload / gradescope.METADATA_NAME).write_text(json.dumps(lie))
-    (root / gradescope.METADATA_NAME).write_text(json.dumps(metadata))
+        (upload / protocol.METADATA_NAME).write_text(json.dumps(lie))
+    (root / protocol.METADATA_NAME).write_text(json.dumps(metadata))
     if extensions:
         (course / "extensions.csv").write_text(extensions)
     try:

@@ -14,9 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from grader import assignments, deadlines, gradescope, results, scoring, timestamps
-from grader.deadlines import NO_EXTENSIONS, Due, LatePolicy, Stamp
+from grader import assignments, results
 from grader.errors import ConfigError
+from grader.gradescope import protocol
+from grader.policy import deadlines, scoring, timestamps
+from grader.policy.deadlines import NO_EXTENSIONS, Due, LatePolicy, Stamp
 from grader.results import DueSource, TimeSource
 from tests.helpers import COURSE, made_result, run_grader
 
@@ -253,16 +255,14 @@ def test_bad_section_rows_are_named(tmp_path: Path, rows: str, message: str) -> 
 
 def test_a_gradescope_due_date_or_a_later_extension_by_email(tmp_path: Path) -> None:
     later = dt.datetime(2026, 12, 6, tzinfo=dt.UTC)
-    metadata = gradescope.SubmissionMetadata(due_date=DUE, emails=("eve@example.org", "x@y"))
-    assert gradescope.deadline(metadata, "00_smoke", NO_EXTENSIONS) == Due(
-        DUE, DueSource.GRADESCOPE
-    )
+    metadata = protocol.SubmissionMetadata(due_date=DUE, emails=("eve@example.org", "x@y"))
+    assert protocol.deadline(metadata, "00_smoke", NO_EXTENSIONS) == Due(DUE, DueSource.GRADESCOPE)
     (tmp_path / "extensions.csv").write_text(
         f"student,assignment,due\neve@example.org,00_smoke,{later.isoformat()}\n"
     )
     extensions = deadlines.load_extensions(tmp_path, None)
-    assert gradescope.deadline(metadata, "00_smoke", extensions) == Due(later, DueSource.STUDENT)
-    assert gradescope.deadline(gradescope.SubmissionMetadata(), "00_smoke", extensions) is None
+    assert protocol.deadline(metadata, "00_smoke", extensions) == Due(later, DueSource.STUDENT)
+    assert protocol.deadline(protocol.SubmissionMetadata(), "00_smoke", extensions) is None
 
 
 def test_a_manifest_time_in_the_future_or_before_the_opening_is_named(tmp_path: Path) -> None:

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from grader import assignments, exporters, results, roster
+from grader import assignments, exporters, results
 from grader.errors import ConfigError
 from grader.exporters import ExportFormat, ExportRequest, canvas
-from grader.gradebook import Gradebook
+from grader.policy import roster
+from grader.policy.gradebook import Gradebook
 from tests.helpers import COURSE, run_grader
 
 ROSTER = (

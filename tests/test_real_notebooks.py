@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from grader import assignments
-from grader.sandbox.client import SandboxClient, Zygote, ZygoteInfo
+from grader.sandbox.host.client import SandboxClient, Zygote, ZygoteInfo
 from tests.helpers import REPO, read_results, run_grader
 
 COURSE = REPO / "tests" / "files" / "guide_course"

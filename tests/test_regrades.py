@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from grader import reports, results
-from grader.gradebook import Gradebook
+from grader.policy.gradebook import Gradebook
 from tests.helpers import COURSE, made_result, run_grader
 
 OLD_SCHEMA = """

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from grader import deadlines, exports, reports
-from grader.adjustments import explanation
+from grader import exports, reports
 from grader.batch import summary_line
-from grader.deadlines import Due, LatePolicy, Stamp
+from grader.policy import deadlines
+from grader.policy.adjustments import explanation
+from grader.policy.deadlines import Due, LatePolicy, Stamp
 from grader.reports import assets, stats, views
 from grader.reports.disclosure import Disclosure
 from grader.results import Audience, Comparison, Curve, Frame, TimeSource, Verdict

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.sandbox import trees
+from grader.sandbox.host import trees
 from tests.helpers import REPO
 
 pytestmark = pytest.mark.slow

@@ -18,14 +18,14 @@ from grader.harness.proxy import (
     ValueRefused,
 )
 from grader.results import Limit, Verdict
-from grader.sandbox.client import (
+from grader.sandbox.host.client import (
     SandboxDied,
     SandboxFailure,
     SandboxForged,
     SandboxRefused,
     SandboxTimeout,
 )
-from grader.sandbox.limits import Limits
+from grader.sandbox.host.limits import Limits
 
 LIMITS = Limits(call_timeout=3, total_timeout=30)
 

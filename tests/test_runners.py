@@ -37,16 +37,18 @@ def fresh_imports(*modules: str) -> set[str]:
 
 
 def test_sandbox_side_imports_nothing_trusted() -> None:
-    """What a zygote imports (``python -I``, fresh): only the sandbox package."""
-    modules = fresh_imports("grader.sandbox.worker")
+    """What a zygote imports (``python -I``, fresh): the guest side and the
+    modules both sides share, nothing of ``grader.sandbox.host``."""
+    modules = fresh_imports("grader.sandbox.guest.worker")
     ours = {m for m in modules if m.split(".")[0] == "grader"}
     assert ours == {
         "grader",
         "grader.sandbox",
         "grader.sandbox.common",
-        "grader.sandbox.confine",
         "grader.sandbox.wire",
-        "grader.sandbox.worker",
+        "grader.sandbox.guest",
+        "grader.sandbox.guest.confine",
+        "grader.sandbox.guest.worker",
     }
     assert not modules & {"pytest", "_pytest", "jinja2", "nbformat", "click", "sqlite3", "ray"}
 
@@ -55,8 +57,8 @@ def test_trusted_side_never_loads_the_worker() -> None:
     """The grader's side takes what it shares with sandboxes from ``common``;
     only the zygote's boot line names the worker."""
     modules = fresh_imports("grader.batch", "grader.devices", "grader.assignments")
-    assert {"grader.batch", "grader.sandbox.client", "grader.sandbox.common"} <= modules
-    assert "grader.sandbox.worker" not in modules
+    assert {"grader.batch", "grader.sandbox.host.client", "grader.sandbox.common"} <= modules
+    assert "grader.sandbox.guest.worker" not in modules
 
 
 def test_common_imports_only_the_standard_library() -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook
 
-from grader.sandbox.client import IsolationPart, isolation_level
-from grader.sandbox.confine import is_host_root
+from grader.sandbox.guest.confine import is_host_root
+from grader.sandbox.host.client import IsolationPart, isolation_level
 from tests.helpers import read_results, run_grader
 
 SOLUTION = """\

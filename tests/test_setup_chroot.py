@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.exporters.gradescope import pins
+from grader.gradescope.export import pins
 from tests.helpers import REPO, run_grader
 
 pytestmark = [pytest.mark.slow, pytest.mark.chroot]
@@ -131,4 +131,6 @@ def test_setup_installs_only_what_grading_needs_on_a_clean_debian(debian: Path) 
         installed
     )
     assert in_root(debian, "grader", "--version").strip()
-    in_root(debian, f"{VENV}/bin/python", "-c", "import tensorflow, keras, grader.autograder")
+    in_root(
+        debian, f"{VENV}/bin/python", "-c", "import tensorflow, keras, grader.gradescope.autograder"
+    )

@@ -30,7 +30,7 @@ import nbformat
 import pytest
 
 from grader import assignments, canonical, exports, similarity
-from grader.gradebook import Gradebook
+from grader.policy.gradebook import Gradebook
 from grader.submissions import notebook_cells
 from tests.helpers import REPO, SERIOUS, browse, html_problems, require, run_grader, showcase_result
 

@@ -33,7 +33,7 @@ from grader.results import (
     Verdict,
 )
 from grader.runners import Backend
-from grader.sandbox.client import LOAD_PROBLEM_KINDS
+from grader.sandbox.host.client import LOAD_PROBLEM_KINDS
 from tests.helpers import COURSE, HOSTILE, REPO, read_results
 from tests.reworded_grader import REWORDED
 

@@ -27,9 +27,10 @@ from grader.harness.proxy import (
     student_error,
 )
 from grader.results import Frame
-from grader.sandbox import wire, worker
-from grader.sandbox.client import LOAD_PROBLEM_KINDS
+from grader.sandbox import wire
 from grader.sandbox.common import Condition, ErrorReply, ProblemKind
+from grader.sandbox.guest import worker
+from grader.sandbox.host.client import LOAD_PROBLEM_KINDS
 from grader.texts import MESSAGE_CHARS
 
 

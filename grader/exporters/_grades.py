@@ -18,12 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader import roster
 from grader.assignments import AssignmentInfo
 from grader.csvsafe import SafeWriter
 from grader.exporters import ExportRequest
 from grader.files import atomic_write
-from grader.gradebook import Gradebook
+from grader.policy import roster
+from grader.policy.gradebook import Gradebook
 from grader.results import SubmissionResult
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from grader.adjustments import explanation
 from grader.exporters import ExportRequest
 from grader.exporters._grades import (
     Row,
@@ -27,6 +26,7 @@ from grader.exporters._grades import (
     importable,
     write,
 )
+from grader.policy.adjustments import explanation
 from grader.results import Audience, SubmissionResult, Visibility
 
 SUMMARY = "Moodle grade import CSV (identifier, grade and feedback per assignment)"
@@ -60,7 +60,7 @@ def export(request: ExportRequest) -> list[Path]:
 
 def feedback(result: SubmissionResult | None) -> str:
     """What the student reads beside the grade: how the tests, overrides and
-    late penalty made it (``grader.adjustments``), or the tests' score."""
+    late penalty made it (``grader.policy.adjustments``), or the tests' score."""
     if result is None:
         return "no submission"
     named = {t.name for t in result.tests if t.visibility == Visibility.VISIBLE}

@@ -33,8 +33,8 @@ from grader.harness.proxy import (
 )
 from grader.harness.reference_data import ReferenceData
 from grader.results import Curve, Frame, Limit, Notice, TestResult, Verdict, Visibility
-from grader.sandbox.client import SandboxDied, SandboxFailure, SandboxRefused, SandboxTimeout
-from grader.sandbox.limits import Limits
+from grader.sandbox.host.client import SandboxDied, SandboxFailure, SandboxRefused, SandboxTimeout
+from grader.sandbox.host.limits import Limits
 
 WITHHELD = "Reported while hidden tests ran; what it said is not shown."
 """a notice's message from then on (``GradingPlugin.notices``)"""

@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from grader.results import Frame, Notice, NoticeKind
-from grader.sandbox import trees, wire
-from grader.sandbox.client import (
+from grader.sandbox import wire
+from grader.sandbox.host import trees
+from grader.sandbox.host.client import (
     SandboxClient,
     SandboxDied,
     SandboxFailure,
@@ -29,7 +30,7 @@ from grader.sandbox.client import (
     SandboxTimeout,
     ZygoteInfo,
 )
-from grader.sandbox.limits import Limits
+from grader.sandbox.host.limits import Limits
 from grader.submissions import Submission
 from grader.texts import CODE_CHARS, MESSAGE_CHARS, NAME_CHARS, received
 from grader.workdir import register_sandbox

@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING
 
 import jinja2
 
-from grader.adjustments import adjusted, explanation
 from grader.assignments import AssignmentInfo
-from grader.regrades import ScoreChange
+from grader.policy.adjustments import adjusted, explanation
+from grader.policy.regrades import ScoreChange
 from grader.reports import assets, stats, views
 from grader.reports.disclosure import Disclosure, format_time
 from grader.reports.plots import histogram, number, rate_bar

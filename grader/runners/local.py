@@ -28,8 +28,8 @@ from grader.devices import Device
 from grader.errors import GraderError
 from grader.results import SubmissionResult
 from grader.runners import MAX_TRIES, Outcome, SlotStats
-from grader.sandbox.client import Zygote, ZygoteInfo
 from grader.sandbox.common import die_with_parent
+from grader.sandbox.host.client import Zygote, ZygoteInfo
 from grader.submissions import Submission
 from grader.texts import one_line
 from grader.workdir import RunDir

@@ -31,14 +31,15 @@ from pathlib import Path
 
 import click
 
-from grader import files, public, reports
+from grader import files, reports
 from grader.assignments import PUBLIC_SUITE
+from grader.check import public
+from grader.check.public import PublicAssignment
 from grader.errors import GraderError, UsageError
 from grader.grading import pytest_args, run_on_submission
-from grader.public import PublicAssignment
 from grader.release import METADATA_KEY
 from grader.results import SubmissionResult, TestResult, Verdict
-from grader.sandbox.client import Zygote, ZygoteInfo
+from grader.sandbox.host.client import Zygote, ZygoteInfo
 from grader.students import shown, student_id
 from grader.submissions import Found, Submission, SubmissionProblem, read_submission
 from grader.texts import one_line

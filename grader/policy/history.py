@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.errors import UsageError
-from grader.gradebook import DB_NAME, Gradebook, HistoryEntry
+from grader.policy.gradebook import DB_NAME, Gradebook, HistoryEntry
 from grader.results import Override
 from grader.students import shown, student_id
 from grader.texts import one_line

@@ -1,7 +1,7 @@
 """``grader override``: a staff decision on one test's points or on a
 submission's total, kept in the gradebook with who made it, when and why.
 
-A regrade keeps it (``grader.scoring`` applies every override to each new
+A regrade keeps it (``grader.policy.scoring`` applies every override to each new
 result); the late penalty applies to the score it gives.
 """
 
@@ -12,10 +12,11 @@ import os
 import subprocess
 from pathlib import Path
 
-from grader import exports, scoring
+from grader import exports
 from grader.assignments import Assignment
 from grader.errors import UsageError
-from grader.gradebook import Gradebook
+from grader.policy import scoring
+from grader.policy.gradebook import Gradebook
 from grader.results import Override, SubmissionResult
 from grader.students import student_id
 

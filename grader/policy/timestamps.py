@@ -5,18 +5,18 @@
    record of the push (``ci-templates/``), an LMS download, or the receipt
    times of a server the course runs;
 2. the platform's own record of the run's one submission: Gradescope's
-   ``created_at``, read by ``grader.autograder`` from Gradescope's path
+   ``created_at``, read by ``grader.gradescope.autograder`` from Gradescope's path
    beside ``submission/`` (never from inside the upload);
 3. the commit time of the checked-out HEAD, only with
    ``--trust-commit-time``: the student's git writes it, so the student
-   controls it (``grader.commits`` reads it without running git);
+   controls it (``grader.policy.commits`` reads it without running git);
 4. the file's modification time, only with ``--trust-mtime``: copying a
    file changes it, and whoever made the file chose it.
 
 Nothing in the student's folder is read as a time otherwise: a
 ``submission_metadata.json`` there is a file like any other. Without a
 source, the submission has no time and the late policy takes nothing off
-(``grader.deadlines``).
+(``grader.policy.deadlines``).
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader import commits
-from grader.deadlines import Stamp, aware, read_table
 from grader.errors import ConfigError
+from grader.policy import commits
+from grader.policy.deadlines import Stamp, aware, read_table
 from grader.results import TimeSource
 from grader.students import student_id
 

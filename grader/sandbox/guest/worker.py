@@ -7,7 +7,7 @@ TensorFlow (with Keras) and ``grader.sandbox``'s ``common``, ``confine`` and
 ``wire`` only. It never imports the trusted side, the solutions or the
 hidden suites, so a fork of it carries nothing secret; the trusted side
 never imports it either (what both need is in ``common``). Run it as
-``python -m grader.sandbox.worker SOCKET_PATH``."""
+``python -m grader.sandbox.guest.worker SOCKET_PATH``."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ import traceback
 import types
 from typing import Any
 
-from grader.sandbox import confine, wire
+from grader.sandbox import wire
 from grader.sandbox.common import (
     GPU_MEMORY_VARIABLE,
     KEPT_ENVIRONMENT,
@@ -42,6 +42,7 @@ from grader.sandbox.common import (
     die_with_parent,
     socket_address,
 )
+from grader.sandbox.guest import confine
 
 MESSAGE_LIMIT = 2000
 _CELL_FILE = re.compile(r"^<cell (\d+)>$")

@@ -4,7 +4,7 @@ and what ``submission_metadata.json`` says about the submission.
 The format is Gradescope's autograder specification
 (https://gradescope-autograders.readthedocs.io/en/latest/specs/);
 ``tests/schemas/gradescope_results.schema.json`` is written from it. This
-module is pure: the run in Gradescope's container is ``grader.autograder``.
+module is pure: the run in Gradescope's container is ``grader.gradescope.autograder``.
 
 Visibility: our values are Gradescope's (see ``grader.reports.disclosure``),
 so each test keeps its own and Gradescope enforces it; a value we do not
@@ -31,8 +31,8 @@ from typing import Any
 
 from markupsafe import Markup
 
-from grader.adjustments import explanation
-from grader.deadlines import Due, Extensions
+from grader.policy.adjustments import explanation
+from grader.policy.deadlines import Due, Extensions
 from grader.reports.views import code_spans
 from grader.results import (
     Audience,
@@ -64,7 +64,7 @@ class SubmissionMetadata:
     """What Gradescope says about a submission (``submission_metadata.json``).
 
     ``created_at`` is when the student submitted: with ``due_date`` and
-    ``late_due_date`` it is what a late policy needs (``grader.autograder``
+    ``late_due_date`` it is what a late policy needs (``grader.gradescope.autograder``
     passes it on, and ``results.json`` records it in ``extra_data``).
     Every field is None when the file is absent or does not say."""
 

@@ -21,7 +21,7 @@ from types import TracebackType
 
 from grader import jsontext
 from grader.errors import UsageError
-from grader.regrades import ScoreChange, compare
+from grader.policy.regrades import ScoreChange, compare
 from grader.results import Override, Penalty, SubmissionResult, Verdict
 
 _SCHEMA = [

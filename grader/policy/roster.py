@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.deadlines import read_table
 from grader.errors import ConfigError
+from grader.policy.deadlines import read_table
 from grader.students import student_id
 
 ROSTER_NAME = "roster.csv"

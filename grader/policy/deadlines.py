@@ -56,7 +56,7 @@ class LatePolicy:
 NO_LATE_POLICY = LatePolicy()
 NO_TIME = "no submission time was found, so no late penalty was applied"
 """the reason a penalty gives when no source had a time (who reads it is told
-which sources there are: ``grader.adjustments``)"""
+which sources there are: ``grader.policy.adjustments``)"""
 
 
 @dataclass(frozen=True)

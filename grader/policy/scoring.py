@@ -9,9 +9,9 @@ import dataclasses
 import datetime as dt
 from pathlib import Path
 
-from grader import deadlines, roster
 from grader.assignments import Assignment
-from grader.deadlines import Due, Extensions, Stamp
+from grader.policy import deadlines, roster
+from grader.policy.deadlines import Due, Extensions, Stamp
 from grader.results import DueSource, Override, SubmissionResult
 
 
@@ -39,7 +39,7 @@ def finalize(
     """``result`` with ``overrides`` and the penalty its time gives.
 
     ``platform_due`` is the student's own deadline as the platform knows it
-    (``grader.gradescope.deadline``); without it, the course's extensions
+    (``grader.gradescope.protocol.deadline``); without it, the course's extensions
     and the assignment's ``due`` decide."""
     known = {t.name for t in result.tests}
     kept = tuple(o for o in overrides if not o.test or o.test in known)

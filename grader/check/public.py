@@ -26,7 +26,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from grader import config, jsontext
 from grader.assignments import PUBLIC_SUITE
 from grader.errors import ConfigError
-from grader.sandbox.limits import Limits
+from grader.sandbox.host.limits import Limits
 
 CHECK_CONFIG = "check.toml"
 PINNED = ("tensorflow", "keras")

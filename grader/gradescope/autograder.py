@@ -32,15 +32,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader import assignments, gradescope, grading, jsontext
+from grader import assignments, grading, jsontext
 from grader.assignments import Assignment
 from grader.batch import REFUSAL_KINDS, grade_assignment
 from grader.errors import GraderError
 from grader.files import atomic_write
+from grader.gradescope import protocol
 from grader.results import Notice, NoticeKind, SubmissionResult, Visibility, notebook_order
 from grader.runners.local import preload_tensorflow
-from grader.sandbox import confine, trees
-from grader.sandbox.client import IsolationPart, kill_descendants
+from grader.sandbox.guest import confine
+from grader.sandbox.host import trees
+from grader.sandbox.host.client import IsolationPart, kill_descendants
 from grader.students import shown, student_id
 from grader.submissions import (
     SUFFIXES,
@@ -107,10 +109,10 @@ def _document(
     course: Path, name: str, root: Path, echo: Echo, started: float, require_namespaces: bool
 ) -> tuple[dict[str, object], int]:
     """results.json's content and the exit status, before the sandboxes' end is checked."""
-    metadata = gradescope.read_metadata(root / gradescope.METADATA_NAME)
+    metadata = protocol.read_metadata(root / protocol.METADATA_NAME)
     if metadata.problem:
         echo(f"note: {metadata.problem}")
-    echo(f"submitted at: {gradescope.iso(metadata.created_at) or 'unknown (no metadata)'}")
+    echo(f"submitted at: {protocol.iso(metadata.created_at) or 'unknown (no metadata)'}")
     try:
         problem = confine.probe() if require_namespaces else ""
         if problem:
@@ -129,7 +131,7 @@ def _document(
         penalty = result.penalty
         echo(f"due: {penalty.due} ({penalty.due_source}); late policy: {penalty.reason}")
     echo(f"score: {result.score:g}/{result.max_score:g}; isolation: {result.isolation or '-'}")
-    document = gradescope.results_json(
+    document = protocol.results_json(
         result, metadata=metadata, execution_time=time.monotonic() - started, message=message
     )
     note = isolation_note(result.isolation)
@@ -163,7 +165,7 @@ def end_sandbox_processes() -> list[int]:
 def _grade(
     assignment: Assignment,
     folder: Path,
-    metadata: gradescope.SubmissionMetadata,
+    metadata: protocol.SubmissionMetadata,
     echo: Echo,
 ) -> tuple[SubmissionResult, str]:
     """The result, and the message of a refusal ("" when it was graded)."""
@@ -195,7 +197,7 @@ def _graded(
     assignment: Assignment,
     reference: types.ModuleType,
     path: Path,
-    metadata: gradescope.SubmissionMetadata,
+    metadata: protocol.SubmissionMetadata,
     echo: Echo,
 ) -> tuple[SubmissionResult, str]:
     with tempfile.TemporaryDirectory(prefix="tfgrade-gradescope-") as out:
@@ -274,7 +276,7 @@ def wrong_assignment(path: Path, assignment: Assignment, exercises: set[str]) ->
         submission = read_submission(Found(student_id(path.stem), path), assignment.notebook)
     except SubmissionProblem:
         return None
-    found = gradescope.definitions(cell.source for cell in submission.cells)
+    found = protocol.definitions(cell.source for cell in submission.cells)
     if found is None:
         return None
     name, notebook = shown(path.name), assignment.notebook
@@ -291,7 +293,7 @@ def wrong_assignment(path: Path, assignment: Assignment, exercises: set[str]) ->
     if 2 * len(ours) >= len(exercises):
         return None
     cells, _ = notebook_cells(assignment.solution_notebook.read_text(), notebook)
-    own = gradescope.definitions(cell.source for cell in cells)
+    own = protocol.definitions(cell.source for cell in cells)
     own_functions = own.functions if own is not None else frozenset()
     for other, functions in _other_assignments(assignment.root).items():
         distinctive = (functions - own_functions) & found.functions
@@ -310,7 +312,7 @@ def _other_assignments(course: Path) -> dict[str, frozenset[str]]:
     """Assignment -> functions its solution defines, from the zip's course.json
     (written by the exporter; absent or unreadable: none known)."""
     try:
-        data = json.loads((course / gradescope.COURSE_NAME).read_text())
+        data = json.loads((course / protocol.COURSE_NAME).read_text())
         return {a["name"]: frozenset(a["functions"]) for a in data["assignments"]}
     except (OSError, ValueError, KeyError, TypeError):
         return {}

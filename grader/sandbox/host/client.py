@@ -30,8 +30,8 @@ from grader.errors import GraderError
 from grader.results import NOTICES, NoticeKind, Origin
 from grader.sandbox import wire
 from grader.sandbox.common import KEPT_ENVIRONMENT, socket_address
-from grader.sandbox.confine import SANDBOX_UID, is_host_root
-from grader.sandbox.limits import OPEN_FILES, Cgroup, Limits, ProcessTree, Watchdog
+from grader.sandbox.guest.confine import SANDBOX_UID, is_host_root
+from grader.sandbox.host.limits import OPEN_FILES, Cgroup, Limits, ProcessTree, Watchdog
 
 _ENV_KEEP = ("PATH", *KEPT_ENVIRONMENT)
 MAX_PROBLEMS = 200
@@ -191,7 +191,7 @@ class ZygoteInfo:
 # package root is put back explicitly, and nothing else is importable by accident.
 _BOOT = (
     "import sys; sys.path.insert(0, sys.argv[1]); "
-    "from grader.sandbox.worker import zygote; zygote(sys.argv[2])"
+    "from grader.sandbox.guest.worker import zygote; zygote(sys.argv[2])"
 )
 
 

@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.sandbox import trees
+from grader.sandbox.host import trees
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 

@@ -1,0 +1,1 @@
+"""The untrusted side: the zygote and the confinement of each sandbox."""
