@@ -24,16 +24,18 @@ from pathlib import Path
 
 import tqdm
 
-from grader import devices, exports, grading
+from grader import devices, grading
 from grader.assignments import Assignment, load_reference
 from grader.errors import GraderError, UsageError
 from grader.gradescope import protocol
 from grader.gradescope.protocol import SubmissionMetadata
+from grader.outdir import DEFAULT_OUT, OutDir
 from grader.policy import scoring, timestamps
 from grader.policy.adjustments import explanation
 from grader.policy.deadlines import Due, Extensions, Stamp
-from grader.policy.gradebook import DB_NAME, Gradebook
+from grader.policy.gradebook import Gradebook
 from grader.policy.regrades import ScoreChange, compare
+from grader.reports import writer
 from grader.results import (
     NOTICES,
     Audience,
@@ -94,7 +96,7 @@ def grade_assignment(
     assignment: Assignment,
     *,
     paths: list[Path] | None = None,
-    out: Path = Path("reports"),
+    out: OutDir = DEFAULT_OUT,
     jobs: int = 2,
     force: bool = False,
     require_isolation: bool = False,
@@ -127,7 +129,7 @@ def grade_assignment(
     ``backend`` "ray" grades on a Ray cluster (``address``, or a local Ray
     instance) instead of in processes forked here; there the cluster's
     GPUs decide, ``gpu_share`` sandboxes to a GPU. ``reference_cache`` keeps
-    the reference data suites ask for in ``out/staff/reference-cache/``
+    the reference data suites ask for in ``out.reference_cache``
     (with Ray: in each slot, for the run). ``reference`` is the solution
     module if the caller has loaded it already (``gradescope-run`` has);
     otherwise it is loaded here, once, before grading processes fork."""
@@ -159,7 +161,7 @@ def grade_assignment(
     run_dir = RunDir.create()
     try:
         # slots start importing TensorFlow now, alongside our own import below
-        cache = out / "staff" / "reference-cache" / assignment.name if reference_cache else None
+        cache = out.reference_cache(assignment.name) if reference_cache else None
         runner = _runner(
             backend, assignment, suite_version, run_dir, jobs, gpus, address, gpu_share, cache, echo
         )
@@ -170,7 +172,7 @@ def grade_assignment(
         preload_tensorflow()
         if reference is None:
             reference = load_reference(assignment)
-        with _writing(out), Gradebook(out / DB_NAME) as book:
+        with _writing(out), Gradebook(out.gradebook) as book:
             batch = _Batch(assignment, reference, book, out, echo, times)
             gc.freeze()  # children skip what is imported by now when they collect garbage
             todo = batch.triage(found, force=force)
@@ -188,11 +190,8 @@ def grade_assignment(
                 and not any(n.kind in REFUSAL_KINDS for n in r.notices)
             ]
             batch.report_the_others(everyone)
-            exports.write_class(
-                assignment.info,
-                everyone,
-                out / assignment.name,
-                changes=book.suite_changes(assignment.name),
+            writer.write_class(
+                out, assignment.info, everyone, changes=book.suite_changes(assignment.name)
             )
             batch.write_staff_log()
         return batch.summary
@@ -297,7 +296,7 @@ def _warn_about_times(sources: timestamps.Sources, assignment: Assignment, echo:
 
 
 @contextlib.contextmanager
-def _writing(out: Path) -> Iterator[None]:
+def _writing(out: OutDir) -> Iterator[None]:
     """Turn a failure to write the gradebook or reports (disk full, gradebook
     locked too long, no permission) into one clear message. Grades committed
     before it are kept, so a re-run resumes."""
@@ -306,7 +305,7 @@ def _writing(out: Path) -> Iterator[None]:
     except (OSError, sqlite3.Error) as err:
         reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
         raise GraderError(
-            f"could not write the gradebook or reports in {out}/: {reason}. Grades recorded "
+            f"could not write the gradebook or reports in {out.root}/: {reason}. Grades recorded "
             "before this are kept; fix the cause and run the same command again to finish."
         ) from err
 
@@ -353,7 +352,7 @@ def summary_line(result: SubmissionResult) -> str:
 REFUSAL_KINDS = frozenset(k for k, info in NOTICES.items() if info.refusal)
 
 
-def summary_lines(assignment: str, summary: BatchSummary, out: Path) -> list[str]:
+def summary_lines(assignment: str, summary: BatchSummary, out: OutDir) -> list[str]:
     """The end of a run, for the console: how many students were found,
     graded, unchanged and refused (and why), and what was ignored."""
     refused = collections.Counter(
@@ -364,7 +363,7 @@ def summary_lines(assignment: str, summary: BatchSummary, out: Path) -> list[str
         f"{assignment}: found {summary.found}, graded {len(summary.graded) - len(summary.refused)}"
         f", unchanged since last run {len(summary.skipped)}, refused {len(summary.refused)}"
         + (f" ({why})" if why else "")
-        + f"; reports in {out / assignment}/"
+        + f"; reports in {out.assignment(assignment)}/"
     ]
     if summary.ignored:
         shown_names = ", ".join(summary.ignored[:10])
@@ -399,7 +398,7 @@ class _Batch:
         assignment: Assignment,
         reference: types.ModuleType,
         book: Gradebook,
-        out: Path,
+        out: OutDir,
         echo: Echo,
         times: _Times,
     ) -> None:
@@ -528,9 +527,7 @@ class _Batch:
 
     def _write_student(self, result: SubmissionResult) -> None:
         """A student's files, once per run, from their final result."""
-        exports.write_student(
-            self.assignment.info, result, self.out / self.assignment.name / result.student
-        )
+        writer.write_student(self.out, self.assignment.info, result)
         self.reported.add(result.student)
 
     def report_the_others(self, everyone: list[SubmissionResult]) -> None:
@@ -589,7 +586,7 @@ class _Batch:
         to a staff-only file, never to the console a CI log may show students."""
         if not self.summary.internal_errors:
             return
-        log = self.out / "staff" / f"{self.assignment.name}-internal-errors.log"
+        log = self.out.internal_errors(self.assignment.name)
         entries = [
             f"== {student} ({grading.now()})\n{detail}\n"
             for student, detail in self.summary.internal_errors.items()

@@ -15,6 +15,8 @@ import click
 from grader import __version__, assignments, ci, devices, exporters, release
 from grader.batch import grade_assignment, summary_lines
 from grader.errors import GraderError
+from grader.gradescope.protocol import ROOT_VARIABLE
+from grader.outdir import OutDir
 from grader.runners import Backend
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before anything imports TensorFlow
@@ -26,7 +28,7 @@ def default(function: Callable[..., object], name: str) -> Any:
     return inspect.signature(function).parameters[name].default
 
 
-OUT = default(grade_assignment, "out")
+OUT: OutDir = default(grade_assignment, "out")
 """``--out`` of every command that reads what ``grade`` wrote"""
 
 
@@ -38,8 +40,9 @@ def out_option(help: str) -> Callable[[FC], FC]:
     return click.option(
         "--out",
         type=click.Path(file_okay=False, path_type=Path),
-        default=OUT,
+        default=OUT.root,
         show_default=True,
+        callback=lambda _ctx, _param, root: OutDir(root),
         help=help,
     )
 
@@ -189,7 +192,7 @@ def export_command(
     root: Path,
     format_name: str,
     assignment_names: tuple[str, ...],
-    out: Path,
+    out: OutDir,
     output: Path | None,
     roster: Path | None,
     missing: Literal["zero", "blank"],
@@ -230,10 +233,10 @@ export_command.help = (export_command.help or "") + "\n".join(
 @click.option(
     "--autograder-root",
     type=click.Path(file_okay=False, path_type=Path),
-    envvar="TFGRADE_AUTOGRADER_ROOT",
+    envvar=ROOT_VARIABLE,
     default=Path("/autograder"),
     show_default=True,
-    help="Gradescope's folder holding submission/ and results/ (env TFGRADE_AUTOGRADER_ROOT).",
+    help=f"Gradescope's folder holding submission/ and results/ (env {ROOT_VARIABLE}).",
 )
 @click.option(
     "--require-namespaces",
@@ -270,13 +273,14 @@ def gradescope_run_command(
 )
 @click.pass_obj
 def similarity_command(
-    root: Path, assignment: str, paths: tuple[Path, ...], out: Path, threshold: float | None
+    root: Path, assignment: str, paths: tuple[Path, ...], out: OutDir, threshold: float | None
 ) -> None:
     """Find pairs of submissions of ASSIGNMENT that share code (staff only).
 
     PATHS are taken as by grade (default examples/submissions/ASSIGNMENT/).
     """
     from grader import similarity  # copydetect takes half a second to import
+    from grader.reports import writer
 
     with _reported():
         check = similarity.check(
@@ -284,7 +288,7 @@ def similarity_command(
             paths=list(paths) or None,
             threshold=similarity.DEFAULT_THRESHOLD if threshold is None else threshold,
         )
-        page = similarity.write_page(check, out)
+        page = writer.write_similarity(out, check)
     for line in similarity.summary_lines(check):
         click.echo(line)
     click.echo(f"pairs side by side, for staff only (it shows students' code): {page}")
@@ -305,7 +309,7 @@ def override_command(
     test: str | None,
     points: float,
     reason: str,
-    out: Path,
+    out: OutDir,
 ) -> None:
     """Set STUDENT's points for TEST (or, without TEST, the total) by hand.
 
@@ -320,7 +324,7 @@ def override_command(
         )
     click.echo(
         f"{result.student}: {result.score:g}/{result.max_score:g} (the tests gave "
-        f"{result.raw_score:g}); reports in {out / assignment}/"
+        f"{result.raw_score:g}); reports in {out.assignment(assignment)}/"
     )
 
 
@@ -417,7 +421,7 @@ def grade_command(
     root: Path,
     assignment: str,
     paths: tuple[Path, ...],
-    out: Path,
+    out: OutDir,
     jobs: int,
     force: bool,
     require_isolation: bool,

@@ -38,6 +38,7 @@ from grader.batch import REFUSAL_KINDS, grade_assignment
 from grader.errors import GraderError
 from grader.files import atomic_write
 from grader.gradescope import protocol
+from grader.outdir import OutDir
 from grader.results import Notice, NoticeKind, SubmissionResult, Visibility, notebook_order
 from grader.runners.local import preload_tensorflow
 from grader.sandbox.guest import confine
@@ -204,7 +205,7 @@ def _graded(
         summary = grade_assignment(
             assignment,
             paths=[path],
-            out=Path(out),
+            out=OutDir(Path(out)),
             jobs=1,
             force=True,
             progress=False,
