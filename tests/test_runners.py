@@ -45,6 +45,7 @@ def test_sandbox_side_imports_nothing_trusted() -> None:
         "grader",
         "grader.sandbox",
         "grader.sandbox.common",
+        "grader.sandbox.errors",
         "grader.sandbox.wire",
         "grader.sandbox.guest",
         "grader.sandbox.guest.confine",

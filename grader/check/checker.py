@@ -35,13 +35,13 @@ from grader import files, notebooks, reports
 from grader.assignments import PUBLIC_SUITE
 from grader.check import public
 from grader.check.public import PublicAssignment
-from grader.errors import GraderError, UsageError
+from grader.errors import GraderError, NotCheckable, SubmissionProblem, UsageError
 from grader.grading import pytest_args, run_on_submission
 from grader.release import METADATA_KEY
 from grader.results import SubmissionResult, TestResult, Verdict
 from grader.sandbox.host.client import Zygote, ZygoteInfo
 from grader.students import shown, student_id
-from grader.submissions import Found, Submission, SubmissionProblem, read_submission
+from grader.submissions import Found, Submission, read_submission
 from grader.texts import one_line
 from grader.workdir import RunDir
 
@@ -54,10 +54,6 @@ INSTALLED_NAMES = {
 }
 """distributions that provide each pinned library on a student's machine"""
 SHOWN_NAMES = {"tensorflow": "TensorFlow", "keras": "Keras"}
-
-
-class NotCheckable(GraderError):
-    """A notebook the checks cannot run on as it is; the message says what to fix."""
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from pathlib import Path
 from grader import assignments, grading, jsontext, notebooks
 from grader.assignments import Assignment
 from grader.batch import REFUSAL_KINDS, grade_assignment
-from grader.errors import GraderError
+from grader.errors import GraderError, SubmissionProblem
 from grader.files import atomic_write
 from grader.gradescope import protocol
 from grader.results import Notice, NoticeKind, SubmissionResult, Visibility, notebook_order
@@ -44,12 +44,7 @@ from grader.sandbox.guest import confine
 from grader.sandbox.host import trees
 from grader.sandbox.host.client import IsolationPart, kill_descendants
 from grader.students import shown, student_id
-from grader.submissions import (
-    SUFFIXES,
-    Found,
-    SubmissionProblem,
-    read_submission,
-)
+from grader.submissions import SUFFIXES, Found, read_submission
 
 MAX_ENTRIES = 10_000
 """entries of the submission folder looked at (a GitHub submission is a whole repository)"""

@@ -41,14 +41,14 @@ from pathlib import Path
 import grader
 from grader import assignments, jsontext, notebooks
 from grader.assignments import Assignment
-from grader.errors import GraderError, UsageError
+from grader.errors import GraderError, SubmissionProblem, UsageError
 from grader.exporters import ExportRequest
 from grader.files import replacing
 from grader.gradescope.protocol import COURSE_NAME, ROOT_VARIABLE
 from grader.policy.deadlines import EXTENSIONS_NAME
 from grader.results import Visibility
 from grader.sandbox.guest.confine import SANDBOX_UID
-from grader.submissions import SubmissionProblem, notebook_cells
+from grader.submissions import notebook_cells
 
 SUMMARY = "an autograder zip for Gradescope (one assignment): setup.sh, run_autograder, suite"
 LOCK = "requirements.lock"
