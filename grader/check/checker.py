@@ -280,7 +280,8 @@ def advice(
     function renamed or deleted, nothing filled in yet."""
     lines = []
     broken = {n.cell for n in result.notices if n.kind == "syntax" and n.cell}
-    defined = set(notebooks.definitions(c.source for c in submission.cells).names)
+    found = notebooks.definitions(c.source for c in submission.cells)
+    defined = set(found.names)  # ``relu = tf.nn.relu`` defines relu
     explained: set[str] = set()
     for cell in submission.cells:
         if cell.number in broken:
@@ -292,7 +293,7 @@ def advice(
                     f"{', '.join(f'`{n}`' for n in names)} is not defined: fix the cell "
                     "(see the line above), save, and check again."
                 )
-    others = sorted(defined - set(assignment.exercises))
+    others = sorted(set(found.functions) - set(assignment.exercises))  # renamed: a def
     for exercise in assignment.exercises:
         if exercise in defined or exercise in explained:
             continue
