@@ -26,7 +26,7 @@ import tqdm
 
 from grader import devices, grading
 from grader.assignments import Assignment, load_reference
-from grader.errors import GraderError, UsageError
+from grader.errors import GraderError, SubmissionProblem, UsageError
 from grader.gradescope import protocol
 from grader.gradescope.protocol import SubmissionMetadata
 from grader.outdir import DEFAULT_OUT, OutDir
@@ -52,14 +52,7 @@ from grader.runners.local import LocalRunner, preload_tensorflow
 from grader.sandbox.guest import confine
 from grader.sandbox.host.limits import Cgroup
 from grader.students import shown, student_id
-from grader.submissions import (
-    Discovery,
-    Found,
-    Submission,
-    SubmissionProblem,
-    discover,
-    read_submission,
-)
+from grader.submissions import Discovery, Found, Submission, discover, read_submission
 from grader.texts import one_line
 from grader.workdir import RunDir
 
