@@ -23,7 +23,7 @@ from pathlib import Path
 from grader import exports, grading
 from grader.assignments import Assignment, load_reference
 from grader.console import Progress, summary_line
-from grader.errors import GraderError, UsageError
+from grader.errors import GraderError, SubmissionProblem, UsageError
 from grader.gradescope import protocol
 from grader.gradescope.protocol import SubmissionMetadata
 from grader.policy import scoring, timestamps
@@ -43,14 +43,7 @@ from grader.results import (
 from grader.runners import Backend, Outcome, Runner, RunnerSetup, SlotStats, loop
 from grader.runners.local import preload_tensorflow
 from grader.students import shown, student_id
-from grader.submissions import (
-    Discovery,
-    Found,
-    Submission,
-    SubmissionProblem,
-    discover,
-    read_submission,
-)
+from grader.submissions import Discovery, Found, Submission, discover, read_submission
 from grader.workdir import RunDir
 
 Echo = Callable[[str], None]
