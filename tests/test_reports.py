@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from grader import reports
-from grader.batch import summary_line
+from grader.console import summary_line
 from grader.outdir import OutDir
 from grader.policy import deadlines
 from grader.policy.adjustments import explanation

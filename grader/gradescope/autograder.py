@@ -34,12 +34,19 @@ from pathlib import Path
 
 from grader import assignments, grading, jsontext, notebooks
 from grader.assignments import Assignment
-from grader.batch import REFUSAL_KINDS, grade_assignment
+from grader.batch import grade_assignment
 from grader.errors import GraderError, SubmissionProblem
 from grader.files import atomic_write
 from grader.gradescope import protocol
 from grader.outdir import OutDir
-from grader.results import Notice, NoticeKind, SubmissionResult, Visibility, notebook_order
+from grader.results import (
+    REFUSAL_KINDS,
+    Notice,
+    NoticeKind,
+    SubmissionResult,
+    Visibility,
+    notebook_order,
+)
 from grader.runners.local import preload_tensorflow
 from grader.sandbox.guest import confine
 from grader.sandbox.host import trees
