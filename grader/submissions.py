@@ -14,12 +14,13 @@ import json
 import os
 import re
 import stat
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import nbformat
 
-from grader.errors import UsageError
+from grader.errors import SubmissionProblem, UsageError
 from grader.results import Notice, NoticeKind
 from grader.students import shown, student_id
 
@@ -33,14 +34,6 @@ CHECK_TAG = "check"
 # Cell magics whose body is ordinary Python; every other cell magic drops the cell.
 _PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun"}
 _LINE_MAGIC = re.compile(r"^\s*([%!]|[\w.,\[\] ]+=\s*[%!])|^\s*[\w.]+\?\??\s*$")
-
-
-class SubmissionProblem(Exception):
-    """A submission that cannot be graded as it is; the message is for the student."""
-
-    def __init__(self, kind: NoticeKind, message: str) -> None:
-        super().__init__(message)
-        self.notice = Notice(kind=kind, message=message)
 
 
 @dataclass(frozen=True)
@@ -59,6 +52,26 @@ class Submission:
     cells: tuple[Cell, ...]
     hash: str
     notices: tuple[Notice, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """As data, for a grading process elsewhere (a Ray slot)."""
+        return {
+            "student": self.student,
+            "path": str(self.path),
+            "cells": [[cell.number, cell.source] for cell in self.cells],
+            "hash": self.hash,
+            "notices": [asdict(n) for n in self.notices],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Submission:
+        return cls(
+            student=str(data["student"]),
+            path=Path(data["path"]),
+            cells=tuple(Cell(int(number), str(source)) for number, source in data["cells"]),
+            hash=str(data["hash"]),
+            notices=tuple(Notice.from_json(n) for n in data["notices"]),
+        )
 
 
 @dataclass(frozen=True)

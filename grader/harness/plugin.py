@@ -19,21 +19,19 @@ from typing import Any
 import numpy as np
 import pytest
 
-from grader.harness.assertions import Mismatch
-from grader.harness.proxy import (
+from grader.harness.errors import (
     FunctionMissing,
     LoadFailed,
-    SandboxControl,
+    Mismatch,
     StillAStub,
     StudentOutOfMemory,
-    StudentProxy,
     StudentRaised,
-    StudentSession,
     ValueRefused,
 )
+from grader.harness.proxy import SandboxControl, StudentProxy, StudentSession
 from grader.harness.reference_data import ReferenceData
 from grader.results import Curve, Frame, Limit, Notice, TestResult, Verdict, Visibility
-from grader.sandbox.host.client import SandboxDied, SandboxFailure, SandboxRefused, SandboxTimeout
+from grader.sandbox.errors import SandboxDied, SandboxFailure, SandboxRefused, SandboxTimeout
 from grader.sandbox.host.limits import Limits
 
 WITHHELD = "Reported while hidden tests ran; what it said is not shown."
