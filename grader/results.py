@@ -132,6 +132,7 @@ class Limit(enum.Enum):
     """Which limit a test or a loading notebook ran into."""
 
     CALL_TIME = "time per call"
+    LOAD_TIME = "time to run the notebook's cells"
     NOTEBOOK_TIME = "time for the whole notebook"
     MEMORY = "memory"
     SCRATCH = "scratch folder"

@@ -316,18 +316,18 @@ def _student_raised(exc: StudentRaised, limits: Limits) -> Ruling:
 
 @ruling.register
 def _sandbox_timeout(exc: SandboxTimeout, limits: Limits) -> Ruling:
-    if _time_limit(exc, limits) is Limit.NOTEBOOK_TIME:
+    if exc.limit is Limit.NOTEBOOK_TIME:
         return Ruling(
             Verdict.TIMEOUT,
             f"Your code used up the {limits.total_timeout:g} s allowed for the whole "
             "notebook, so this test was not run.",
-            limit=Limit.NOTEBOOK_TIME,
+            limit=exc.limit,
         )
     return Ruling(
         Verdict.TIMEOUT,
         f"The call did not finish within {exc.seconds:g} s and was stopped. Look for a "
         "loop whose condition never becomes false, or work far larger than the inputs.",
-        limit=Limit.CALL_TIME,
+        limit=exc.limit,
     )
 
 
@@ -375,11 +375,16 @@ def _load_failed(exc: LoadFailed, limits: Limits) -> Ruling:
     cell = getattr(cause, "cell", None)
     where = f" (cell {cell} was running)" if cell else ""
     if isinstance(cause, SandboxTimeout):
+        budget = (
+            f"used up the {limits.total_timeout:g} s allowed for the whole notebook"
+            if cause.limit is Limit.NOTEBOOK_TIME
+            else f"took longer than {cause.seconds:g} s"
+        )
         return Ruling(
             Verdict.TIMEOUT,
-            f"Running your notebook's cells took longer than {cause.seconds:g} s{where}, so "
-            "none of your functions could be tested. Move long work out of top-level code.",
-            limit=_time_limit(cause, limits),
+            f"Running your notebook's cells {budget}{where}, so none of your functions could "
+            "be tested. Move long work out of top-level code.",
+            limit=cause.limit,
         )
     if isinstance(cause, SandboxRefused):
         return Ruling(
@@ -402,8 +407,3 @@ def _load_failed(exc: LoadFailed, limits: Limits) -> Ruling:
         limit=Limit.SCRATCH if isinstance(cause, SandboxDied) and cause.scratch else Limit.PROCESS,
     )
 
-
-def _time_limit(exc: SandboxTimeout, limits: Limits) -> Limit:
-    """A request that overran: its own deadline, or the whole notebook's budget
-    (loading the cells counts as one request)."""
-    return Limit.NOTEBOOK_TIME if exc.seconds >= limits.total_timeout else Limit.CALL_TIME

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.errors import GraderError
-from grader.results import NOTICES, NoticeKind, Origin
+from grader.results import NOTICES, Limit, NoticeKind, Origin
 from grader.sandbox import wire
 from grader.sandbox.common import KEPT_ENVIRONMENT, socket_address
 from grader.sandbox.guest.confine import SANDBOX_UID, is_host_root
@@ -49,11 +49,14 @@ class SandboxFailure(Exception):
 class SandboxTimeout(SandboxFailure):
     """A request overran its deadline, so the sandbox was killed."""
 
-    def __init__(self, seconds: float, cell: int | None) -> None:
+    def __init__(self, seconds: float, cell: int | None, limit: Limit) -> None:
         super().__init__(f"no answer within {seconds:g} s")
         self.seconds = seconds
         self.cell = cell
         """the notebook cell that was running, when loading"""
+        self.limit = limit
+        """the limit whose deadline passed, as the caller set it: never guessed
+        from ``seconds`` (what was left of the notebook's budget can be any number)"""
 
 
 class SandboxDied(SandboxFailure):
@@ -326,12 +329,15 @@ class SandboxClient:
         try:
             wire.send(self._sock, {**message, "id": self._next_id}, blobs)
         except (OSError, wire.WireError) as err:
-            raise self._failure(err, 0.0, None) from None
+            raise self._failure(err, None) from None
         return self._next_id
 
-    def wait(self, request_id: int, *, timeout: float) -> tuple[dict[str, Any], list[bytes]]:
+    def wait(
+        self, request_id: int, *, timeout: float, limit: Limit
+    ) -> tuple[dict[str, Any], list[bytes]]:
         """The reply to ``request_id``, noting load progress and problems on the
-        way. Only the frames the protocol expects for that request are taken.
+        way; past ``timeout`` a ``SandboxTimeout`` naming ``limit``, the limit
+        that set it. Only the frames the protocol expects for that request are taken.
         The deadline counts the sandbox's own CPU time, with wall time as a
         generous backstop (see ``_Deadline``)."""
         deadline = _Deadline(self, timeout)
@@ -354,7 +360,7 @@ class SandboxClient:
                     raise _Forged("an answer to a question that was not asked")
                 return reply, reply_blobs
         except (OSError, wire.WireError, KeyError, ValueError, TypeError) as err:
-            raise self._failure(err, timeout, cell) from None
+            raise self._failure(err, cell, SandboxTimeout(timeout, cell, limit)) from None
 
     def _note_problem(self, problem: Any, loading: bool) -> None:
         allowed = LOAD_PROBLEM_KINDS if loading else CALL_PROBLEM_KINDS
@@ -365,15 +371,18 @@ class SandboxClient:
             raise _Forged(f"more than {MAX_PROBLEMS} notices")
         self.problems.append(problem)
 
-    def _failure(self, err: Exception, timeout: float, cell: int | None) -> SandboxFailure:
-        """Kill the sandbox and say why it could not answer."""
+    def _failure(
+        self, err: Exception, cell: int | None, timeout: SandboxTimeout | None = None
+    ) -> SandboxFailure:
+        """Kill the sandbox and say why it could not answer (``timeout``: what
+        a deadline that passed while waiting means)."""
         memory = (self._cgroup is not None and self._cgroup.oom_killed()) or (
             self._watchdog is not None and self._watchdog.exceeded == "memory"
         )
         scratch = self._watchdog is not None and self._watchdog.exceeded == "scratch"
         self.close()
-        if isinstance(err, wire.FrameTimeout):
-            return SandboxTimeout(timeout, cell)
+        if isinstance(err, wire.FrameTimeout) and timeout is not None:
+            return timeout
         if isinstance(err, (wire.PeerClosed, OSError)):  # OSError: sent into a dead sandbox
             return SandboxDied(memory=memory, cell=cell, scratch=scratch)
         if isinstance(err, _Forged):
