@@ -17,7 +17,6 @@ import os
 import sqlite3
 import time
 import traceback
-import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -25,7 +24,7 @@ from pathlib import Path
 import tqdm
 
 from grader import devices, exports, grading
-from grader.assignments import Assignment, load_reference
+from grader.assignments import Assignment
 from grader.errors import GraderError, UsageError
 from grader.gradescope import protocol
 from grader.gradescope.protocol import SubmissionMetadata
@@ -40,10 +39,8 @@ from grader.results import (
     Notice,
     NoticeKind,
     SubmissionResult,
-    TestResult,
     TimeSource,
     Verdict,
-    notebook_order,
 )
 from grader.runners import Backend, Outcome, Runner, SlotStats
 from grader.runners.local import LocalRunner, preload_tensorflow
@@ -58,6 +55,8 @@ from grader.submissions import (
     discover,
     read_submission,
 )
+from grader.suite import Suite
+from grader.suite import load as load_suite
 from grader.texts import one_line
 from grader.workdir import RunDir
 
@@ -86,6 +85,11 @@ class BatchSummary:
     """what each runner slot did"""
     changes: list[ScoreChange] = field(default_factory=list)
     """scores this run changed because the suite did (same file, new suite version)"""
+    policy_applied: list[str] = field(default_factory=list)
+    """unchanged submissions whose adjustments this run made again under a new
+    policy (due, late policy, extensions, lms_id), none of their tests run"""
+    policy_changes: list[ScoreChange] = field(default_factory=list)
+    """scores of those that the new policy changed"""
     untimed: list[str] = field(default_factory=list)
     """students whose submission has no time, under a late policy (nothing taken off)"""
 
@@ -110,7 +114,7 @@ def grade_assignment(
     trust_commit_time: bool = False,
     manifest: Path | None = None,
     platform: SubmissionMetadata | None = None,
-    reference: types.ModuleType | None = None,
+    suite: Suite | None = None,
 ) -> BatchSummary:
     """Grade every submission under ``paths`` (default: the example class).
 
@@ -128,8 +132,8 @@ def grade_assignment(
     instance) instead of in processes forked here; there the cluster's
     GPUs decide, ``gpu_share`` sandboxes to a GPU. ``reference_cache`` keeps
     the reference data suites ask for in ``out/staff/reference-cache/``
-    (with Ray: in each slot, for the run). ``reference`` is the solution
-    module if the caller has loaded it already (``gradescope-run`` has);
+    (with Ray: in each slot, for the run). ``suite`` is the assignment's
+    suite if the caller has loaded it already (``gradescope-run`` has);
     otherwise it is loaded here, once, before grading processes fork."""
     if jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {jobs}")
@@ -155,23 +159,20 @@ def grade_assignment(
     )
     _warn_about_times(times.sources, assignment, echo)
     RunDir.sweep()
-    suite_version = assignment.suite_version()
     run_dir = RunDir.create()
     try:
         # slots start importing TensorFlow now, alongside our own import below
         cache = out / "staff" / "reference-cache" / assignment.name if reference_cache else None
-        runner = _runner(
-            backend, assignment, suite_version, run_dir, jobs, gpus, address, gpu_share, cache, echo
-        )
+        runner = _runner(backend, assignment, run_dir, jobs, gpus, address, gpu_share, cache, echo)
     except BaseException:
         run_dir.remove()
         raise
     try:
         preload_tensorflow()
-        if reference is None:
-            reference = load_reference(assignment)
+        if suite is None:
+            suite = load_suite(assignment)
         with _writing(out), Gradebook(out / DB_NAME) as book:
-            batch = _Batch(assignment, reference, book, out, echo, times)
+            batch = _Batch(suite, book, out, echo, times)
             gc.freeze()  # children skip what is imported by now when they collect garbage
             todo = batch.triage(found, force=force)
             if todo:
@@ -204,7 +205,6 @@ def grade_assignment(
 def _runner(
     backend: Backend,
     assignment: Assignment,
-    suite_version: str,
     run_dir: RunDir,
     jobs: int,
     gpus: list[str] | None,
@@ -226,7 +226,6 @@ def _runner(
 
         return RayRunner(
             assignment,
-            suite_version,
             jobs=jobs,
             address=address,
             gpu_share=gpu_share,
@@ -238,9 +237,7 @@ def _runner(
         jobs = len(planned)
         echo(f"grading on {jobs} GPU(s): {', '.join(d.name for d in planned)}, one submission each")
         os.environ["CUDA_VISIBLE_DEVICES"] = ""  # reference solutions run on the CPU, here
-    return LocalRunner(
-        assignment, suite_version, planned, run_dir, jobs=jobs, reference_cache=cache, echo=echo
-    )
+    return LocalRunner(assignment, planned, run_dir, jobs=jobs, reference_cache=cache, echo=echo)
 
 
 def _only(found: Discovery, only: list[str]) -> Discovery:
@@ -373,6 +370,13 @@ def summary_lines(assignment: str, summary: BatchSummary, out: Path) -> list[str
     if summary.changes:
         lines.append(f"scores changed by the new suite version ({len(summary.changes)}):")
         lines += [change_line(change) for change in summary.changes]
+    if summary.policy_applied:
+        lines.append(
+            f"policy changed: adjustments made again for {len(summary.policy_applied)} "
+            f"unchanged submission(s), no test run again; scores changed "
+            f"({len(summary.policy_changes)})" + (":" if summary.policy_changes else "")
+        )
+        lines += [change_line(change) for change in summary.policy_changes]
     if summary.untimed:
         lines.append(
             f"no submission time for {len(summary.untimed)} (nothing taken off for lateness; "
@@ -394,17 +398,9 @@ def change_line(change: ScoreChange) -> str:
 class _Batch:
     """One assignment's run: the gradebook, the output folder, the summary."""
 
-    def __init__(
-        self,
-        assignment: Assignment,
-        reference: types.ModuleType,
-        book: Gradebook,
-        out: Path,
-        echo: Echo,
-        times: _Times,
-    ) -> None:
-        self.assignment = assignment
-        self.reference = reference
+    def __init__(self, suite: Suite, book: Gradebook, out: Path, echo: Echo, times: _Times) -> None:
+        self.suite = suite
+        self.assignment = suite.assignment
         self.book = book
         self.out = out
         self.echo = echo
@@ -413,9 +409,6 @@ class _Batch:
         self.summary = BatchSummary()
         self.reported: set[str] = set()
         """students whose files this run wrote"""
-        self.suite_version = assignment.suite_version()
-        self.tests: tuple[TestResult, ...] = grading.suite_tests(assignment, reference)
-        self.exercises = notebook_order(vars(reference), self.tests)
 
     # -- before grading -------------------------------------------------
 
@@ -439,13 +432,7 @@ class _Batch:
                 digest = "problem:" + hashlib.sha256(problem.notice.message.encode()).hexdigest()
                 if force or not self._skip(student, digest):
                     result = grading.ungradable(
-                        self.assignment,
-                        student=student,
-                        submission_hash=digest,
-                        suite_version=self.suite_version,
-                        notice=problem.notice,
-                        tests=self.tests,
-                        exercises=self.exercises,
+                        self.suite, student=student, submission_hash=digest, notice=problem.notice
                     )
                     self._finish(result, self.echo)
                     self.summary.refused.append(result)
@@ -495,16 +482,26 @@ class _Batch:
             ) from None
 
     def _skip(self, student: str, digest: str) -> bool:
-        """Skip a submission graded before with this file and suite; rewrite its files."""
+        """Skip a submission graded before with this file and the suite's
+        outcomes version: its tests are not run again, its adjustments are
+        made again (a new policy, extension or override, another submission
+        time); rewrite its files."""
         name = self.assignment.name
-        if not self.book.is_current(name, student, digest, self.suite_version):
+        version = self.suite.version
+        if not self.book.is_current(name, student, digest, version.outcomes):
             return False
         stored = self.book.find(name, student)
         if stored is None:
             return False
         result = self._final(stored)
-        if result != stored:  # a new extension or override, or another submission time
-            self.book.record(result, cause="rescored")
+        new_policy = self.book.policy_version(name, student) != version.policy
+        if result != stored or new_policy:
+            self.book.record(result, cause="rescored", policy=version.policy)
+        if new_policy:
+            self.summary.policy_applied.append(student)
+            change = compare(stored, result)
+            if change is not None:
+                self.summary.policy_changes.append(change)
         self.summary.skipped.append(result)
         self._write_student(result)
         return True
@@ -521,7 +518,7 @@ class _Batch:
             change = compare(old, result)
             if change is not None:
                 self.summary.changes.append(change)
-        self.book.record(result)
+        self.book.record(result, policy=self.suite.version.policy)
         self._write_student(result)
         self.summary.graded.append(result)
         echo(summary_line(result))
@@ -548,7 +545,7 @@ class _Batch:
         echo = tqdm.tqdm.write if progress else self.echo
         pace = _Pace(len(todo))
         try:
-            for outcome in runner.grade(todo, self.reference):
+            for outcome in runner.grade(todo, self.suite):
                 self._record(outcome, echo)
                 bar.update()
                 if not progress and (line := pace.step()):
@@ -572,13 +569,10 @@ class _Batch:
         )
         self._finish(
             grading.ungradable(
-                self.assignment,
+                self.suite,
                 student=student,
                 submission_hash=outcome.submission.hash,
-                suite_version=self.suite_version,
                 notice=notice,
-                tests=self.tests,
-                exercises=self.exercises,
                 verdict=Verdict.INTERNAL,
             ),
             echo,

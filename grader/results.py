@@ -565,10 +565,10 @@ class SubmissionResult:
         )
 
 
-def notebook_order(defined: Iterable[str], tests: Iterable[TestResult]) -> tuple[str, ...]:
-    """The exercises the tests grade, in the order ``defined`` names them
-    (the notebook's), then any others sorted."""
-    graded = {t.exercise for t in tests}
+def notebook_order(defined: Iterable[str], exercises: Iterable[str]) -> tuple[str, ...]:
+    """The graded ``exercises``, in the order ``defined`` names them (the
+    notebook's), then any others sorted."""
+    graded = set(exercises)
     known = [name for name in defined if name in graded]
     return tuple(known + sorted(graded - set(known)))
 

@@ -11,13 +11,13 @@ Ray cluster (``ray``), and retries a submission whose grading process died
 from __future__ import annotations
 
 import enum
-import types
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from grader.results import SubmissionResult
 from grader.submissions import Submission
+from grader.suite import Suite
 
 
 class Backend(enum.StrEnum):
@@ -68,12 +68,12 @@ class Runner(Protocol):
         """Block until every slot can grade; why sandboxes are weaker here ("" if not)."""
         ...
 
-    def grade(self, todo: Sequence[Submission], reference: types.ModuleType) -> Iterator[Outcome]:
+    def grade(self, todo: Sequence[Submission], suite: Suite) -> Iterator[Outcome]:
         """Grade ``todo``, yielding each outcome as it arrives, exactly once each.
 
-        ``reference`` is the solution module the driver loaded: grading
-        processes forked here inherit it; a backend whose grading processes
-        run elsewhere loads it there, from the files it shipped."""
+        ``suite`` is the one the driver loaded: grading processes forked here
+        inherit it; a backend whose grading processes run elsewhere loads
+        it there, from the files it shipped."""
         ...
 
     def stats(self) -> list[SlotStats]: ...

@@ -16,7 +16,6 @@ import selectors
 import signal
 import time
 import traceback
-import types
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +30,7 @@ from grader.runners import MAX_TRIES, Outcome, SlotStats
 from grader.sandbox.common import die_with_parent
 from grader.sandbox.host.client import Zygote, ZygoteInfo
 from grader.submissions import Submission
+from grader.suite import Suite
 from grader.texts import one_line
 from grader.workdir import RunDir
 
@@ -76,7 +76,6 @@ class LocalRunner:
     def __init__(
         self,
         assignment: Assignment,
-        suite_version: str,
         devices: list[Device],
         run_dir: RunDir,
         *,
@@ -88,7 +87,6 @@ class LocalRunner:
         caller does its own start-up. ``reference_cache``: see
         ``grader.harness.reference_data`` (None: no cache)."""
         self.assignment = assignment
-        self.suite_version = suite_version
         self.jobs = jobs
         self.run_dir = run_dir
         self.echo = echo
@@ -110,9 +108,9 @@ class LocalRunner:
         for zygote in self._zygotes:
             zygote.close()
 
-    def grade(self, todo: Sequence[Submission], reference: types.ModuleType) -> Iterator[Outcome]:
-        """Grade ``todo`` against ``reference`` (loaded in this process, so
-        forked children inherit it), ``jobs`` at a time. A child that dies or overruns
+    def grade(self, todo: Sequence[Submission], suite: Suite) -> Iterator[Outcome]:
+        """Grade ``todo`` with ``suite`` (loaded in this process, so forked
+        children inherit it), ``jobs`` at a time. A child that dies or overruns
         is cleaned up after (its sandboxes killed, its scratch removed) and
         its submission tried again, at most ``MAX_TRIES`` times."""
         limits = self.assignment.limits
@@ -127,7 +125,7 @@ class LocalRunner:
                     busy = collections.Counter(c.zygote for c in running.values())
                     zygote = min(range(len(self._zygotes)), key=lambda i: busy[i])
                     lane = min(set(range(self.jobs)) - {c.lane for c in running.values()})
-                    child = self._fork(queue.popleft(), reference, zygote, lane)
+                    child = self._fork(queue.popleft(), suite, zygote, lane)
                     running[child.fd] = child
                     selector.register(child.fd, selectors.EVENT_READ)
                 for key, _ in selector.select(timeout=1.0):
@@ -159,7 +157,7 @@ class LocalRunner:
     def _fork(
         self,
         submission: Submission,
-        reference: types.ModuleType,
+        suite: Suite,
         zygote: int,
         lane: int,
     ) -> _Child:
@@ -172,10 +170,8 @@ class LocalRunner:
         if pid == 0:
             os.close(read_fd)
             _child_main(
-                self.assignment,
-                reference,
+                suite,
                 submission,
-                self.suite_version,
                 info,
                 workdir,
                 self.reference_cache,
@@ -212,10 +208,8 @@ class LocalRunner:
 
 
 def _child_main(
-    assignment: Assignment,
-    reference: types.ModuleType,
+    suite: Suite,
     submission: Submission,
-    suite_version: str,
     zygote: ZygoteInfo,
     workdir: Path,
     reference_cache: Path | None,
@@ -233,11 +227,9 @@ def _child_main(
         payload: dict[str, Any]
         try:
             result, internal = grading.grade_submission(
-                assignment,
+                suite,
                 submission,
-                reference=reference,
                 zygote=zygote,
-                suite_version=suite_version,
                 workdir=workdir,
                 reference_cache=reference_cache,
             )

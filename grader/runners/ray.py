@@ -21,7 +21,6 @@ import logging
 import os
 import subprocess
 import sys
-import types
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -36,6 +35,7 @@ from grader.runners import MAX_TRIES, Outcome, SlotStats
 from grader.runners import slot as slot_server
 from grader.runners.slot import pack
 from grader.submissions import Submission
+from grader.suite import Suite
 from grader.texts import one_line
 
 READY_SECONDS = 600
@@ -99,7 +99,6 @@ class RayRunner:
     def __init__(
         self,
         assignment: Assignment,
-        suite_version: str,
         *,
         jobs: int,
         address: str | None,
@@ -124,7 +123,6 @@ class RayRunner:
         data = _data_within(assignment)
         setup = {
             "assignment": assignment.name,
-            "suite_version": suite_version,
             "data": None if data is None else data.as_posix(),
             "reference_cache": reference_cache,
         }
@@ -162,9 +160,9 @@ class RayRunner:
         self._actors = alive
         return "; ".join(sorted(p for p in problems if p))
 
-    def grade(self, todo: Sequence[Submission], reference: types.ModuleType) -> Iterator[Outcome]:
+    def grade(self, todo: Sequence[Submission], suite: Suite) -> Iterator[Outcome]:
         """Hand ``todo`` out to the actors; each slot server loaded its own
-        ``reference`` from the files shipped to it."""
+        suite from the files shipped to it."""
         queue = collections.deque(todo)
         tries: collections.Counter[str] = collections.Counter()
         idle = list(self._actors)

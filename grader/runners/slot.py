@@ -26,7 +26,7 @@ import tempfile
 from pathlib import Path
 from typing import IO, Any
 
-from grader import archives, assignments, grading, jsontext
+from grader import archives, assignments, jsontext
 from grader.assignments import Assignment
 from grader.devices import Device
 from grader.results import Notice, SubmissionResult
@@ -34,6 +34,7 @@ from grader.runners import Outcome
 from grader.runners.local import LocalRunner, preload_tensorflow
 from grader.sandbox.common import die_with_parent
 from grader.submissions import Cell, Submission
+from grader.suite import load as load_suite
 from grader.workdir import RunDir
 
 
@@ -136,7 +137,6 @@ def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
         assignment = _installed(setup, blobs, private)
         runner = LocalRunner(
             assignment,
-            setup["suite_version"],
             [device],
             run_dir,
             jobs=1,
@@ -145,9 +145,8 @@ def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
         )
         os.environ["CUDA_VISIBLE_DEVICES"] = ""  # the reference runs on the CPU, as locally
         preload_tensorflow()
-        reference = assignments.load_reference(assignment)  # once: forks inherit it
-        # listed once, as the driver does: forks inherit pytest's imports too
-        grading.suite_tests(assignment, reference)
+        # once, as the driver does: forks inherit it and pytest's imports
+        suite = load_suite(assignment)
         gc.freeze()
         send(replies, ["ready", runner.wait_ready()])
         while True:
@@ -156,7 +155,7 @@ def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
             except EOFError:
                 return
             if request[0] == "grade":
-                [outcome] = runner.grade([submission_from_json(request[1])], reference)
+                [outcome] = runner.grade([submission_from_json(request[1])], suite)
                 send(replies, outcome_json(outcome))
             else:
                 stats = dataclasses.replace(runner.stats()[0], name=device.name)
