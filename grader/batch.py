@@ -495,8 +495,10 @@ class _Batch:
             return False
         result = self._final(stored)
         new_policy = self.book.policy_version(name, student) != version.policy
-        if result != stored or new_policy:
+        if result != stored:
             self.book.record(result, cause="rescored", policy=version.policy)
+        elif new_policy:
+            self.book.note_policy(name, student, version.policy)
         if new_policy:
             self.summary.policy_applied.append(student)
             change = compare(stored, result)

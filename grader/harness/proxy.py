@@ -265,6 +265,8 @@ class StudentSession:
         timeout = seconds - (time.monotonic() - sent)
         try:
             return sandbox.wait(request_id, timeout=max(timeout, 0.0), limit=limit)
+        except SandboxTimeout as err:  # it says what was left after sending; the limit is more
+            raise SandboxTimeout(seconds, err.cell, err.limit) from None
         finally:
             self._used += time.monotonic() - sent
 

@@ -206,6 +206,14 @@ class Gradebook:
         ).fetchone()
         return None if row is None else str(row[0])
 
+    def note_policy(self, assignment: str, student: str, policy: str) -> None:
+        """Keep that this grade, unchanged, was adjusted under ``policy``: a
+        grade that did not change adds nothing to the history."""
+        self._db.execute(
+            "UPDATE submissions SET policy_version = ? WHERE assignment = ? AND student = ?",
+            (policy, assignment, student),
+        )
+
     def record(
         self, result: SubmissionResult, *, cause: str = "graded", policy: str | None = None
     ) -> None:
