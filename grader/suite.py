@@ -82,13 +82,19 @@ def load(assignment: Assignment, reference: types.ModuleType | None = None) -> S
         assignment=assignment,
         reference=reference,
         tests=tests,
-        version=SuiteVersion(_outcomes(assignment), _policy(assignment)),
+        version=version(assignment),
         exercises=notebook_order(vars(reference), (t.exercise for t in tests)),
     )
 
 
+def version(assignment: Assignment) -> SuiteVersion:
+    """The suite's two digests, read from its files (no code run)."""
+    return SuiteVersion(_outcomes(assignment), _policy(assignment))
+
+
 def _outcomes(assignment: Assignment) -> str:
-    """``SuiteVersion.outcomes``; the same wherever the course folder lies."""
+    """``SuiteVersion.outcomes``: the same wherever the course folder lies,
+    so a Ray slot that unpacked it elsewhere computes the driver's."""
     digest = hashlib.sha256()
     for chunk in _files(assignment.solution_dir, but=CONFIG_NAME):
         digest.update(chunk)
