@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ASSIGNMENTS := $(notdir $(wildcard solutions/[0-9]*))
 
-.PHONY: grade check test test-fast release lint bench clean
+.PHONY: grade check test test-fast release lint docs bench clean
 
 # npm tools of the browser tests (tests/test_browser.py): pinned in
 # package-lock.json, installed without install scripts (no browser or JRE
@@ -72,6 +72,11 @@ test: lint $(NODE_STAMP) $(RAY_STAMP)
 
 test-fast: $(STAMP)
 	$(BIN)/pytest -q -m "not slow"
+
+# docs/reference/cli.md from the commands' own help (tests/test_clidoc.py
+# fails when it is out of date).
+docs: $(STAMP)
+	$(BIN)/python -m grader.clidoc docs/reference/cli.md
 
 bench: $(STAMP) $(RAY_STAMP)
 	$(BIN)/python bench/zygote_vs_fresh.py

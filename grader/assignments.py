@@ -113,7 +113,7 @@ def load(root: Path, name: str) -> Assignment:
     if path.parent.is_dir() and not path.is_file():
         raise ConfigError(
             f"{path} is missing: solutions/{name}/ needs one, with at least the assignment's "
-            'title and notebook (README, "Course layout")'
+            "title and notebook (docs/instructors/assignment-toml.md)"
         )
     if not path.is_file():
         known = ", ".join(names(root)) or "none"

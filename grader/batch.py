@@ -380,7 +380,7 @@ def summary_lines(assignment: str, summary: BatchSummary, out: Path) -> list[str
     if summary.untimed:
         lines.append(
             f"no submission time for {len(summary.untimed)} (nothing taken off for lateness; "
-            f"see README, late submissions): {', '.join(summary.untimed[:10])}"
+            f"see docs/instructors/grades-and-policy.md): {', '.join(summary.untimed[:10])}"
             + (" ..." if len(summary.untimed) > 10 else "")
         )
     return [one_line(line) for line in lines]

@@ -36,9 +36,6 @@ from grader.texts import xml_safe
 FAIL_UNDER_STATUS = 3
 """exit status of ``grader grade --fail-under`` when a submission scored below it"""
 
-"""verdicts shown as a JUnit ``failure`` (the student's result was wrong or
-missing); every other verdict but PASSED is an ``error`` (it did not finish)"""
-
 
 def batch_results(summary: BatchSummary) -> list[SubmissionResult]:
     """Every submission of a run (graded now, refused, or unchanged), by student."""

@@ -182,7 +182,7 @@ def check_command(
     "--require-namespaces",
     is_flag=True,
     help="gradescope: refuse to grade where sandboxes would be plain processes without "
-    "namespaces, as in Gradescope's own container (see README).",
+    "namespaces, as in Gradescope's own container (see docs/platforms/gradescope.md).",
 )
 @click.pass_obj
 def export_command(
@@ -266,7 +266,7 @@ def gradescope_run_command(
     "--threshold",
     type=float,
     help="Flag a pair when this share (0-1] of either student's own code is in the other's "
-    "(default: the one measured on the example classes; see README).",
+    "(default: the one measured on the example classes; see docs/instructors/similarity.md).",
 )
 @click.pass_obj
 def similarity_command(
@@ -322,6 +322,26 @@ def override_command(
         f"{result.student}: {result.score:g}/{result.max_score:g} (the tests gave "
         f"{result.raw_score:g}); reports in {out / assignment}/"
     )
+
+
+@main.command("history")
+@click.argument("assignment")
+@click.argument("student", required=False)
+@out_option("The folder holding gradebook.db, as given to grade.")
+def history_command(assignment: str, student: str | None, out: Path) -> None:
+    """Show every grade recorded for ASSIGNMENT (or STUDENT's alone), oldest first.
+
+    One line per grade: when (UTC), the student, the final score, the raw
+    score (what the tests gave), the suite version, and what changed since
+    the student's grade before (a new file, a new suite, an override, the
+    late penalty). The gradebook keeps every grade it recorded, append-only.
+    """
+    from grader.policy import history
+
+    with _reported():
+        rows = history.history(out=out, assignment=assignment, student=student)
+    for line in history.lines(rows):
+        click.echo(line)
 
 
 @main.command("grade")
@@ -438,6 +458,10 @@ def grade_command(
 
     PATHS default to examples/submissions/ASSIGNMENT/. The last line printed
     is "Points X/Y" over the submissions of the run.
+
+    Exit status: 0 when the batch was graded, whatever the scores (3 under
+    --fail-under); 1 when the grader itself failed on a submission (details
+    for staff in OUT/staff/); 2 for a usage or course-configuration error.
     """
     with _reported():
         loaded = assignments.load(root, assignment)

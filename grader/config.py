@@ -8,8 +8,8 @@ Why a table of keys here and not jsonschema (installed with nbformat):
 memory sizes and durations may carry units ("768M", "90s"), which have to be
 parsed into numbers anyway, and a schema's messages ("'768M' is not valid
 under any of the given schemas") do not say which unit or range was
-expected. One table checks, converts and documents each key; README's
-table of keys is tested against it.
+expected. One table checks, converts and documents each key; the table of
+keys in docs/instructors/assignment-toml.md is tested against it.
 """
 
 from __future__ import annotations

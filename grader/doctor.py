@@ -25,7 +25,8 @@ WATCHDOG_GAPS = (
     "the memory watchdog caps memory, but cannot count socket buffers or System V shared "
     "memory, and stops a spike only when it lasts one of its polls (0.2 s)"
 )
-"""what a sandbox without a cgroup may use that the watchdog does not see (README's table)"""
+"""what a sandbox without a cgroup may use that the watchdog does not see
+(docs/admin/threat-model.md's table of guarantees by isolation level)"""
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,9 @@ def examine() -> list[Finding]:
         Finding(
             "grader runs as",
             user,
-            "" if not root else "works; running as a normal user is recommended (see README)",
+            ""
+            if not root
+            else "works; running as a normal user is recommended (see docs/admin/threat-model.md)",
         )
     ]
     if root:

@@ -83,7 +83,9 @@ class VerdictInfo:
     fault: Fault
     gradescope_status: str
     junit: str
-    """the JUnit element a test with this verdict becomes (``""`` when it passed)"""
+    """the JUnit element a test with this verdict becomes: ``failure`` when the
+    student's result was wrong or missing, ``error`` when it did not finish,
+    ``""`` when it passed"""
     concern: Concern | None
     """what the class summary flags a test with this verdict as"""
 

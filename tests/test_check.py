@@ -286,7 +286,7 @@ def test_advice_for_another_assignments_notebook_works_when_followed(tmp_path: P
 
 
 def test_notebook_named_by_its_metadata_alone_could_not_be_checked(tmp_path: Path) -> None:
-    """README: a notebook that could not be checked is exit 1 (2 is a usage error)."""
+    """docs/students.md: a notebook that could not be checked is exit 1 (2 is a usage error)."""
     tagged = example("ada")
     tagged.metadata[METADATA_KEY] = {"assignment": NAME}
     nbformat.write(tagged, tmp_path / "mine.ipynb")

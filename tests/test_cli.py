@@ -80,7 +80,7 @@ def test_out_is_the_same_default_for_every_command() -> None:
         for option in command.params
         if option.name == "out"
     }
-    assert set(outs) == {"export", "grade", "override", "similarity"}
+    assert set(outs) == {"export", "grade", "history", "override", "similarity"}
     assert set(outs.values()) == {inspect.signature(grade_assignment).parameters["out"].default}
 
 

@@ -1,7 +1,8 @@
 """``assignment.toml`` and the suite's ``@grade`` marks are checked before any
 submission is graded: each kind of mistake stops the real ``grader grade``
 with exit status 2 and one line naming the file, the key and what was
-expected; units are read, and README lists every key as the code checks it.
+expected; units are read, and docs/instructors/assignment-toml.md lists
+every key as the code checks it.
 """
 
 from __future__ import annotations
@@ -218,10 +219,10 @@ def test_every_limit_is_a_key() -> None:
     assert limits == {f.name for f in dataclasses.fields(Limits)} - {"data"}
 
 
-def test_readme_lists_every_key_as_checked() -> None:
-    """README's table of keys says what the code checks: type, unit, range, default."""
+def test_the_docs_list_every_key_as_checked() -> None:
+    """The docs' table of keys says what the code checks: type, unit, range, default."""
     defaults = {f.name: f.default for f in dataclasses.fields(Limits)}
-    readme = (REPO / "README.md").read_text()
+    readme = (REPO / "docs" / "instructors" / "assignment-toml.md").read_text()
     for key in config.KEYS:
         default = defaults.get(key.short) if key.table else None
         shown = "required" if key.required else "none" if default is None else f"{default:g}"

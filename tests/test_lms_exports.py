@@ -79,7 +79,7 @@ def read(path: Path) -> list[list[str]]:
 
 
 MOODLE_FIELDS = {"username": "login", "email": "email", "idnumber": "sis_id"}
-"""a Moodle user field -> the roster column that holds it (README, roster)"""
+"""a Moodle user field -> the roster column that holds it (docs/instructors/exports.md)"""
 
 
 def people(request: ExportRequest) -> list[roster.Person]:

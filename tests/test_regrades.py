@@ -151,6 +151,17 @@ def test_penalty_override_only_and_suite_changes(course: Path) -> None:
         assert causes == ["graded", "override", "graded", "graded"]
         assert len(book.history("00_smoke", "stub")) == 4  # graded, --force, --only, suite
 
+    history = run_grader("history", "00_smoke", "error", "--out", str(course / "out"))
+    assert history.returncode == 0, history.stderr
+    header, *rows = history.stdout.splitlines()
+    changed = [row[header.index("what changed") :] for row in rows]
+    assert changed[0] == "first grade"
+    assert changed[1].startswith("override: the total = 4 by ")
+    assert changed[1].endswith("(Regrade request: the <b>grader</b> misread cell 3)")
+    assert changed[2].startswith("graded again")  # --force
+    assert changed[3].startswith("new suite (was ")
+    assert [row.split()[3] for row in rows] == ["2/5", "4/5", "4/5", "4/7"]  # final scores
+
 
 def test_an_override_of_a_hidden_test_keeps_its_name_hidden() -> None:
     hidden = results.TestResult(

@@ -258,7 +258,7 @@ def test_threshold_separates_measured_scores(
     checks: dict[str, similarity.Check], planted: dict[str, Path]
 ) -> None:
     """The default threshold lies between the most similar independent pair
-    and the least similar planted one (the numbers in the README)."""
+    and the least similar planted one (the numbers in docs/instructors/similarity.md)."""
     planted_pairs = _planted_pairs()
     scores = {_key(name, p): p.similarity for name, check in checks.items() for p in check.pairs}
     planted_min = min(scores[k] for k in planted_pairs)

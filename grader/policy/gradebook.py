@@ -25,7 +25,7 @@ from types import TracebackType
 from grader import jsontext
 from grader.errors import UsageError
 from grader.policy.regrades import ScoreChange, compare
-from grader.results import Override, SubmissionResult, Verdict
+from grader.results import Override, Penalty, SubmissionResult, Verdict
 
 _SCHEMA = [
     """
@@ -303,14 +303,38 @@ class Gradebook:
             )
             self._write(result, "override")
 
-    def history(self, assignment: str, student: str) -> list[HistoryEntry]:
-        """Every grade this student was given for the assignment, oldest first."""
+    def history(self, assignment: str, student: str | None = None) -> list[HistoryEntry]:
+        """Every grade recorded for the assignment, of one student or of
+        all, by student, each student's oldest first."""
         rows = self._db.execute(
-            "SELECT recorded_at, cause, suite_version, raw_score, score, max_score FROM history"
-            " WHERE assignment = ? AND student = ? ORDER BY id",
-            (assignment, student),
+            "SELECT student, recorded_at, cause, submission_hash, suite_version, raw_score,"
+            " score, max_score, results_json FROM history WHERE assignment = ?"
+            " AND (? IS NULL OR student = ?) ORDER BY student, id",
+            (assignment, student, student),
         )
-        return [HistoryEntry(*row) for row in rows]
+        entries = []
+        for student_, recorded, cause, digest, suite, raw, score, max_score, data in rows:
+            result = SubmissionResult.from_json(json.loads(data))
+            entries.append(
+                HistoryEntry(
+                    student=student_,
+                    recorded_at=recorded,
+                    cause=cause,
+                    submission_hash=digest,
+                    suite_version=suite,
+                    raw_score=raw,
+                    score=score,
+                    max_score=max_score,
+                    overrides=result.overrides,
+                    penalty=result.penalty,
+                )
+            )
+        return entries
+
+    def assignments(self) -> list[str]:
+        """The assignments with a grade recorded, by name."""
+        rows = self._db.execute("SELECT DISTINCT assignment FROM history ORDER BY assignment")
+        return [row[0] for row in rows]
 
     def suite_changes(self, assignment: str) -> list[ScoreChange]:
         """Scores that changed when the suite did: each current grade against
@@ -359,12 +383,19 @@ class Gradebook:
 class HistoryEntry:
     """One grade as it was recorded."""
 
+    student: str
     recorded_at: str
+    """ISO 8601, UTC"""
     cause: str
+    """graded, override, or rescored (an unchanged submission whose final
+    score a new extension, submission time or late policy changed)"""
+    submission_hash: str
     suite_version: str
     raw_score: float
     score: float
     max_score: float
+    overrides: tuple[Override, ...]
+    penalty: Penalty | None
 
 
 def _now() -> str:
