@@ -14,9 +14,7 @@ import shutil
 import tarfile
 from pathlib import Path, PurePosixPath
 
-
-class UnsafeArchive(ValueError):
-    """A member would land outside the destination, or is not a plain file or folder."""
+from grader.errors import UnsafeArchive
 
 
 def extract(archive: tarfile.TarFile, folder: str | os.PathLike[str]) -> None:

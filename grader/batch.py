@@ -25,7 +25,7 @@ import tqdm
 
 from grader import devices, exports, grading
 from grader.assignments import Assignment
-from grader.errors import GraderError, UsageError
+from grader.errors import GraderError, SubmissionProblem, UsageError
 from grader.gradescope import protocol
 from grader.gradescope.protocol import SubmissionMetadata
 from grader.policy import scoring, timestamps
@@ -47,14 +47,7 @@ from grader.runners.local import LocalRunner, preload_tensorflow
 from grader.sandbox.guest import confine
 from grader.sandbox.host.limits import Cgroup
 from grader.students import shown, student_id
-from grader.submissions import (
-    Discovery,
-    Found,
-    Submission,
-    SubmissionProblem,
-    discover,
-    read_submission,
-)
+from grader.submissions import Discovery, Found, Submission, discover, read_submission
 from grader.suite import Suite
 from grader.suite import load as load_suite
 from grader.texts import one_line

@@ -28,7 +28,8 @@ from grader.results import (
     Verdict,
     notebook_order,
 )
-from grader.sandbox.host.client import SandboxFailure, ZygoteInfo
+from grader.sandbox.errors import SandboxFailure
+from grader.sandbox.host.client import ZygoteInfo
 from grader.sandbox.host.limits import Limits
 from grader.submissions import Submission
 from grader.suite import Suite, run_suite, suite_args

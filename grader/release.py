@@ -21,6 +21,7 @@ from pathlib import Path
 
 import nbformat
 
+from grader import notebooks
 from grader.assignments import PUBLIC_SUITE, Assignment
 from grader.check import public
 from grader.errors import ConfigError
@@ -106,8 +107,8 @@ def exercises(assignment: Assignment) -> tuple[str, ...]:
     for path in assignment.solution_dir.glob("test_*.py"):
         marked.update(public.marked_exercises(path.read_text(), str(path)))
     cells, _ = notebook_cells(assignment.solution_notebook.read_text(), assignment.notebook)
-    defined = [name for cell in cells for name in public.defined_names(cell.source)]
-    return tuple(dict.fromkeys(name for name in defined if name in marked))
+    defined = notebooks.definitions(cell.source for cell in cells).names
+    return tuple(name for name in defined if name in marked)
 
 
 def public_files(assignment: Assignment) -> dict[Path, str]:

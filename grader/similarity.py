@@ -38,17 +38,10 @@ import nbformat
 
 from grader import canonical, exports, files, reports
 from grader.assignments import Assignment
-from grader.errors import UsageError
+from grader.errors import SubmissionProblem, UsageError
 from grader.policy.gradebook import Gradebook
 from grader.students import shown
-from grader.submissions import (
-    Cell,
-    Found,
-    SubmissionProblem,
-    discover,
-    notebook_cells,
-    read_submission,
-)
+from grader.submissions import Cell, Found, discover, notebook_cells, read_submission
 
 _NAME = re.compile(r"[^\W\d]\w*")
 _HEADER = re.compile(r"(?:async\s+)?(?:def|class)\s+\w+")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import nbformat
 
-from grader.errors import UsageError
+from grader.errors import SubmissionProblem, UsageError
 from grader.results import Notice, NoticeKind
 from grader.students import shown, student_id
 
@@ -33,14 +33,6 @@ CHECK_TAG = "check"
 # Cell magics whose body is ordinary Python; every other cell magic drops the cell.
 _PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun"}
 _LINE_MAGIC = re.compile(r"^\s*([%!]|[\w.,\[\] ]+=\s*[%!])|^\s*[\w.]+\?\??\s*$")
-
-
-class SubmissionProblem(Exception):
-    """A submission that cannot be graded as it is; the message is for the student."""
-
-    def __init__(self, kind: NoticeKind, message: str) -> None:
-        super().__init__(message)
-        self.notice = Notice(kind=kind, message=message)
 
 
 @dataclass(frozen=True)

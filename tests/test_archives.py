@@ -19,11 +19,11 @@ DEBIAN_PYTHON = Path("/usr/bin/python3")
 UNPACK = """
 import sys, tarfile
 from pathlib import Path
-from grader import archives
+from grader import archives, errors
 with tarfile.open(sys.argv[1]) as archive:
     try:
         archives.extract(archive, sys.argv[2])
-    except (archives.UnsafeArchive, tarfile.TarError) as refused:
+    except (errors.UnsafeArchive, tarfile.TarError) as refused:
         sys.exit(f"refused: {refused}")
 print("filters" if hasattr(tarfile, "data_filter") else "no filters")
 """

@@ -41,7 +41,7 @@ from grader.harness import (
     keep,
     kept,
 )
-from grader.harness.proxy import StudentRaised
+from grader.harness.errors import StudentRaised
 from grader.sandbox.wire import TensorSpecData
 
 

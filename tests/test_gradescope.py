@@ -302,7 +302,7 @@ def test_grades_where_namespaces_are_unavailable(zip_01: Path, tmp_path: Path) -
         ({}, "The submission is empty: upload your 01_tensors.ipynb."),
         (
             {"01_tensors.ipynb": REPO / "solutions" / "02_layers" / "02_layers.ipynb"},
-            "01_tensors.ipynb looks like the notebook of assignment 02_layers",
+            "It looks like the notebook of assignment 02_layers. Upload your 01_tensors.ipynb.",
         ),
         (
             {"notes.txt": REPO / "README.md"},

@@ -30,7 +30,7 @@ from markdown_it import MarkdownIt
 from grader import jsontext
 from grader.gradescope import protocol
 from grader.gradescope.protocol import SubmissionMetadata
-from grader.harness.assertions import Mismatch
+from grader.harness.errors import Mismatch
 from grader.harness.plugin import Feedback
 from grader.harness.suite import MAX_EPOCHS, curve
 from grader.reports import views

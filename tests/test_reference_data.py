@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from grader.harness.reference_data import NotPlain, ReferenceData, decode, encode
+from grader.harness.errors import NotPlain
+from grader.harness.reference_data import ReferenceData, decode, encode
 
 PLAIN = [
     3,

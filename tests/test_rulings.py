@@ -10,19 +10,19 @@ from pathlib import Path
 
 import pytest
 
-from grader.harness.assertions import Mismatch
-from grader.harness.plugin import Ruling, ruling
-from grader.harness.proxy import (
+from grader.harness.errors import (
     FunctionMissing,
     LoadFailed,
+    Mismatch,
     StaleHandle,
     StillAStub,
     StudentOutOfMemory,
     StudentRaised,
     ValueRefused,
 )
+from grader.harness.plugin import Ruling, ruling
 from grader.results import Limit, Verdict
-from grader.sandbox.host.client import (
+from grader.sandbox.errors import (
     SandboxDied,
     SandboxFailure,
     SandboxForged,

@@ -45,6 +45,7 @@ def test_sandbox_side_imports_nothing_trusted() -> None:
         "grader",
         "grader.sandbox",
         "grader.sandbox.common",
+        "grader.sandbox.errors",
         "grader.sandbox.wire",
         "grader.sandbox.guest",
         "grader.sandbox.guest.confine",
@@ -61,12 +62,13 @@ def test_trusted_side_never_loads_the_worker() -> None:
     assert "grader.sandbox.guest.worker" not in modules
 
 
-def test_common_imports_only_the_standard_library() -> None:
-    """``grader.sandbox.common`` is imported before any student code, on both sides."""
+@pytest.mark.parametrize("module", ["grader.sandbox.common", "grader.sandbox.errors"])
+def test_shared_modules_import_only_the_standard_library(module: str) -> None:
+    """What both sides share is imported before any student code, on both sides."""
     before = fresh_imports()
-    added = fresh_imports("grader.sandbox.common") - before
+    added = fresh_imports(module) - before
     ours = {m for m in added if m.split(".")[0] == "grader"}
-    assert ours == {"grader", "grader.sandbox", "grader.sandbox.common"}
+    assert ours == {"grader", "grader.sandbox", module}
     assert {m.split(".")[0] for m in added - ours} <= sys.stdlib_module_names
 
 

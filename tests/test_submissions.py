@@ -10,15 +10,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from grader.errors import UsageError
-from grader.submissions import (
-    Found,
-    SubmissionProblem,
-    discover,
-    notebook_cells,
-    read_submission,
-    strip_magics,
-)
+from grader.errors import SubmissionProblem, UsageError
+from grader.submissions import Found, discover, notebook_cells, read_submission, strip_magics
 
 NAME = "01_tensors.ipynb"
 

@@ -15,20 +15,20 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from grader.harness.plugin import ruling
-from grader.harness.proxy import (
-    MAX_FRAMES,
+from grader.harness.errors import (
     FunctionMissing,
     StillAStub,
     StudentError,
     StudentOutOfMemory,
     StudentRaised,
     ValueRefused,
-    student_error,
 )
+from grader.harness.plugin import ruling
+from grader.harness.proxy import MAX_FRAMES, student_error
 from grader.results import Frame
 from grader.sandbox import wire
 from grader.sandbox.common import Condition, ErrorReply, ProblemKind
+from grader.sandbox.errors import FrameTimeout, PeerClosed, WireError
 from grader.sandbox.guest import worker
 from grader.sandbox.host.client import LOAD_PROBLEM_KINDS
 from grader.texts import MESSAGE_CHARS
@@ -123,7 +123,7 @@ def test_deep_nesting_is_refused() -> None:
     value: Any = []
     for _ in range(200):
         value = [value]
-    with pytest.raises(wire.WireError, match="nested too deeply"):
+    with pytest.raises(WireError, match="nested too deeply"):
         roundtrip(value)
 
 
@@ -131,7 +131,7 @@ def test_a_pickled_array_blob_is_refused() -> None:
     buffer = io.BytesIO()
     np.save(buffer, np.array([{"a": 1}], dtype=object), allow_pickle=True)
     decoder = wire.Decoder([buffer.getvalue()], lambda ref: ref)
-    with pytest.raises(wire.WireError, match="dtype object are not accepted"):
+    with pytest.raises(WireError, match="dtype object are not accepted"):
         decoder.decode({"$array": 0, "tensor": False})
 
 
@@ -155,7 +155,7 @@ def _npy(shape: tuple[int, ...], dtype: Any, payload: bytes) -> bytes:
 )
 def test_array_headers_are_checked_before_anything_is_allocated(blob: bytes, phrase: str) -> None:
     decoder = wire.Decoder([blob], lambda ref: ref)
-    with pytest.raises(wire.WireError, match=phrase):
+    with pytest.raises(WireError, match=phrase):
         decoder.decode({"$array": 0, "tensor": False})
 
 
@@ -175,7 +175,7 @@ def test_a_flood_of_empty_lists_is_refused_before_decoding() -> None:
             target=right.sendall, args=(struct.pack("!II", len(body), len(body)) + body,)
         )
         sender.start()
-        with pytest.raises(wire.WireError, match="more than 100000 items"):
+        with pytest.raises(WireError, match="more than 100000 items"):
             wire.receive(left, deadline=time.monotonic() + 5)
         sender.join()
 
@@ -193,7 +193,7 @@ def test_a_flood_of_empty_lists_is_refused_before_decoding() -> None:
     ids=short_id,
 )
 def test_malformed_values_are_refused(data: Any) -> None:
-    with pytest.raises(wire.WireError):
+    with pytest.raises(WireError):
         wire.Decoder([], lambda ref: ref).decode(data)
 
 
@@ -211,20 +211,20 @@ def test_an_oversized_frame_is_refused_before_it_is_read() -> None:
     left, right = socket.socketpair()
     with left, right:
         left.sendall(struct.pack("!II", 2**31, 10))
-        with pytest.raises(wire.WireError, match="in one message"):
+        with pytest.raises(WireError, match="in one message"):
             wire.receive(right, max_bytes=1024)
 
 
 def test_receive_times_out() -> None:
     left, right = socket.socketpair()
-    with left, right, pytest.raises(wire.FrameTimeout):
+    with left, right, pytest.raises(FrameTimeout):
         wire.receive(right, deadline=time.monotonic() + 0.05)
 
 
 def test_closed_peer_is_reported() -> None:
     left, right = socket.socketpair()
     left.close()
-    with right, pytest.raises(wire.PeerClosed):
+    with right, pytest.raises(PeerClosed):
         wire.receive(right)
 
 
@@ -268,7 +268,7 @@ def test_a_missing_name_and_a_refused_result_arrive_typed() -> None:
     error = student_error(missing, "`relu`")
     assert isinstance(error, FunctionMissing)
     assert error.name == "relu"
-    refused = student_error(worker._refused(wire.WireError("too deep")), "`relu`")
+    refused = student_error(worker._refused(WireError("too deep")), "`relu`")
     assert isinstance(refused, ValueRefused)
     assert refused.message == "too deep"
 

@@ -31,17 +31,17 @@ from pathlib import Path
 
 import click
 
-from grader import files, reports
+from grader import files, notebooks, reports
 from grader.assignments import PUBLIC_SUITE
 from grader.check import public
 from grader.check.public import PublicAssignment
-from grader.errors import GraderError, UsageError
+from grader.errors import GraderError, NotCheckable, SubmissionProblem, UsageError
 from grader.grading import run_on_submission
 from grader.release import METADATA_KEY
 from grader.results import SubmissionResult, TestResult, Verdict
 from grader.sandbox.host.client import Zygote, ZygoteInfo
 from grader.students import shown, student_id
-from grader.submissions import Found, Submission, SubmissionProblem, read_submission
+from grader.submissions import Found, Submission, read_submission
 from grader.suite import pytest_args
 from grader.texts import one_line
 from grader.workdir import RunDir
@@ -49,17 +49,12 @@ from grader.workdir import RunDir
 Echo = Callable[[str], None]
 _NAME = re.compile(r"\d\d_\w+")
 """an assignment's folder name, ``NN_name``"""
-_DEFINES = re.compile(r"^(?:async\s+def|def|class)\s+(\w+)", re.MULTILINE)
 INSTALLED_NAMES = {
     "tensorflow": ("tensorflow", "tensorflow-cpu", "tensorflow-macos", "tensorflow-intel"),
     "keras": ("keras",),
 }
 """distributions that provide each pinned library on a student's machine"""
 SHOWN_NAMES = {"tensorflow": "TensorFlow", "keras": "Keras"}
-
-
-class NotCheckable(GraderError):
-    """A notebook the checks cannot run on as it is; the message says what to fix."""
 
 
 @dataclass(frozen=True)
@@ -222,20 +217,13 @@ def prepare(notebook: Path, *, named: str | None, cwd: Path) -> _Prepared:
 
 
 def _other_assignment(submission: Submission, assignment: PublicAssignment) -> str:
-    """Why a notebook looks like another assignment's ("" when it does not):
-    it defines under half of this assignment's functions, and more of others."""
-    named = list(dict.fromkeys(n for c in submission.cells for n in _DEFINES.findall(c.source)))
-    ours = [n for n in named if n in assignment.exercises]
-    others = [n for n in named if n not in assignment.exercises]
-    if 2 * len(ours) >= len(assignment.exercises) or len(others) <= len(ours):
+    """Why a notebook looks like another assignment's ("" when it does not),
+    by the rule the autograder refuses it by (``grader.notebooks.elsewhere``)."""
+    found = notebooks.definitions(c.source for c in submission.cells)
+    elsewhere = notebooks.elsewhere(found, assignment.exercises)
+    if elsewhere is None:
         return ""
-    listed = ", ".join(ours) if ours else "none"
-    return (
-        f"{shown(submission.path.name)} defines {len(ours)} of the "
-        f"{len(assignment.exercises)} functions of {assignment.name} ({listed}), and "
-        f"{', '.join(others[:6])}{', ...' if len(others) > 6 else ''}: is it the notebook of "
-        f"another assignment?"
-    )
+    return elsewhere.message(shown(submission.path.name), assignment.name)
 
 
 def installed_version(library: str) -> str | None:
@@ -293,11 +281,12 @@ def advice(
     function renamed or deleted, nothing filled in yet."""
     lines = []
     broken = {n.cell for n in result.notices if n.kind == "syntax" and n.cell}
-    defined = {n for c in submission.cells for n in public.defined_names(c.source)}
+    found = notebooks.definitions(c.source for c in submission.cells)
+    defined = set(found.names)  # ``relu = tf.nn.relu`` defines relu
     explained: set[str] = set()
     for cell in submission.cells:
         if cell.number in broken:
-            names = [n for n in _DEFINES.findall(cell.source) if n in assignment.exercises]
+            names = [n for n in notebooks.intended(cell.source) if n in assignment.exercises]
             explained.update(names)
             if names:
                 lines.append(
@@ -305,7 +294,7 @@ def advice(
                     f"{', '.join(f'`{n}`' for n in names)} is not defined: fix the cell "
                     "(see the line above), save, and check again."
                 )
-    others = sorted(defined - set(assignment.exercises))
+    others = sorted(set(found.functions) - set(assignment.exercises))  # renamed: a def
     for exercise in assignment.exercises:
         if exercise in defined or exercise in explained:
             continue

@@ -58,17 +58,6 @@ class PublicAssignment:
         return self.folder / PUBLIC_SUITE
 
 
-def defined_names(source: str) -> list[str]:
-    """Functions and classes a piece of code defines at its top level, in
-    order ([] when it does not parse)."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
-        return []
-    kinds = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-    return [node.name for node in tree.body if isinstance(node, kinds)]
-
-
 def marked_exercises(source: str, where: str) -> list[str]:
     """The ``exercise=`` of every ``@grade(...)`` in a suite, as written."""
     try:

@@ -27,14 +27,14 @@ import stat
 import tempfile
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader import assignments, grading, jsontext
+from grader import assignments, grading, jsontext, notebooks
 from grader.assignments import Assignment
 from grader.batch import REFUSAL_KINDS, grade_assignment
-from grader.errors import GraderError
+from grader.errors import GraderError, SubmissionProblem
 from grader.files import atomic_write
 from grader.gradescope import protocol
 from grader.results import Notice, NoticeKind, SubmissionResult, Visibility
@@ -43,13 +43,7 @@ from grader.sandbox.guest import confine
 from grader.sandbox.host import trees
 from grader.sandbox.host.client import IsolationPart, kill_descendants
 from grader.students import shown, student_id
-from grader.submissions import (
-    SUFFIXES,
-    Found,
-    SubmissionProblem,
-    notebook_cells,
-    read_submission,
-)
+from grader.submissions import SUFFIXES, Found, read_submission
 from grader.suite import Suite
 from grader.suite import load as load_suite
 
@@ -258,46 +252,31 @@ def locate(folder: Path, notebook: str) -> Path | Refusal:
     )
 
 
-def wrong_assignment(path: Path, assignment: Assignment, exercises: set[str]) -> Refusal | None:
-    """A notebook that is, most likely, another assignment's: it defines none
-    of the functions this assignment grades, or fewer than half of them and
-    more of those only another assignment of the course asks for (read from
-    the zip's ``course.json``). Notebooks with a syntax error, and files that
-    cannot be read, are graded instead: their own messages say more."""
+def wrong_assignment(
+    path: Path, assignment: Assignment, exercises: Collection[str]
+) -> Refusal | None:
+    """A notebook that is, most likely, another assignment's, by the rule
+    ``grader check`` warns by (``grader.notebooks.elsewhere``), naming the
+    course's assignment it looks like when the zip's ``course.json`` knows
+    one. Files that cannot be read are graded instead: their own messages
+    say more."""
     try:
         submission = read_submission(Found(student_id(path.stem), path), assignment.notebook)
     except SubmissionProblem:
         return None
-    found = protocol.definitions(cell.source for cell in submission.cells)
-    if found is None:
+    found = notebooks.definitions(cell.source for cell in submission.cells)
+    elsewhere = notebooks.elsewhere(found, exercises)
+    if elsewhere is None:
         return None
-    name, notebook = shown(path.name), assignment.notebook
-    ours = found.names & exercises
-    if not ours:
-        listed = ", ".join(sorted(found.functions)[:8])
-        return Refusal(
-            "wrong_assignment",
-            f"{name} defines none of the functions this assignment grades "
-            f"({', '.join(sorted(exercises))})"
-            + (f"; it defines {listed}" if listed else "")
-            + f". Is it the notebook of another assignment? Upload your {notebook}.",
-        )
-    if 2 * len(ours) >= len(exercises):
-        return None
-    cells, _ = notebook_cells(assignment.solution_notebook.read_text(), notebook)
-    own = protocol.definitions(cell.source for cell in cells)
-    own_functions = own.functions if own is not None else frozenset()
-    for other, functions in _other_assignments(assignment.root).items():
-        distinctive = (functions - own_functions) & found.functions
-        if len(distinctive) > len(ours):
-            return Refusal(
-                "wrong_assignment",
-                f"{name} looks like the notebook of assignment {shown(other)}: it defines "
-                f"{', '.join(sorted(distinctive)[:8])}, which that assignment asks for, and only "
-                f"{len(ours)} of the {len(exercises)} functions this one grades. "
-                f"Upload your {notebook}.",
-            )
-    return None
+    message = elsewhere.message(shown(path.name), assignment.name)
+    shared = {
+        name: len(functions & set(elsewhere.strangers))
+        for name, functions in _other_assignments(assignment.root).items()
+    }
+    like = max(sorted(shared), key=shared.__getitem__, default=None)
+    if like is not None and shared[like]:
+        message += f" It looks like the notebook of assignment {shown(like)}."
+    return Refusal("wrong_assignment", f"{message} Upload your {assignment.notebook}.")
 
 
 def _other_assignments(course: Path) -> dict[str, frozenset[str]]:

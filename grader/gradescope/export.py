@@ -22,8 +22,9 @@ At the zip's root (Gradescope unpacks it into ``/autograder/source/``):
 - ``extensions.csv``, if the course has one (rows by a student's Gradescope
   email extend that student: ``grader.gradescope.protocol.deadline``);
 - ``course.json``: the course's other assignments and the functions their
-  solutions define, so a notebook uploaded to the wrong assignment gets a
-  message saying so (``grader.gradescope.autograder.wrong_assignment``).
+  solutions define, so the refusal of a notebook uploaded to the wrong
+  assignment names the one it looks like
+  (``grader.gradescope.autograder.wrong_assignment``).
 
 Entries carry a fixed date, so the same course gives the same zip; the
 solutions' are mode 0600, for an unzip that keeps modes (``run_autograder``
@@ -38,16 +39,16 @@ import zipfile
 from pathlib import Path
 
 import grader
-from grader import assignments, jsontext
+from grader import assignments, jsontext, notebooks
 from grader.assignments import Assignment
-from grader.errors import GraderError, UsageError
+from grader.errors import GraderError, SubmissionProblem, UsageError
 from grader.exporters import ExportRequest
 from grader.files import replacing
-from grader.gradescope.protocol import COURSE_NAME, ROOT_VARIABLE, definitions
+from grader.gradescope.protocol import COURSE_NAME, ROOT_VARIABLE
 from grader.policy.deadlines import EXTENSIONS_NAME
 from grader.results import Visibility
 from grader.sandbox.guest.confine import SANDBOX_UID
-from grader.submissions import SubmissionProblem, notebook_cells
+from grader.submissions import notebook_cells
 
 SUMMARY = "an autograder zip for Gradescope (one assignment): setup.sh, run_autograder, suite"
 LOCK = "requirements.lock"
@@ -96,8 +97,8 @@ def export(request: ExportRequest) -> list[Path]:
 
 def _others(assignment: Assignment) -> list[dict[str, object]]:
     """The course's other assignments and the functions their solutions
-    define, so the autograder recognises a notebook uploaded to the wrong
-    assignment. An assignment whose files do not load is left out."""
+    define, so the autograder names the one a notebook uploaded to the wrong
+    assignment looks like. An assignment whose files do not load is left out."""
     others: list[dict[str, object]] = []
     for name in assignments.names(assignment.root):
         if name == assignment.name:
@@ -107,9 +108,8 @@ def _others(assignment: Assignment) -> list[dict[str, object]]:
             cells, _ = notebook_cells(other.solution_notebook.read_text(), other.notebook)
         except (GraderError, SubmissionProblem, OSError):
             continue
-        found = definitions(cell.source for cell in cells)
-        if found is not None:
-            others.append({"name": name, "functions": sorted(found.functions)})
+        functions = notebooks.definitions(cell.source for cell in cells).functions
+        others.append({"name": name, "functions": sorted(functions)})
     return others
 
 

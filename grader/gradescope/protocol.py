@@ -19,12 +19,10 @@ never anything about a test the student may not see.
 
 from __future__ import annotations
 
-import ast
 import datetime as dt
 import itertools
 import json
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -140,37 +138,6 @@ def _moment(value: object) -> dt.datetime | None:
     except ValueError:
         return None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
-
-
-@dataclass(frozen=True)
-class Definitions:
-    """What a notebook's code defines at its top level."""
-
-    functions: frozenset[str]
-    """functions and classes"""
-    names: frozenset[str]
-    """every name bound: functions, classes, assignments, imports"""
-
-
-def definitions(sources: Iterable[str]) -> Definitions | None:
-    """The top-level definitions of these cells; None when one does not parse
-    (then its syntax error, not its names, is what the student needs)."""
-    functions: set[str] = set()
-    names: set[str] = set()
-    for source in sources:
-        try:
-            tree = ast.parse(source)
-        except (SyntaxError, ValueError, RecursionError):
-            return None
-        for node in tree.body:
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                functions.add(node.name)
-            elif isinstance(node, ast.Assign | ast.AnnAssign):
-                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                names |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
-            elif isinstance(node, ast.Import | ast.ImportFrom):
-                names |= {(a.asname or a.name).partition(".")[0] for a in node.names}
-    return Definitions(frozenset(functions), frozenset(functions | names))
 
 
 def visibility(ours: str) -> str:

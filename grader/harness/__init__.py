@@ -22,7 +22,6 @@ compares it with the reference's.
 """
 
 from grader.harness.assertions import (
-    Mismatch,
     as_array,
     as_float,
     as_int,
@@ -39,6 +38,7 @@ from grader.harness.assertions import (
     not_data,
 )
 from grader.harness.behaviour import expect_spec, expect_traced, expect_variable
+from grader.harness.errors import Mismatch, StudentError
 from grader.harness.layers import (
     ACTIVATION_LAYERS,
     LayerRecord,
@@ -55,7 +55,7 @@ from grader.harness.layers import (
     student_layers,
 )
 from grader.harness.marks import grade
-from grader.harness.proxy import Remote, StudentError
+from grader.harness.proxy import Remote
 from grader.harness.suite import (
     as_dict,
     as_model,

@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from grader.results import Comparison, Frame
+from grader.harness.errors import Mismatch, StudentError, StudentRaised
+from grader.results import Comparison
 
 if TYPE_CHECKING:
     from grader.harness.proxy import Remote
 
 __all__ = [
-    "Mismatch",
     "as_array",
     "as_float",
     "as_int",
@@ -38,26 +38,6 @@ __all__ = [
 
 PREVIEW = 6
 """values shown on each side of a comparison"""
-
-
-class Mismatch(AssertionError):
-    """The student's result differs from what the test expected."""
-
-    def __init__(
-        self,
-        message: str,
-        comparison: Comparison | None = None,
-        frames: tuple[Frame, ...] = (),
-        handle_type: str = "",
-    ) -> None:
-        """``frames``: the student's own traceback lines, when a suite turns a
-        ``StudentError`` into a Mismatch to explain a known mistake.
-        ``handle_type``: the type of an object kept in the sandbox that came
-        back where data was expected (see ``TestResult.handle_type``)."""
-        super().__init__(message)
-        self.comparison = comparison
-        self.frames = frames
-        self.handle_type = handle_type
 
 
 def not_data(message: str, value: Any) -> Mismatch:
@@ -227,7 +207,7 @@ def as_object(value: Any, *, kind: str, what: str) -> Remote:
 def attribute(target: Any, name: str, *, what: str) -> Any:
     """``target.name``, or a Mismatch if the student's object has no such
     attribute, or is data rather than an object."""
-    from grader.harness.proxy import Remote, StudentError, StudentRaised
+    from grader.harness.proxy import Remote
 
     if not isinstance(target, Remote):
         raise Mismatch(f"{what} has no attribute `{name}`: it is {describe(target)}.")

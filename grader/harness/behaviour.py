@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 
 from grader.harness.assertions import (
-    Mismatch,
     as_array,
     as_int,
     as_list,
@@ -30,7 +29,8 @@ from grader.harness.assertions import (
     expect_close,
     method,
 )
-from grader.harness.proxy import Remote, StillAStub, StudentError
+from grader.harness.errors import Mismatch, StillAStub, StudentError
+from grader.harness.proxy import Remote
 from grader.sandbox.wire import TensorSpecData
 
 __all__ = ["expect_spec", "expect_traced", "expect_variable"]

@@ -14,7 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from grader.harness.assertions import Mismatch, as_object, attribute, expect, method
+from grader.harness.assertions import as_object, attribute, expect, method
+from grader.harness.errors import Mismatch
 from grader.harness.suite import list_of, parameter_count, shape_of
 
 __all__ = [

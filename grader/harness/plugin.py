@@ -20,22 +20,20 @@ import numpy as np
 import pytest
 
 from grader.errors import ConfigError
-from grader.harness.assertions import Mismatch
-from grader.harness.marks import TestSpec
-from grader.harness.proxy import (
+from grader.harness.errors import (
     FunctionMissing,
     LoadFailed,
-    SandboxControl,
+    Mismatch,
     StillAStub,
     StudentOutOfMemory,
-    StudentProxy,
     StudentRaised,
-    StudentSession,
     ValueRefused,
 )
+from grader.harness.marks import TestSpec
+from grader.harness.proxy import SandboxControl, StudentProxy, StudentSession
 from grader.harness.reference_data import ReferenceData
 from grader.results import Curve, Frame, Limit, Notice, TestResult, Verdict, Visibility
-from grader.sandbox.host.client import SandboxDied, SandboxFailure, SandboxRefused, SandboxTimeout
+from grader.sandbox.errors import SandboxDied, SandboxFailure, SandboxRefused, SandboxTimeout
 from grader.sandbox.host.limits import Limits
 
 WITHHELD = "Reported while hidden tests ran; what it said is not shown."

@@ -18,18 +18,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from grader.harness.errors import (
+    FunctionMissing,
+    LoadFailed,
+    StaleHandle,
+    StillAStub,
+    StudentError,
+    StudentOutOfMemory,
+    StudentRaised,
+    ValueRefused,
+)
 from grader.results import Frame, Limit, Notice, NoticeKind
 from grader.sandbox import wire
-from grader.sandbox.host import trees
-from grader.sandbox.host.client import (
-    SandboxClient,
+from grader.sandbox.errors import (
     SandboxDied,
     SandboxFailure,
     SandboxForged,
     SandboxRefused,
     SandboxTimeout,
-    ZygoteInfo,
+    TooDeep,
+    WireError,
 )
+from grader.sandbox.host import trees
+from grader.sandbox.host.client import SandboxClient, ZygoteInfo
 from grader.sandbox.host.limits import Limits
 from grader.submissions import Submission
 from grader.texts import CODE_CHARS, MESSAGE_CHARS, NAME_CHARS, received
@@ -40,47 +51,6 @@ MAX_NOTICES = 50
 """notices one submission keeps (cells that failed, tampering, forgery)"""
 MAX_FRAMES = 20
 """traceback lines kept per error"""
-
-
-class StudentError(Exception):
-    """A call into the student's code failed there; suites catch this base
-    class. Each condition is a subclass, built from the sandbox's error reply
-    by ``student_error``; ``type_name`` is the exception's class name in the
-    sandbox, ``frames`` the student's own traceback lines."""
-
-    def __init__(self, label: str, type_name: str, message: str, frames: tuple[Frame, ...]) -> None:
-        super().__init__(message)
-        self.label = label
-        """how the test named what it called (`relu`, the Variable from `make`)"""
-        self.type_name = type_name
-        self.message = message
-        self.frames = frames
-
-
-class StudentRaised(StudentError):
-    """The student's code raised an exception."""
-
-
-class FunctionMissing(StudentError):
-    """The notebook does not define the name the test asked for."""
-
-    def __init__(
-        self, label: str, type_name: str, message: str, frames: tuple[Frame, ...], *, name: str
-    ) -> None:
-        super().__init__(label, type_name, message, frames)
-        self.name = name
-
-
-class StillAStub(StudentError):
-    """The function still raises NotImplementedError, as released."""
-
-
-class StudentOutOfMemory(StudentError):
-    """The student's code raised MemoryError."""
-
-
-class ValueRefused(StudentError):
-    """The call returned, but its result breaks the wire's rules (size, depth)."""
 
 
 _CONDITIONS: dict[str, type[StudentError]] = {
@@ -109,14 +79,6 @@ def student_error(raw: object, label: str) -> StudentError:
         _CONDITIONS.get(condition, StudentRaised) if isinstance(condition, str) else StudentRaised
     )
     return kind(label, type_name, message, frames)
-
-
-class LoadFailed(SandboxFailure):
-    """The student's cells could not even be loaded (they hang or kill the process)."""
-
-    def __init__(self, cause: SandboxFailure) -> None:
-        super().__init__(str(cause))
-        self.cause = cause
 
 
 @dataclass
@@ -226,7 +188,7 @@ class StudentSession:
         decoder = wire.Decoder(reply_blobs, handle)
         try:
             value = decoder.decode(reply.get("value"))
-        except wire.WireError as err:
+        except WireError as err:
             sandbox.close()
             raise SandboxRefused(str(err)) from None
         self._charge(sandbox, sent, answered)
@@ -335,15 +297,6 @@ class StudentSession:
                 raise StaleHandle(value.type_name)
             return dict(value._ref)
         raise TypeError(f"cannot send a {type(value).__name__} to the student's code")
-
-
-class StaleHandle(SandboxFailure):
-    """A handle from a sandbox that has since been restarted."""
-
-    def __init__(self, type_name: str) -> None:
-        super().__init__(
-            f"an object of type {type_name} from your code was lost when the sandbox restarted"
-        )
 
 
 def _load_notices(problems: list[dict[str, Any]]) -> list[Notice]:
@@ -460,7 +413,7 @@ class SandboxControl:
         nested deeper than the scratch quota allows are not listed."""
         found: dict[str, int] = {}
         entries = trees.walk(self._session.scratch)
-        with contextlib.closing(entries), contextlib.suppress(trees.TooDeep):
+        with contextlib.closing(entries), contextlib.suppress(TooDeep):
             for entry in entries:
                 if stat.S_ISLNK(entry.info.st_mode):
                     found[entry.path] = -1

@@ -31,6 +31,7 @@ import numpy as np
 
 from grader import jsontext
 from grader.files import atomic_write
+from grader.harness.errors import NotPlain
 
 _PLAIN_KINDS = "biufcUS"
 LIBRARIES = ("tensorflow", "keras")
@@ -47,10 +48,6 @@ def library_versions() -> dict[str, str]:
         names = sorted(set(installed.get(library, [])))
         versions[library] = "; ".join(f"{n} {importlib.metadata.version(n)}" for n in names)
     return versions
-
-
-class NotPlain(Exception):
-    """A value that is not plain data (it is then computed, not kept)."""
 
 
 def encode(value: Any) -> Any:

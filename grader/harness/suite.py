@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 
 from grader.harness.assertions import (
-    Mismatch,
     as_array,
     as_int,
     as_list,
@@ -26,7 +25,8 @@ from grader.harness.assertions import (
     method,
     not_data,
 )
-from grader.harness.proxy import Remote, StudentError
+from grader.harness.errors import Mismatch, StudentError
+from grader.harness.proxy import Remote
 from grader.texts import NAME_CHARS
 
 __all__ = [

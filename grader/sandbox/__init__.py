@@ -8,6 +8,7 @@
   sandboxes (``client``), the limits it enforces (``limits``) and the
   student-made trees it walks (``trees``). It imports ``guest.confine`` only
   to probe what confinement this machine allows.
-- shared: the wire format both sides speak (``wire``) and the
-  standard-library-only facts they agree on (``common``).
+- shared: the wire format both sides speak (``wire``), the
+  standard-library-only facts they agree on (``common``) and the
+  exceptions of both sides (``errors``).
 """

@@ -9,9 +9,9 @@ tensor specs, and handles (``{"$handle": id, "type": name}``) naming an
 object that stays in the sandbox. Both sides check sizes and nesting depth
 before they trust a frame.
 
-Depends on the standard library and numpy only (TensorFlow types are
-recognised only when TensorFlow is already imported), because the sandbox
-worker imports it.
+Depends on the standard library, numpy and ``grader.sandbox.errors`` only
+(TensorFlow types are recognised only when TensorFlow is already
+imported), because the sandbox worker imports it.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from grader.sandbox.errors import FrameTimeout, PeerClosed, WireError
+
 MAX_FRAME_BYTES = 256 * 1024 * 1024
 """the largest frame either side sends; what the trusted side accepts from a
 sandbox is far smaller (``Limits.result_mb``)"""
@@ -38,18 +40,6 @@ MAX_DEPTH = 64
 MAX_ITEMS = 100_000
 MAX_BLOBS = 1_000
 _HEADER = struct.Struct("!II")
-
-
-class WireError(Exception):
-    """A frame or value that breaks the wire's rules (size, depth, schema)."""
-
-
-class PeerClosed(WireError):
-    """The other side closed the connection (a sandbox that died)."""
-
-
-class FrameTimeout(WireError):
-    """No complete frame arrived before the deadline."""
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ from grader.sandbox.common import (
     die_with_parent,
     socket_address,
 )
+from grader.sandbox.errors import PeerClosed, WireError
 from grader.sandbox.guest import confine
 
 MESSAGE_LIMIT = 2000
@@ -114,7 +115,7 @@ class SandboxServer:
         while True:
             try:
                 request, blobs = wire.receive(self.conn)
-            except wire.PeerClosed:
+            except PeerClosed:
                 return
             self._answer(request, blobs)
 
@@ -184,7 +185,7 @@ class SandboxServer:
             encoder = wire.Encoder(self._keep, self.result_bytes)
             reply = {"id": request_id, "ok": True, "value": encoder.encode(value)}
             reply_blobs = encoder.blobs
-        except wire.WireError as exc:  # the result breaks the wire's rules
+        except WireError as exc:  # the result breaks the wire's rules
             reply = {"id": request_id, "ok": False, "error": _refused(exc)}
         except BaseException as exc:  # noqa: BLE001 - student code may raise anything, SystemExit included
             reply = {"id": request_id, "ok": False, "error": self._error(exc)}
@@ -193,7 +194,7 @@ class SandboxServer:
         reply["output"] = output.text()
         try:
             wire.send(self.conn, reply, reply_blobs, max_bytes=self.result_bytes)
-        except wire.WireError as exc:
+        except WireError as exc:
             wire.send(self.conn, {"id": request_id, "ok": False, "error": _refused(exc)})
 
     def _dispatch(self, request: dict[str, Any], blobs: list[bytes]) -> Any:
@@ -213,7 +214,7 @@ class SandboxServer:
             if not callable(target):
                 raise TypeError(f"{request.get('label', 'it')} is not a function")
             return target(*args, **kwargs)
-        raise wire.WireError(f"unknown request {op!r}")
+        raise WireError(f"unknown request {op!r}")
 
     def _target(self, ref: dict[str, Any]) -> Any:
         if "$global" in ref:
@@ -227,7 +228,7 @@ class SandboxServer:
         try:
             return self.objects[ref.id]
         except KeyError:
-            raise wire.WireError(f"unknown handle {ref.id}") from None
+            raise WireError(f"unknown handle {ref.id}") from None
 
     def _keep(self, value: Any) -> dict[str, Any]:
         handle = len(self.objects) + 1
@@ -384,7 +385,7 @@ class DownloadRefused(OSError):
     """Student code tried to download something while being graded."""
 
 
-def _refused(exc: wire.WireError) -> ErrorReply:
+def _refused(exc: WireError) -> ErrorReply:
     """The error sent when a result cannot cross the wire (size, depth)."""
     return ErrorReply(
         condition="refused", type="ResultRefused", message=str(exc), frames=[], name=""

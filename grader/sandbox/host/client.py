@@ -1,13 +1,6 @@
 """The trusted side's end of the sandbox: start the zygote, get a sandbox
 forked from it, send requests with deadlines, and kill it when it overruns.
-
-Exceptions (all ``SandboxFailure``)::
-
-    SandboxFailure        the sandbox could not answer
-    ├── SandboxTimeout    a call overran its deadline; the sandbox was killed
-    ├── SandboxDied       the sandbox process ended (exit, crash, memory cap)
-    └── SandboxRefused    it answered with a frame that breaks the wire's rules
-        └── SandboxForged a frame the protocol does not expect there
+Its failures are ``SandboxFailure`` (``grader.sandbox.errors``).
 """
 
 from __future__ import annotations
@@ -30,6 +23,16 @@ from grader.errors import GraderError
 from grader.results import NOTICES, Limit, NoticeKind, Origin
 from grader.sandbox import wire
 from grader.sandbox.common import KEPT_ENVIRONMENT, socket_address
+from grader.sandbox.errors import (
+    FrameTimeout,
+    PeerClosed,
+    SandboxDied,
+    SandboxFailure,
+    SandboxForged,
+    SandboxRefused,
+    SandboxTimeout,
+    WireError,
+)
 from grader.sandbox.guest.confine import SANDBOX_UID, is_host_root
 from grader.sandbox.host.limits import OPEN_FILES, Cgroup, Limits, ProcessTree, Watchdog
 
@@ -42,51 +45,7 @@ CALL_PROBLEM_KINDS = frozenset({NoticeKind.TAMPER})
 """what a sandbox may report while loading cells, and while answering a call"""
 
 
-class SandboxFailure(Exception):
-    """The sandbox could not answer a request."""
-
-
-class SandboxTimeout(SandboxFailure):
-    """A request overran its deadline, so the sandbox was killed."""
-
-    def __init__(self, seconds: float, cell: int | None, limit: Limit) -> None:
-        super().__init__(f"no answer within {seconds:g} s")
-        self.seconds = seconds
-        self.cell = cell
-        """the notebook cell that was running, when loading"""
-        self.limit = limit
-        """the limit whose deadline passed, as the caller set it: never guessed
-        from ``seconds`` (what was left of the notebook's budget can be any number)"""
-
-
-class SandboxDied(SandboxFailure):
-    """The sandbox process ended while it was serving a request."""
-
-    def __init__(self, *, memory: bool, cell: int | None, scratch: bool = False) -> None:
-        super().__init__(
-            "the sandbox went over its memory limit"
-            if memory
-            else "the sandbox went over its scratch folder's quota"
-            if scratch
-            else "the sandbox died"
-        )
-        self.memory = memory
-        self.scratch = scratch
-        """killed for filling its scratch folder past ``scratch_mb`` or ``scratch_files``"""
-        self.cell = cell
-
-
-class SandboxRefused(SandboxFailure):
-    """The sandbox sent something the wire refuses (too large, malformed)."""
-
-
-class SandboxForged(SandboxRefused):
-    """The sandbox sent a frame the protocol does not expect at that point
-    (an answer nobody asked for, a notice only the trusted side writes, a
-    flood of notices): student code writing to the socket itself."""
-
-
-class _Forged(wire.WireError):
+class _Forged(WireError):
     """A frame that is well formed but not one the protocol expects here."""
 
 
@@ -301,7 +260,7 @@ class SandboxClient:
             self._watchdog = Watchdog(self._tree, limits, self.scratch, cgroup=self._cgroup)
             wire.send(self._sock, start)
             self.alive = True
-        except (OSError, wire.WireError, KeyError, ValueError) as err:
+        except (OSError, WireError, KeyError, ValueError) as err:
             self.close()
             raise SandboxDied(memory=False, cell=None) from err
 
@@ -328,7 +287,7 @@ class SandboxClient:
             self._loads.add(self._next_id)
         try:
             wire.send(self._sock, {**message, "id": self._next_id}, blobs)
-        except (OSError, wire.WireError) as err:
+        except (OSError, WireError) as err:
             raise self._failure(err, None) from None
         return self._next_id
 
@@ -359,7 +318,7 @@ class SandboxClient:
                 if op is not None or reply.get("id") != request_id:
                     raise _Forged("an answer to a question that was not asked")
                 return reply, reply_blobs
-        except (OSError, wire.WireError, KeyError, ValueError, TypeError) as err:
+        except (OSError, WireError, KeyError, ValueError, TypeError) as err:
             raise self._failure(err, cell, SandboxTimeout(timeout, cell, limit)) from None
 
     def _note_problem(self, problem: Any, loading: bool) -> None:
@@ -381,9 +340,9 @@ class SandboxClient:
         )
         scratch = self._watchdog is not None and self._watchdog.exceeded == "scratch"
         self.close()
-        if isinstance(err, wire.FrameTimeout) and timeout is not None:
+        if isinstance(err, FrameTimeout) and timeout is not None:
             return timeout
-        if isinstance(err, (wire.PeerClosed, OSError)):  # OSError: sent into a dead sandbox
+        if isinstance(err, (PeerClosed, OSError)):  # OSError: sent into a dead sandbox
             return SandboxDied(memory=memory, cell=cell, scratch=scratch)
         if isinstance(err, _Forged):
             return SandboxForged(str(err))
@@ -431,10 +390,10 @@ class _Deadline:
         while True:
             now = time.monotonic()
             if now >= self.backstop:
-                raise wire.FrameTimeout("no answer before the deadline")
+                raise FrameTimeout("no answer before the deadline")
             wall_left = self.start + self.timeout - now
             if wall_left <= 0 and self.sandbox.cpu_used() - self.cpu_start >= self.timeout:
-                raise wire.FrameTimeout("no answer before the deadline")
+                raise FrameTimeout("no answer before the deadline")
             wait = wall_left if wall_left > 0 else min(0.1, self.backstop - now)
             if select.select([sock], [], [], wait)[0]:
                 return

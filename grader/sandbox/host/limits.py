@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.sandbox.errors import TooDeep
 from grader.sandbox.host import trees
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -388,7 +389,7 @@ def scratch_over(folder: Path, max_bytes: int, max_entries: int, held: int = 0) 
                 used += entry.info.st_blocks * 512
                 if entries > max_entries or used > max_bytes:
                     return True
-        except trees.TooDeep:
+        except TooDeep:
             return True
     return used > max_bytes
 

@@ -21,16 +21,14 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.sandbox.errors import TooDeep
+
 MAX_DEPTH = 128
 """folders nested deeper than this in scratch count as over its quota (no
 honest notebook nests a tenth of it)"""
 _OPEN_PATH = os.O_PATH | os.O_NOFOLLOW | os.O_DIRECTORY | os.O_CLOEXEC
 _OPEN_LIST = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
 _OWNER_ALL = stat.S_IRWXU
-
-
-class TooDeep(Exception):
-    """A folder nests deeper than ``MAX_DEPTH``."""
 
 
 @dataclass(frozen=True)
