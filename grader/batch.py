@@ -13,44 +13,36 @@ import contextlib
 import datetime as dt
 import gc
 import hashlib
-import os
 import sqlite3
-import time
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import tqdm
-
-from grader import devices, exports, grading
+from grader import exports, grading
 from grader.assignments import Assignment
+from grader.console import Progress, summary_line
 from grader.errors import GraderError, SubmissionProblem, UsageError
 from grader.gradescope import protocol
 from grader.gradescope.protocol import SubmissionMetadata
 from grader.policy import scoring, timestamps
-from grader.policy.adjustments import explanation
 from grader.policy.deadlines import Due, Extensions, Stamp
 from grader.policy.gradebook import DB_NAME, Gradebook
 from grader.policy.regrades import ScoreChange, compare
 from grader.results import (
-    NOTICES,
-    Audience,
+    REFUSAL_KINDS,
     Notice,
     NoticeKind,
     SubmissionResult,
     TimeSource,
     Verdict,
 )
-from grader.runners import Backend, Outcome, Runner, SlotStats
-from grader.runners.local import LocalRunner, preload_tensorflow
-from grader.sandbox.guest import confine
-from grader.sandbox.host.limits import Cgroup
+from grader.runners import Backend, Outcome, Runner, RunnerSetup, SlotStats, loop
+from grader.runners.local import preload_tensorflow
 from grader.students import shown, student_id
 from grader.submissions import Discovery, Found, Submission, discover, read_submission
 from grader.suite import Suite
 from grader.suite import load as load_suite
-from grader.texts import one_line
 from grader.workdir import RunDir
 
 Echo = Callable[[str], None]
@@ -156,7 +148,8 @@ def grade_assignment(
     try:
         # slots start importing TensorFlow now, alongside our own import below
         cache = out / "staff" / "reference-cache" / assignment.name if reference_cache else None
-        runner = _runner(backend, assignment, run_dir, jobs, gpus, address, gpu_share, cache, echo)
+        setup = RunnerSetup(assignment, run_dir, jobs, gpus, address, gpu_share, cache, echo)
+        runner = backend.runner(setup)
     except BaseException:
         run_dir.remove()
         raise
@@ -169,8 +162,7 @@ def grade_assignment(
             gc.freeze()  # children skip what is imported by now when they collect garbage
             todo = batch.triage(found, force=force)
             if todo:
-                problem = runner.wait_ready()
-                _check_isolation(problem, assignment, require=require_isolation, echo=echo)
+                loop.check_isolation(runner.wait_ready(), require=require_isolation, echo=echo)
                 batch.run(runner, todo, progress=progress)
                 batch.summary.slots = runner.stats()
             everyone = book.results(assignment.name)
@@ -193,44 +185,6 @@ def grade_assignment(
     finally:
         runner.close()
         run_dir.remove()
-
-
-def _runner(
-    backend: Backend,
-    assignment: Assignment,
-    run_dir: RunDir,
-    jobs: int,
-    gpus: list[str] | None,
-    address: str | None,
-    gpu_share: int,
-    cache: Path | None,
-    echo: Echo,
-) -> Runner:
-    """The backend asked for, started."""
-    if address and backend is not Backend.RAY:
-        raise UsageError("--address is for --backend ray")
-    if backend is Backend.RAY:
-        try:
-            from grader.runners.ray import RayRunner  # an optional extra: imported when asked
-        except ImportError as err:
-            raise UsageError(
-                f"--backend ray needs Ray ({err}): pip install 'tfgrade[ray]' in the grader's venv"
-            ) from err
-
-        return RayRunner(
-            assignment,
-            jobs=jobs,
-            address=address,
-            gpu_share=gpu_share,
-            reference_cache=cache is not None,
-            echo=echo,
-        )
-    planned = devices.plan(devices.detect_gpus() if gpus is None else gpus, share=gpu_share)
-    if planned[0].gpu:
-        jobs = len(planned)
-        echo(f"grading on {jobs} GPU(s): {', '.join(d.name for d in planned)}, one submission each")
-        os.environ["CUDA_VISIBLE_DEVICES"] = ""  # reference solutions run on the CPU, here
-    return LocalRunner(assignment, planned, run_dir, jobs=jobs, reference_cache=cache, echo=echo)
 
 
 def _only(found: Discovery, only: list[str]) -> Discovery:
@@ -299,93 +253,6 @@ def _writing(out: Path) -> Iterator[None]:
             f"could not write the gradebook or reports in {out}/: {reason}. Grades recorded "
             "before this are kept; fix the cause and run the same command again to finish."
         ) from err
-
-
-def _check_isolation(problem: str, assignment: Assignment, *, require: bool, echo: Echo) -> None:
-    """Say once what confinement is missing here; refuse if it is required.
-
-    Without a writable cgroup (a normal user where no subtree is delegated)
-    sandboxes in namespaces still get every cap: memory from the trusted
-    side's watchdog, processes from a per-namespace rlimit. Only the CPU
-    quota is missing, which the CPU-time deadlines make up for."""
-    problems = [problem] if problem else []
-    Cgroup.sweep()
-    probe = Cgroup.create(f"probe-{os.getpid()}", assignment.limits)
-    if probe is None and problem and not confine.can_drop_to_sandbox_user():  # else: per uid
-        problems.append("no writable cgroup, so the number of processes is not capped")
-    elif probe is None:
-        echo(
-            "note: no writable cgroup here, so a watchdog caps each sandbox's memory and CPU is "
-            "not capped (`grader doctor` says how to get one)"
-        )
-    if probe is not None:
-        probe.remove()
-    if problems and require:
-        raise GraderError("--require-isolation: not grading, because " + "; ".join(problems))
-    for problem in problems:
-        echo(f"warning: sandboxes run with weaker isolation: {problem} (recorded in each result)")
-
-
-def summary_line(result: SubmissionResult) -> str:
-    """One line per submission: score, percentage, verdict counts, time, and
-    what changed the score besides the tests."""
-    counts = collections.Counter(t.verdict for t in result.tests)
-    parts = [f"{counts[v]} {v.value}" for v in Verdict if counts[v]]
-    unreadable = [n.message for n in result.notices if n.kind in REFUSAL_KINDS]
-    verdicts = f"not graded: {unreadable[0][:70]}" if unreadable else ", ".join(parts)
-    why = explanation(result, Audience.STAFF)
-    return one_line(
-        f"{result.student:<16} {result.score:6g}/{result.max_score:<6g} {result.percent:5.1f}%  "
-        f"{verdicts:<44} {result.execution_time:5.1f}s" + (f"  ({why})" if why else "")
-    )
-
-
-REFUSAL_KINDS = frozenset(k for k, info in NOTICES.items() if info.refusal)
-
-
-def summary_lines(assignment: str, summary: BatchSummary, out: Path) -> list[str]:
-    """The end of a run, for the console: how many students were found,
-    graded, unchanged and refused (and why), and what was ignored."""
-    refused = collections.Counter(
-        next(n.kind for n in r.notices if n.kind in REFUSAL_KINDS) for r in summary.refused
-    )
-    why = ", ".join(f"{count} {kind}" for kind, count in sorted(refused.items()))
-    lines = [
-        f"{assignment}: found {summary.found}, graded {len(summary.graded) - len(summary.refused)}"
-        f", unchanged since last run {len(summary.skipped)}, refused {len(summary.refused)}"
-        + (f" ({why})" if why else "")
-        + f"; reports in {out / assignment}/"
-    ]
-    if summary.ignored:
-        shown_names = ", ".join(summary.ignored[:10])
-        more = f" and {len(summary.ignored) - 10} more" if len(summary.ignored) > 10 else ""
-        lines.append(f"ignored {len(summary.ignored)} entries: {shown_names}{more}")
-    if summary.changes:
-        lines.append(f"scores changed by the new suite version ({len(summary.changes)}):")
-        lines += [change_line(change) for change in summary.changes]
-    if summary.policy_applied:
-        lines.append(
-            f"policy changed: adjustments made again for {len(summary.policy_applied)} "
-            f"unchanged submission(s), no test run again; scores changed "
-            f"({len(summary.policy_changes)})" + (":" if summary.policy_changes else "")
-        )
-        lines += [change_line(change) for change in summary.policy_changes]
-    if summary.untimed:
-        lines.append(
-            f"no submission time for {len(summary.untimed)} (nothing taken off for lateness; "
-            f"see docs/instructors/grades-and-policy.md): {', '.join(summary.untimed[:10])}"
-            + (" ..." if len(summary.untimed) > 10 else "")
-        )
-    return [one_line(line) for line in lines]
-
-
-def change_line(change: ScoreChange) -> str:
-    """``  ~ alice  7/10 -> 9/10  (tests: test_a, test_b)``"""
-    tests = ", ".join(change.tests[:6]) + (" ..." if len(change.tests) > 6 else "")
-    return (
-        f"  ~ {change.student:<16} {change.old_score:g}/{change.old_max:g} -> "
-        f"{change.new_score:g}/{change.new_max:g}" + (f"  (tests: {tests})" if tests else "")
-    )
 
 
 class _Batch:
@@ -536,17 +403,10 @@ class _Batch:
 
     def run(self, runner: Runner, todo: list[Submission], *, progress: bool) -> None:
         """Grade ``todo`` with ``runner``, recording each outcome as it arrives."""
-        bar = tqdm.tqdm(total=len(todo), disable=not progress, unit="submission", leave=False)
-        echo = tqdm.tqdm.write if progress else self.echo
-        pace = _Pace(len(todo))
-        try:
-            for outcome in runner.grade(todo, self.suite):
-                self._record(outcome, echo)
-                bar.update()
-                if not progress and (line := pace.step()):
-                    echo(line)
-        finally:
-            bar.close()
+        with Progress(len(todo), bar=progress, echo=self.echo) as shown:
+            for outcome in loop.grade(runner, todo, self.suite, echo=shown.echo):
+                self._record(outcome, shown.echo)
+                shown.step()
 
     def _record(self, outcome: Outcome, echo: Echo) -> None:
         """A result as it came, or, when the grader failed on it every time it
@@ -587,27 +447,6 @@ class _Batch:
         with log.open("a", encoding="utf-8") as handle:
             handle.write("".join(entries))
         self.summary.staff_log = log
-
-
-class _Pace:
-    """Progress as lines, where there is no progress bar (a CI log): done of
-    total, rate and time left, about every tenth of the batch."""
-
-    def __init__(self, total: int) -> None:
-        self.total = total
-        self.done = 0
-        self.started = time.monotonic()
-        self.every = max(10, total // 10)  # short batches need no progress lines
-
-    def step(self) -> str:
-        self.done += 1
-        if self.done % self.every or self.done == self.total:
-            return ""
-        rate = self.done / max(time.monotonic() - self.started, 1e-9)
-        left = (self.total - self.done) / rate
-        return (
-            f"progress: {self.done}/{self.total}, {rate:.2f} submissions/s, about {left:.0f}s left"
-        )
 
 
 def _one_per_student(student: str, items: list[Found]) -> tuple[Found, Notice | None]:

@@ -19,12 +19,13 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from grader.assignments import AssignmentInfo
-from grader.batch import REFUSAL_KINDS, BatchSummary
+from grader.batch import BatchSummary
 from grader.errors import GraderError
 from grader.files import atomic_write
 from grader.policy.adjustments import explanation
 from grader.reports import Disclosure, views
 from grader.results import (
+    REFUSAL_KINDS,
     Audience,
     SubmissionResult,
     Verdict,

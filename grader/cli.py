@@ -13,7 +13,8 @@ from typing import Any, Literal, TypeVar
 import click
 
 from grader import __version__, assignments, ci, devices, exporters, release
-from grader.batch import grade_assignment, summary_lines
+from grader.batch import grade_assignment
+from grader.console import summary_lines
 from grader.errors import GraderError
 from grader.runners import Backend
 

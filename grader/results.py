@@ -221,6 +221,9 @@ NOTICES: dict[NoticeKind, NoticeInfo] = {
     NoticeKind.INTERNAL: NoticeInfo("Grader error", Origin.GRADER, None, ""),
 }
 
+REFUSAL_KINDS = frozenset(k for k, info in NOTICES.items() if info.refusal)
+"""notice kinds of a submission that was not graded at all"""
+
 
 @dataclass(frozen=True)
 class Frame:

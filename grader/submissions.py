@@ -14,8 +14,9 @@ import json
 import os
 import re
 import stat
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import nbformat
 
@@ -51,6 +52,26 @@ class Submission:
     cells: tuple[Cell, ...]
     hash: str
     notices: tuple[Notice, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """As data, for a grading process elsewhere (a Ray slot)."""
+        return {
+            "student": self.student,
+            "path": str(self.path),
+            "cells": [[cell.number, cell.source] for cell in self.cells],
+            "hash": self.hash,
+            "notices": [asdict(n) for n in self.notices],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Submission:
+        return cls(
+            student=str(data["student"]),
+            path=Path(data["path"]),
+            cells=tuple(Cell(int(number), str(source)) for number, source in data["cells"]),
+            hash=str(data["hash"]),
+            notices=tuple(Notice.from_json(n) for n in data["notices"]),
+        )
 
 
 @dataclass(frozen=True)

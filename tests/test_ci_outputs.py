@@ -14,8 +14,9 @@ import xmlschema
 from click.testing import CliRunner
 
 from grader import ci
-from grader.batch import BatchSummary, summary_line
+from grader.batch import BatchSummary
 from grader.cli import main
+from grader.console import summary_line
 from grader.errors import GraderError
 from grader.reports.disclosure import Disclosure
 from grader.results import NoticeKind, SubmissionResult, Verdict

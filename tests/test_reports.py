@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from grader import exports, reports
-from grader.batch import summary_line
+from grader.console import summary_line
 from grader.policy import deadlines
 from grader.policy.adjustments import explanation
 from grader.policy.deadlines import Due, LatePolicy, Stamp

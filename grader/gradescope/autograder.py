@@ -33,11 +33,17 @@ from pathlib import Path
 
 from grader import assignments, grading, jsontext, notebooks
 from grader.assignments import Assignment
-from grader.batch import REFUSAL_KINDS, grade_assignment
+from grader.batch import grade_assignment
 from grader.errors import GraderError, SubmissionProblem
 from grader.files import atomic_write
 from grader.gradescope import protocol
-from grader.results import Notice, NoticeKind, SubmissionResult, Visibility
+from grader.results import (
+    REFUSAL_KINDS,
+    Notice,
+    NoticeKind,
+    SubmissionResult,
+    Visibility,
+)
 from grader.runners.local import preload_tensorflow
 from grader.sandbox.guest import confine
 from grader.sandbox.host import trees
@@ -168,7 +174,7 @@ def _grade(
     suite = load_suite(assignment)  # once, for refusing and for grading
     found = locate(folder, assignment.notebook)
     if isinstance(found, Path):
-        refusal = wrong_assignment(found, assignment, set(suite.exercises))
+        refusal = wrong_assignment(found, assignment, suite.exercises)
         if refusal is None:
             return _graded(suite, found, metadata, echo)
     else:

@@ -16,22 +16,21 @@ import selectors
 import signal
 import time
 import traceback
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader import grading, jsontext
+from grader import devices, grading, jsontext
 from grader.assignments import Assignment
 from grader.devices import Device
-from grader.errors import GraderError
+from grader.errors import GraderError, UsageError
 from grader.results import SubmissionResult
-from grader.runners import MAX_TRIES, Outcome, SlotStats
+from grader.runners import Isolation, Outcome, RunnerSetup, SlotStats
 from grader.sandbox.common import die_with_parent
 from grader.sandbox.host.client import Zygote, ZygoteInfo
+from grader.sandbox.host.limits import Cgroup, Limits
 from grader.submissions import Submission
 from grader.suite import Suite
-from grader.texts import one_line
 from grader.workdir import RunDir
 
 MAX_PAYLOAD_BYTES = 64 * 2**20
@@ -53,6 +52,28 @@ def preload_tensorflow() -> None:
         os.close(devnull)
 
 
+@dataclass(frozen=True)
+class _Report:
+    """What a grading process sends its parent, once, as it ends."""
+
+    result: SubmissionResult | None
+    details: str = ""
+    """the grader's own failures: tracebacks beside a result, or why there is none"""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "result": None if self.result is None else self.result.to_json(),
+            "details": self.details,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> _Report:
+        result = data["result"]
+        return cls(
+            None if result is None else SubmissionResult.from_json(result), str(data["details"])
+        )
+
+
 @dataclass
 class _Child:
     """A forked grading process and the bytes it has sent so far."""
@@ -70,6 +91,28 @@ class _Child:
     data: bytearray = field(default_factory=bytearray)
 
 
+def start(setup: RunnerSetup) -> LocalRunner:
+    """The ``local`` backend: a slot per GPU (``gpu_share`` per GPU), or
+    ``jobs`` slots on the CPU."""
+    if setup.address:
+        raise UsageError("--address is for --backend ray")
+    gpus = devices.detect_gpus() if setup.gpus is None else setup.gpus
+    planned = devices.plan(gpus, share=setup.gpu_share)
+    jobs = setup.jobs
+    if planned[0].gpu:
+        jobs = len(planned)
+        names = ", ".join(d.name for d in planned)
+        setup.echo(f"grading on {jobs} GPU(s): {names}, one submission each")
+        os.environ["CUDA_VISIBLE_DEVICES"] = ""  # reference solutions run on the CPU, here
+    return LocalRunner(
+        setup.assignment,
+        planned,
+        setup.run_dir,
+        jobs=jobs,
+        reference_cache=setup.reference_cache,
+    )
+
+
 class LocalRunner:
     """Grading processes forked from this one, ``jobs`` at a time."""
 
@@ -81,7 +124,6 @@ class LocalRunner:
         *,
         jobs: int,
         reference_cache: Path | None = None,
-        echo: Any = print,
     ) -> None:
         """Starts the zygotes at once, so they import TensorFlow while the
         caller does its own start-up. ``reference_cache``: see
@@ -89,81 +131,30 @@ class LocalRunner:
         self.assignment = assignment
         self.jobs = jobs
         self.run_dir = run_dir
-        self.echo = echo
         self.reference_cache = reference_cache
-        self.tries: collections.Counter[str] = collections.Counter()
         self._devices = devices
         self._zygotes = [Zygote(device.env, parent=run_dir.path) for device in devices]
         self._stats = [SlotStats(f"local-{lane}") for lane in range(jobs)]
+        self._running: dict[int, _Child] = {}
+        self._selector = selectors.DefaultSelector()
 
-    def wait_ready(self) -> str:
+    def wait_ready(self) -> list[Isolation]:
         for zygote in self._zygotes:
             zygote.wait_ready()
-        return self._zygotes[0].isolation_problem
+        return [_isolation(self._zygotes[0], self.assignment.limits)]
 
-    def stats(self) -> list[SlotStats]:
-        return self._stats
+    def free(self) -> int:
+        return self.jobs - len(self._running)
 
-    def close(self) -> None:
-        for zygote in self._zygotes:
-            zygote.close()
-
-    def grade(self, todo: Sequence[Submission], suite: Suite) -> Iterator[Outcome]:
-        """Grade ``todo`` with ``suite`` (loaded in this process, so forked
-        children inherit it), ``jobs`` at a time. A child that dies or overruns
-        is cleaned up after (its sandboxes killed, its scratch removed) and
-        its submission tried again, at most ``MAX_TRIES`` times."""
-        limits = self.assignment.limits
-        budget = limits.load_timeout + limits.total_timeout + 120
-        queue = collections.deque(todo)
-        running: dict[int, _Child] = {}
-        selector = selectors.DefaultSelector()
-        try:
-            while queue or running:
-                while queue and len(running) < self.jobs:
-                    self.run_dir.check_space(limits.scratch_mb * 2**20)
-                    busy = collections.Counter(c.zygote for c in running.values())
-                    zygote = min(range(len(self._zygotes)), key=lambda i: busy[i])
-                    lane = min(set(range(self.jobs)) - {c.lane for c in running.values()})
-                    child = self._fork(queue.popleft(), suite, zygote, lane)
-                    running[child.fd] = child
-                    selector.register(child.fd, selectors.EVENT_READ)
-                for key, _ in selector.select(timeout=1.0):
-                    child = running[key.fd]
-                    chunk = os.read(key.fd, 1 << 20)
-                    if chunk and len(child.data) + len(chunk) <= MAX_PAYLOAD_BYTES:
-                        child.data += chunk
-                        continue
-                    if chunk:  # far more than any bounded result: not a result
-                        os.kill(child.pid, signal.SIGKILL)
-                        child.data = bytearray()
-                    selector.unregister(key.fd)
-                    del running[key.fd]
-                    outcome = self._collect(child)
-                    if outcome is None:
-                        queue.append(child.submission)
-                    else:
-                        yield outcome
-                for child in running.values():
-                    if time.monotonic() - child.started > budget:
-                        os.kill(child.pid, signal.SIGKILL)  # its pipe closes: collected next
-        finally:
-            for child in running.values():
-                os.kill(child.pid, signal.SIGKILL)
-                os.waitpid(child.pid, 0)
-                os.close(child.fd)
-                RunDir.clean_child(child.workdir)
-
-    def _fork(
-        self,
-        submission: Submission,
-        suite: Suite,
-        zygote: int,
-        lane: int,
-    ) -> _Child:
-        """A grading process for ``submission``, its sandboxes from ``zygote``."""
+    def send(self, submission: Submission, suite: Suite) -> None:
+        """Fork a grading process for ``submission`` (``suite`` is loaded
+        in this process: it inherits it), its sandboxes from the least busy
+        zygote."""
+        self.run_dir.check_space(self.assignment.limits.scratch_mb * 2**20)
+        busy = collections.Counter(c.zygote for c in self._running.values())
+        zygote = min(range(len(self._zygotes)), key=lambda i: busy[i])
+        lane = min(set(range(self.jobs)) - {c.lane for c in self._running.values()})
         info = self._zygotes[zygote].info
-        self.tries[submission.student] += 1
         workdir = self.run_dir.child()
         read_fd, write_fd = os.pipe()
         pid = os.fork()
@@ -178,10 +169,49 @@ class LocalRunner:
                 write_fd,
             )
         os.close(write_fd)
-        return _Child(pid, read_fd, submission, time.monotonic(), zygote, lane, workdir)
+        child = _Child(pid, read_fd, submission, time.monotonic(), zygote, lane, workdir)
+        self._running[read_fd] = child
+        self._selector.register(read_fd, selectors.EVENT_READ)
 
-    def _collect(self, child: _Child) -> Outcome | None:
-        """What a finished child sent; None when it should be tried again."""
+    def receive(self) -> list[Outcome]:
+        """What the children that ended sent. A child that dies or overruns
+        is cleaned up after (its sandboxes killed, its scratch removed)."""
+        ended = []
+        for key, _ in self._selector.select(timeout=1.0):
+            child = self._running[key.fd]
+            chunk = os.read(key.fd, 1 << 20)
+            if chunk and len(child.data) + len(chunk) <= MAX_PAYLOAD_BYTES:
+                child.data += chunk
+                continue
+            if chunk:  # far more than any bounded result: not a result
+                os.kill(child.pid, signal.SIGKILL)
+                child.data = bytearray()
+            self._selector.unregister(key.fd)
+            del self._running[key.fd]
+            ended.append(self._collect(child))
+        limits = self.assignment.limits
+        budget = limits.load_timeout + limits.total_timeout + 120
+        for child in self._running.values():
+            if time.monotonic() - child.started > budget:
+                os.kill(child.pid, signal.SIGKILL)  # its pipe closes: collected next
+        return ended
+
+    def stats(self) -> list[SlotStats]:
+        return self._stats
+
+    def close(self) -> None:
+        for child in self._running.values():
+            os.kill(child.pid, signal.SIGKILL)
+            os.waitpid(child.pid, 0)
+            os.close(child.fd)
+            RunDir.clean_child(child.workdir)
+        self._running.clear()
+        self._selector.close()
+        for zygote in self._zygotes:
+            zygote.close()
+
+    def _collect(self, child: _Child) -> Outcome:
+        """What a finished child sent (no result: it failed, or died first)."""
         _, _, usage = os.wait4(child.pid, 0)
         os.close(child.fd)
         RunDir.clean_child(child.workdir)
@@ -190,21 +220,37 @@ class LocalRunner:
         stats = self._stats[child.lane]
         stats.busy_seconds += time.monotonic() - child.started
         stats.peak_memory_mb = max(stats.peak_memory_mb, usage.ru_maxrss / 1024)
-        student = child.submission.student
         try:
-            payload = json.loads(child.data)
-            result = SubmissionResult.from_json(payload["result"]) if "result" in payload else None
+            report = _Report.from_json(json.loads(child.data))
         except (ValueError, KeyError, TypeError):
-            payload, result = {"failed": "the grading process died before it sent a result"}, None
-        name = f"{stats.name} ({self._devices[child.zygote].name})"
-        if result is not None:
+            report = _Report(None, "the grading process died before it sent a result")
+        if report.result is not None:
             stats.graded += 1
-            details = "\n".join(payload.get("internal", []))
-            return Outcome(child.submission, result, details, name)
-        if self.tries[student] < MAX_TRIES:
-            self.echo(one_line(f"{student:<16} grading failed on our side; trying again"))
-            return None
-        return Outcome(child.submission, None, str(payload.get("failed")), name)
+        name = f"{stats.name} ({self._devices[child.zygote].name})"
+        return Outcome(child.submission, report.result, report.details, name)
+
+
+def _isolation(zygote: Zygote, limits: Limits) -> Isolation:
+    """What sandboxes lack here: the zygote's probe, and a cgroup made here.
+
+    Without a writable cgroup (a normal user where no subtree is delegated)
+    sandboxes in namespaces still get every cap: memory from the trusted
+    side's watchdog, processes from a per-namespace rlimit. Only the CPU
+    quota is missing, which the CPU-time deadlines make up for."""
+    problems = [zygote.isolation_problem] if zygote.isolation_problem else []
+    notes = []
+    Cgroup.sweep()
+    probe = Cgroup.create(f"probe-{os.getpid()}", limits)
+    if probe is None and zygote.isolation_problem and not zygote.drop_uid:  # else: per uid
+        problems.append("no writable cgroup, so the number of processes is not capped")
+    elif probe is None:
+        notes.append(
+            "no writable cgroup here, so a watchdog caps each sandbox's memory and CPU is "
+            "not capped (`grader doctor` says how to get one)"
+        )
+    if probe is not None:
+        probe.remove()
+    return Isolation(tuple(problems), tuple(notes))
 
 
 def _child_main(
@@ -224,7 +270,6 @@ def _child_main(
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, 1)
             os.dup2(devnull, 2)
-        payload: dict[str, Any]
         try:
             result, internal = grading.grade_submission(
                 suite,
@@ -233,12 +278,12 @@ def _child_main(
                 workdir=workdir,
                 reference_cache=reference_cache,
             )
-            payload = {"result": result.to_json(), "internal": internal}
+            report = _Report(result, "\n".join(internal))
         except GraderError as err:
-            payload = {"failed": str(err)}
+            report = _Report(None, str(err))
         except BaseException:  # noqa: BLE001 - our bug: report it, never lose the batch
-            payload = {"failed": traceback.format_exc()}
-        data = jsontext.dumps(payload).encode()
+            report = _Report(None, traceback.format_exc())
+        data = jsontext.dumps(report.to_json()).encode()
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]

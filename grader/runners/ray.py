@@ -5,15 +5,15 @@ Each actor is one slot. It starts a slot server (``grader.runners.slot``)
 with the hidden suite, the solution and the course data the driver sent
 through Ray's object store, and the device Ray gave it: on GPU nodes an
 actor asks for ``1/gpu_share`` of a GPU and its sandboxes see only the
-``CUDA_VISIBLE_DEVICES`` Ray assigns. The driver hands each idle actor one
-submission at a time; when an actor or its node dies, the submission goes
-to another actor (at most ``MAX_TRIES`` times), so every grade is recorded
-once. Grades, reports and the gradebook stay with the driver.
+``CUDA_VISIBLE_DEVICES`` Ray assigns. The runner loop hands each idle
+actor one submission at a time; when an actor or its node dies, its try
+has no result and the loop gives the submission to another actor, so every
+grade is recorded once. Grades, reports and the gradebook stay with the
+driver.
 """
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import dataclasses
 import json
@@ -21,7 +21,7 @@ import logging
 import os
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +31,9 @@ import ray.exceptions
 from grader import devices, jsontext
 from grader.assignments import Assignment
 from grader.errors import GraderError, UsageError
-from grader.runners import MAX_TRIES, Outcome, SlotStats
+from grader.runners import Isolation, Outcome, RunnerSetup, SlotStats
 from grader.runners import slot as slot_server
-from grader.runners.slot import pack
+from grader.runners.slot import Request, Verb, pack
 from grader.submissions import Submission
 from grader.suite import Suite
 from grader.texts import one_line
@@ -48,6 +48,7 @@ class _SlotActor:
     crosses to the driver is JSON text, parsed there as data."""
 
     def __init__(self, setup: dict[str, Any], blobs: list[bytes], gpu_share: int) -> None:
+        """``setup``: a ``Setup``'s JSON without its device, which is this actor's."""
         context = ray.get_runtime_context()
         gpus = [str(g) for g in ray.get_gpu_ids()]
         where = f"{context.get_node_id()[:8]}-{(context.get_actor_id() or '')[:6]}"
@@ -64,32 +65,42 @@ class _SlotActor:
         )
         self._request({**setup, "device": dataclasses.asdict(device)}, tuple(blobs))
 
-    def _request(self, body: Any, blobs: tuple[bytes, ...] = ()) -> None:
+    def _request(self, body: dict[str, Any], blobs: tuple[bytes, ...] = ()) -> None:
         assert self._process.stdin is not None
         slot_server.send(self._process.stdin, body, blobs)
 
-    def _reply(self) -> Any:
+    def _reply(self) -> str:
         assert self._process.stdout is not None
         try:
             body, _ = slot_server.receive(self._process.stdout)
         except EOFError:
             raise RuntimeError("the slot's grading server died") from None
-        return body
+        return jsontext.dumps(body)
 
     def ready(self) -> str:
-        """Why the slot's sandboxes are weaker ("" if they are not)."""
-        word, problem = self._reply()
-        assert word == "ready"
-        return str(problem)
+        """What the slot's sandboxes lack, as an ``Isolation``'s JSON text."""
+        return self._reply()
 
     def grade(self, submission: str) -> str:
-        """An outcome, as JSON text, for a submission as JSON text."""
-        self._request(["grade", json.loads(submission)])
-        return jsontext.dumps(self._reply())
+        """One try at a submission (JSON text): its ``Outcome`` as JSON text."""
+        self._request(Request(Verb.GRADE, Submission.from_json(json.loads(submission))).to_json())
+        return self._reply()
 
     def stats(self) -> str:
-        self._request(["stats"])
-        return jsontext.dumps(self._reply())
+        self._request(Request(Verb.STATS).to_json())
+        return self._reply()
+
+
+def start(setup: RunnerSetup) -> RayRunner:
+    """The ``ray`` backend: on ``setup.address``'s cluster, or a local Ray instance."""
+    return RayRunner(
+        setup.assignment,
+        jobs=setup.jobs,
+        address=setup.address,
+        gpu_share=setup.gpu_share,
+        reference_cache=setup.reference_cache is not None,
+        echo=setup.echo,
+    )
 
 
 class RayRunner:
@@ -104,7 +115,7 @@ class RayRunner:
         address: str | None,
         gpu_share: int,
         reference_cache: bool,
-        echo: Any = print,
+        echo: Callable[[str], None] = print,
     ) -> None:
         self.echo = echo
         self._owns_ray = not ray.is_initialized()
@@ -125,7 +136,7 @@ class RayRunner:
             "assignment": assignment.name,
             "data": None if data is None else data.as_posix(),
             "reference_cache": reference_cache,
-        }
+        }  # a Setup's JSON, but for the device: each actor's own
         blobs = [pack(assignment.solution_dir)]
         if data is not None:
             blobs.append(pack(assignment.root / data))
@@ -134,22 +145,25 @@ class RayRunner:
         self._actors: list[Any] = [
             actor.remote(setup_ref, blobs_ref, gpu_share) for _ in range(count)
         ]
+        self._idle: list[Any] = []
+        self._running: dict[Any, tuple[Any, Submission]] = {}
+        """a try's reference -> the actor grading it, and its submission"""
         self._stats: list[SlotStats] = []
         where = f"{gpus} GPU(s), {gpu_share} per GPU" if gpus else "CPUs"
         echo(f"grading on Ray: {count} slot(s) on {where}")
 
-    def wait_ready(self) -> str:
-        """Wait for the actors; go on with those ready in ``READY_SECONDS``."""
+    def wait_ready(self) -> list[Isolation]:
+        """Wait for the actors; go on with those ready in ``READY_SECONDS``.
+        What each one's sandboxes lack is what it found on its own node."""
         pending = {actor.ready.remote(): actor for actor in self._actors}
         ready, late = ray.wait(list(pending), num_returns=len(pending), timeout=READY_SECONDS)
-        problems, alive = set(), []
+        found, alive = [], []
         for ref in ready:
             try:
-                problem = ray.get(ref)
+                found.append(Isolation.from_json(json.loads(ray.get(ref))))
             except ray.exceptions.RayError as err:
                 self.echo(one_line(f"a Ray slot failed to start: {err}"))
                 continue
-            problems.add(problem)
             alive.append(pending[ref])
         for ref in late:
             ray.kill(pending[ref])
@@ -158,47 +172,44 @@ class RayRunner:
         if late:
             self.echo(f"{len(late)} Ray slot(s) not ready after {READY_SECONDS}s: grading without")
         self._actors = alive
-        return "; ".join(sorted(p for p in problems if p))
+        self._idle = list(alive)
+        return found
 
-    def grade(self, todo: Sequence[Submission], suite: Suite) -> Iterator[Outcome]:
-        """Hand ``todo`` out to the actors; each slot server loaded its own
-        suite from the files shipped to it."""
-        queue = collections.deque(todo)
-        tries: collections.Counter[str] = collections.Counter()
-        idle = list(self._actors)
-        running: dict[Any, tuple[Any, Submission]] = {}
-        while queue or running:
-            while queue and idle:
-                actor, submission = idle.pop(), queue.popleft()
-                tries[submission.student] += 1
-                request = jsontext.dumps(slot_server.submission_json(submission))
-                running[actor.grade.remote(request)] = (actor, submission)
-            if not running:
-                raise GraderError(
-                    f"every Ray slot is gone, {len(queue)} submission(s) not graded: "
-                    "the grades so far are kept; run the same command again to finish"
-                )
-            [ref], _ = ray.wait(list(running), num_returns=1)
-            actor, submission = running.pop(ref)
+    def free(self) -> int:
+        return len(self._idle)
+
+    def send(self, submission: Submission, suite: Suite) -> None:
+        """Hand ``submission`` to an idle actor; its slot server loaded its
+        own suite from the files shipped to it."""
+        actor = self._idle.pop()
+        request = jsontext.dumps(submission.to_json())
+        self._running[actor.grade.remote(request)] = (actor, submission)
+
+    def receive(self) -> list[Outcome]:
+        """The tries that ended; an actor that died (or its node) is dropped,
+        and its try has no result."""
+        if not self._running:
+            return []
+        ended, _ = ray.wait(list(self._running), num_returns=1, timeout=1.0)
+        outcomes = []
+        for ref in ended:
+            actor, submission = self._running.pop(ref)
             try:
-                outcome = slot_server.outcome_from_json(json.loads(ray.get(ref)))
+                outcomes.append(Outcome.from_json(json.loads(ray.get(ref))))
             except ray.exceptions.RayError as err:  # the actor or its node died
                 self._actors.remove(actor)
-                if tries[submission.student] < MAX_TRIES:
-                    self.echo(one_line(f"{submission.student:<16} its Ray slot died; trying again"))
-                    queue.appendleft(submission)
-                else:
-                    yield Outcome(submission, None, f"its Ray slot died, twice: {err}")
+                self.echo(one_line(f"a Ray slot died while grading {submission.student}"))
+                outcomes.append(Outcome(submission, None, f"its Ray slot died: {err}"))
                 continue
-            idle.append(actor)
-            yield outcome
+            self._idle.append(actor)
+        return outcomes
 
     def stats(self) -> list[SlotStats]:
         if not self._stats:
             refs = [actor.stats.remote() for actor in self._actors]
             for ref in refs:
                 try:
-                    self._stats.append(SlotStats(**json.loads(ray.get(ref))))
+                    self._stats.append(SlotStats.from_json(json.loads(ray.get(ref))))
                 except ray.exceptions.RayError:
                     continue
         return self._stats

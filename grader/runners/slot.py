@@ -15,6 +15,7 @@ mounted into a sandbox (the same footing as ``solutions/`` on the driver).
 from __future__ import annotations
 
 import dataclasses
+import enum
 import gc
 import io
 import json
@@ -23,61 +24,76 @@ import shutil
 import sys
 import tarfile
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from grader import archives, assignments, jsontext
 from grader.assignments import Assignment
 from grader.devices import Device
-from grader.results import Notice, SubmissionResult
-from grader.runners import Outcome
 from grader.runners.local import LocalRunner, preload_tensorflow
 from grader.sandbox.common import die_with_parent
-from grader.submissions import Cell, Submission
+from grader.submissions import Submission
 from grader.suite import load as load_suite
 from grader.workdir import RunDir
 
 
-def submission_json(submission: Submission) -> dict[str, Any]:
-    return {
-        "student": submission.student,
-        "path": str(submission.path),
-        "cells": [[cell.number, cell.source] for cell in submission.cells],
-        "hash": submission.hash,
-        "notices": [dataclasses.asdict(n) for n in submission.notices],
-    }
+@dataclass(frozen=True)
+class Setup:
+    """The first frame an actor sends: what to grade, and where. Its blobs
+    are the solution folder's tar, then the course data folder's (if any)."""
+
+    assignment: str
+    data: str | None
+    """the data folder's place in the course, where it is unpacked"""
+    reference_cache: bool
+    """keep reference data in the slot, for the run"""
+    device: Device
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Setup:
+        device = data["device"]
+        return cls(
+            str(data["assignment"]),
+            None if data["data"] is None else str(data["data"]),
+            bool(data["reference_cache"]),
+            Device(str(device["name"]), dict(device["env"]), bool(device["gpu"])),
+        )
 
 
-def submission_from_json(data: dict[str, Any]) -> Submission:
-    return Submission(
-        student=data["student"],
-        path=Path(data["path"]),
-        cells=tuple(Cell(int(number), str(source)) for number, source in data["cells"]),
-        hash=data["hash"],
-        notices=tuple(Notice.from_json(n) for n in data["notices"]),
-    )
+class Verb(enum.StrEnum):
+    """What an actor may ask of its slot server once it is set up; the
+    server answers ``Setup`` with the slot's ``Isolation``."""
+
+    GRADE = "grade"
+    """one try at a submission; the answer is its ``Outcome``"""
+    STATS = "stats"
+    """what the slot did so far; the answer is its ``SlotStats``"""
 
 
-def outcome_json(outcome: Outcome) -> dict[str, Any]:
-    return {
-        "submission": submission_json(outcome.submission),
-        "result": None if outcome.result is None else outcome.result.to_json(),
-        "staff_details": outcome.staff_details,
-        "slot": outcome.slot,
-    }
+@dataclass(frozen=True)
+class Request:
+    """One verb, with the submission ``GRADE`` needs."""
+
+    verb: Verb
+    submission: Submission | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        submission = None if self.submission is None else self.submission.to_json()
+        return {"verb": self.verb.value, "submission": submission}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Request:
+        verb, submission = Verb(data["verb"]), data["submission"]
+        if (verb is Verb.GRADE) != (submission is not None):
+            raise ValueError(f"{verb} with submission {submission is not None}")
+        return cls(verb, None if submission is None else Submission.from_json(submission))
 
 
-def outcome_from_json(data: dict[str, Any]) -> Outcome:
-    result = data["result"]
-    return Outcome(
-        submission_from_json(data["submission"]),
-        None if result is None else SubmissionResult.from_json(result),
-        data["staff_details"],
-        data["slot"],
-    )
-
-
-def send(stream: IO[bytes], body: Any, blobs: tuple[bytes, ...] = ()) -> None:
+def send(stream: IO[bytes], body: dict[str, Any], blobs: tuple[bytes, ...] = ()) -> None:
     """One frame: a JSON line (the body and the blobs' sizes), then the blobs.
 
     JSON, never pickle: results carry text that student code wrote, and a
@@ -89,7 +105,7 @@ def send(stream: IO[bytes], body: Any, blobs: tuple[bytes, ...] = ()) -> None:
     stream.flush()
 
 
-def receive(stream: IO[bytes]) -> tuple[Any, list[bytes]]:
+def receive(stream: IO[bytes]) -> tuple[dict[str, Any], list[bytes]]:
     """The next frame; EOFError when the other side closed the pipe."""
     line = stream.readline()
     if not line:
@@ -114,22 +130,20 @@ def _unpack(data: bytes, folder: Path) -> None:
         archives.extract(archive, folder)
 
 
-def _installed(setup: dict[str, Any], blobs: list[bytes], private: Path) -> Assignment:
+def _installed(setup: Setup, blobs: list[bytes], private: Path) -> Assignment:
     """The assignment, loaded from its files unpacked in ``private`` (mode 0700):
     ``solutions/NAME/`` and, at the same place in the course, its data folder."""
-    name = setup["assignment"]
-    _unpack(blobs[0], private / "solutions" / name)
-    if setup["data"] is not None:
-        _unpack(blobs[1], private / setup["data"])
-    return assignments.load(private, name)
+    _unpack(blobs[0], private / "solutions" / setup.assignment)
+    if setup.data is not None:
+        _unpack(blobs[1], private / setup.data)
+    return assignments.load(private, setup.assignment)
 
 
 def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
-    """Set up from the first frame (see ``RayRunner``), say ``["ready",
-    problem]``, then answer ``["grade", submission]`` with an outcome and
-    ``["stats"]`` with the slot's stats, until the actor closes the pipe."""
-    setup, blobs = receive(requests)
-    device = Device(setup["device"]["name"], setup["device"]["env"], setup["device"]["gpu"])
+    """Set up from the first frame (a ``Setup``), answer with the slot's
+    ``Isolation``, then answer each ``Request`` until the actor closes the pipe."""
+    body, blobs = receive(requests)
+    setup = Setup.from_json(body)
     private = Path(tempfile.mkdtemp(prefix="tfgrade-slot-"))
     run_dir = RunDir.create()
     runner: LocalRunner | None = None
@@ -137,29 +151,35 @@ def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
         assignment = _installed(setup, blobs, private)
         runner = LocalRunner(
             assignment,
-            [device],
+            [setup.device],
             run_dir,
             jobs=1,
-            reference_cache=private / "reference-cache" if setup["reference_cache"] else None,
-            echo=lambda _: None,
+            reference_cache=private / "reference-cache" if setup.reference_cache else None,
         )
         os.environ["CUDA_VISIBLE_DEVICES"] = ""  # the reference runs on the CPU, as locally
         preload_tensorflow()
         # once, as the driver does: forks inherit it and pytest's imports
         suite = load_suite(assignment)
         gc.freeze()
-        send(replies, ["ready", runner.wait_ready()])
+        [isolation] = runner.wait_ready()
+        send(replies, isolation.to_json())
         while True:
             try:
-                request, _ = receive(requests)
+                body, _ = receive(requests)
             except EOFError:
                 return
-            if request[0] == "grade":
-                [outcome] = runner.grade([submission_from_json(request[1])], suite)
-                send(replies, outcome_json(outcome))
-            else:
-                stats = dataclasses.replace(runner.stats()[0], name=device.name)
-                send(replies, dataclasses.asdict(stats))
+            request = Request.from_json(body)
+            match request.verb:
+                case Verb.GRADE:
+                    assert request.submission is not None  # as from_json checked
+                    runner.send(request.submission, suite)
+                    while not (ended := runner.receive()):
+                        continue
+                    [outcome] = ended  # one try: the driver's loop retries
+                    send(replies, outcome.to_json())
+                case Verb.STATS:
+                    stats = dataclasses.replace(runner.stats()[0], name=setup.device.name)
+                    send(replies, stats.to_json())
     finally:
         if runner is not None:
             runner.close()
