@@ -94,8 +94,8 @@ fi
 
 # Feedback (its messages go to stderr, so the grader's "Points X/Y" stays the
 # last line on stdout): a commit on FEEDBACK_BRANCH holding only what the student may see
-# (report.html and the JUnit XML follow the visibility rules; results.json
-# does not, so it stays in the course's artifacts). It is built with a
+# (report.html and the JUnit XML follow the visibility rules; the full
+# results, under reports/staff/, stay in the course's artifacts). It is built with a
 # temporary index, so the student's own branches and files are never touched.
 export GIT_AUTHOR_NAME="${GIT_AUTHOR_NAME:-tfgrade}" GIT_AUTHOR_EMAIL="${GIT_AUTHOR_EMAIL:-tfgrade@localhost}"
 export GIT_COMMITTER_NAME="$GIT_AUTHOR_NAME" GIT_COMMITTER_EMAIL="$GIT_AUTHOR_EMAIL"

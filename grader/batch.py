@@ -19,16 +19,18 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from grader import exports, grading
+from grader import grading
 from grader.assignments import Assignment
 from grader.console import Progress, summary_line
 from grader.errors import GraderError, SubmissionProblem, UsageError
 from grader.gradescope import protocol
 from grader.gradescope.protocol import SubmissionMetadata
+from grader.outdir import DEFAULT_OUT, OutDir
 from grader.policy import scoring, timestamps
 from grader.policy.deadlines import Due, Extensions, Stamp
-from grader.policy.gradebook import DB_NAME, Gradebook
+from grader.policy.gradebook import Gradebook
 from grader.policy.regrades import ScoreChange, compare
+from grader.reports import writer
 from grader.results import (
     REFUSAL_KINDS,
     Notice,
@@ -83,7 +85,7 @@ def grade_assignment(
     assignment: Assignment,
     *,
     paths: list[Path] | None = None,
-    out: Path = Path("reports"),
+    out: OutDir = DEFAULT_OUT,
     jobs: int = 2,
     force: bool = False,
     require_isolation: bool = False,
@@ -116,7 +118,7 @@ def grade_assignment(
     ``backend`` "ray" grades on a Ray cluster (``address``, or a local Ray
     instance) instead of in processes forked here; there the cluster's
     GPUs decide, ``gpu_share`` sandboxes to a GPU. ``reference_cache`` keeps
-    the reference data suites ask for in ``out/staff/reference-cache/``
+    the reference data suites ask for in ``out.reference_cache``
     (with Ray: in each slot, for the run). ``suite`` is the assignment's
     suite if the caller has loaded it already (``gradescope-run`` has);
     otherwise it is loaded here, once, before grading processes fork."""
@@ -147,7 +149,7 @@ def grade_assignment(
     run_dir = RunDir.create()
     try:
         # slots start importing TensorFlow now, alongside our own import below
-        cache = out / "staff" / "reference-cache" / assignment.name if reference_cache else None
+        cache = out.reference_cache(assignment.name) if reference_cache else None
         setup = RunnerSetup(assignment, run_dir, jobs, gpus, address, gpu_share, cache, echo)
         runner = backend.runner(setup)
     except BaseException:
@@ -157,7 +159,7 @@ def grade_assignment(
         preload_tensorflow()
         if suite is None:
             suite = load_suite(assignment)
-        with _writing(out), Gradebook(out / DB_NAME) as book:
+        with _writing(out), Gradebook(out.gradebook) as book:
             batch = _Batch(suite, book, out, echo, times)
             gc.freeze()  # children skip what is imported by now when they collect garbage
             todo = batch.triage(found, force=force)
@@ -174,11 +176,8 @@ def grade_assignment(
                 and not any(n.kind in REFUSAL_KINDS for n in r.notices)
             ]
             batch.report_the_others(everyone)
-            exports.write_class(
-                assignment.info,
-                everyone,
-                out / assignment.name,
-                changes=book.suite_changes(assignment.name),
+            writer.write_class(
+                out, assignment.info, everyone, changes=book.suite_changes(assignment.name)
             )
             batch.write_staff_log()
         return batch.summary
@@ -241,7 +240,7 @@ def _warn_about_times(sources: timestamps.Sources, assignment: Assignment, echo:
 
 
 @contextlib.contextmanager
-def _writing(out: Path) -> Iterator[None]:
+def _writing(out: OutDir) -> Iterator[None]:
     """Turn a failure to write the gradebook or reports (disk full, gradebook
     locked too long, no permission) into one clear message. Grades committed
     before it are kept, so a re-run resumes."""
@@ -250,7 +249,7 @@ def _writing(out: Path) -> Iterator[None]:
     except (OSError, sqlite3.Error) as err:
         reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
         raise GraderError(
-            f"could not write the gradebook or reports in {out}/: {reason}. Grades recorded "
+            f"could not write the gradebook or reports in {out.root}/: {reason}. Grades recorded "
             "before this are kept; fix the cause and run the same command again to finish."
         ) from err
 
@@ -258,7 +257,9 @@ def _writing(out: Path) -> Iterator[None]:
 class _Batch:
     """One assignment's run: the gradebook, the output folder, the summary."""
 
-    def __init__(self, suite: Suite, book: Gradebook, out: Path, echo: Echo, times: _Times) -> None:
+    def __init__(
+        self, suite: Suite, book: Gradebook, out: OutDir, echo: Echo, times: _Times
+    ) -> None:
         self.suite = suite
         self.assignment = suite.assignment
         self.book = book
@@ -387,9 +388,7 @@ class _Batch:
 
     def _write_student(self, result: SubmissionResult) -> None:
         """A student's files, once per run, from their final result."""
-        exports.write_student(
-            self.assignment.info, result, self.out / self.assignment.name / result.student
-        )
+        writer.write_student(self.out, self.assignment.info, result)
         self.reported.add(result.student)
 
     def report_the_others(self, everyone: list[SubmissionResult]) -> None:
@@ -438,7 +437,7 @@ class _Batch:
         to a staff-only file, never to the console a CI log may show students."""
         if not self.summary.internal_errors:
             return
-        log = self.out / "staff" / f"{self.assignment.name}-internal-errors.log"
+        log = self.out.internal_errors(self.assignment.name)
         entries = [
             f"== {student} ({grading.now()})\n{detail}\n"
             for student, detail in self.summary.internal_errors.items()

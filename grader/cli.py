@@ -16,6 +16,8 @@ from grader import __version__, assignments, ci, devices, exporters, release
 from grader.batch import grade_assignment
 from grader.console import summary_lines
 from grader.errors import GraderError
+from grader.gradescope.protocol import ROOT_VARIABLE
+from grader.outdir import OutDir
 from grader.runners import Backend
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before anything imports TensorFlow
@@ -27,7 +29,7 @@ def default(function: Callable[..., object], name: str) -> Any:
     return inspect.signature(function).parameters[name].default
 
 
-OUT = default(grade_assignment, "out")
+OUT: OutDir = default(grade_assignment, "out")
 """``--out`` of every command that reads what ``grade`` wrote"""
 
 
@@ -39,8 +41,9 @@ def out_option(help: str) -> Callable[[FC], FC]:
     return click.option(
         "--out",
         type=click.Path(file_okay=False, path_type=Path),
-        default=OUT,
+        default=OUT.root,
         show_default=True,
+        callback=lambda _ctx, _param, root: OutDir(root),
         help=help,
     )
 
@@ -190,7 +193,7 @@ def export_command(
     root: Path,
     format_name: str,
     assignment_names: tuple[str, ...],
-    out: Path,
+    out: OutDir,
     output: Path | None,
     roster: Path | None,
     missing: Literal["zero", "blank"],
@@ -231,10 +234,10 @@ export_command.help = (export_command.help or "") + "\n".join(
 @click.option(
     "--autograder-root",
     type=click.Path(file_okay=False, path_type=Path),
-    envvar="TFGRADE_AUTOGRADER_ROOT",
+    envvar=ROOT_VARIABLE,
     default=Path("/autograder"),
     show_default=True,
-    help="Gradescope's folder holding submission/ and results/ (env TFGRADE_AUTOGRADER_ROOT).",
+    help=f"Gradescope's folder holding submission/ and results/ (env {ROOT_VARIABLE}).",
 )
 @click.option(
     "--require-namespaces",
@@ -271,13 +274,14 @@ def gradescope_run_command(
 )
 @click.pass_obj
 def similarity_command(
-    root: Path, assignment: str, paths: tuple[Path, ...], out: Path, threshold: float | None
+    root: Path, assignment: str, paths: tuple[Path, ...], out: OutDir, threshold: float | None
 ) -> None:
     """Find pairs of submissions of ASSIGNMENT that share code (staff only).
 
     PATHS are taken as by grade (default examples/submissions/ASSIGNMENT/).
     """
     from grader import similarity  # copydetect takes half a second to import
+    from grader.reports import writer
 
     with _reported():
         check = similarity.check(
@@ -285,7 +289,7 @@ def similarity_command(
             paths=list(paths) or None,
             threshold=similarity.DEFAULT_THRESHOLD if threshold is None else threshold,
         )
-        page = similarity.write_page(check, out)
+        page = writer.write_similarity(out, check)
     for line in similarity.summary_lines(check):
         click.echo(line)
     click.echo(f"pairs side by side, for staff only (it shows students' code): {page}")
@@ -306,7 +310,7 @@ def override_command(
     test: str | None,
     points: float,
     reason: str,
-    out: Path,
+    out: OutDir,
 ) -> None:
     """Set STUDENT's points for TEST (or, without TEST, the total) by hand.
 
@@ -321,7 +325,7 @@ def override_command(
         )
     click.echo(
         f"{result.student}: {result.score:g}/{result.max_score:g} (the tests gave "
-        f"{result.raw_score:g}); reports in {out / assignment}/"
+        f"{result.raw_score:g}); reports in {out.assignment(assignment)}/"
     )
 
 
@@ -329,7 +333,7 @@ def override_command(
 @click.argument("assignment")
 @click.argument("student", required=False)
 @out_option("The folder holding gradebook.db, as given to grade.")
-def history_command(assignment: str, student: str | None, out: Path) -> None:
+def history_command(assignment: str, student: str | None, out: OutDir) -> None:
     """Show every grade recorded for ASSIGNMENT (or STUDENT's alone), oldest first.
 
     One line per grade: when (UTC), the student, the final score, the raw
@@ -438,7 +442,7 @@ def grade_command(
     root: Path,
     assignment: str,
     paths: tuple[Path, ...],
-    out: Path,
+    out: OutDir,
     jobs: int,
     force: bool,
     require_isolation: bool,

@@ -6,11 +6,11 @@ from __future__ import annotations
 import collections
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import tqdm
 
+from grader.outdir import OutDir
 from grader.policy.adjustments import explanation
 from grader.policy.regrades import ScoreChange
 from grader.results import REFUSAL_KINDS, Audience, SubmissionResult, Verdict
@@ -34,7 +34,7 @@ def summary_line(result: SubmissionResult) -> str:
     )
 
 
-def summary_lines(assignment: str, summary: BatchSummary, out: Path) -> list[str]:
+def summary_lines(assignment: str, summary: BatchSummary, out: OutDir) -> list[str]:
     """The end of a run, for the console: how many students were found,
     graded, unchanged and refused (and why), and what was ignored."""
     refused = collections.Counter(
@@ -45,7 +45,7 @@ def summary_lines(assignment: str, summary: BatchSummary, out: Path) -> list[str
         f"{assignment}: found {summary.found}, graded {len(summary.graded) - len(summary.refused)}"
         f", unchanged since last run {len(summary.skipped)}, refused {len(summary.refused)}"
         + (f" ({why})" if why else "")
-        + f"; reports in {out / assignment}/"
+        + f"; reports in {out.assignment(assignment)}/"
     ]
     if summary.ignored:
         shown_names = ", ".join(summary.ignored[:10])

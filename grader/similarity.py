@@ -16,13 +16,13 @@ either.
 Each submission's code cells come from the grader's own reader
 (``grader.submissions``); every matched region is mapped back through the
 canonical lines to the student's own lines and cells, so staff see "cells
-4 and 7" as in Jupyter. Nothing is run: this is static text.
+4 and 7" as in Jupyter. Nothing is run: this is static text. Nothing is
+written here either: ``grader.reports.writer`` writes the page.
 """
 
 from __future__ import annotations
 
 import collections
-import datetime as dt
 import io
 import itertools
 import keyword
@@ -36,10 +36,9 @@ import copydetect
 import copydetect.utils
 import nbformat
 
-from grader import canonical, exports, files, reports
+from grader import canonical
 from grader.assignments import Assignment
 from grader.errors import SubmissionProblem, UsageError
-from grader.policy.gradebook import Gradebook
 from grader.students import shown
 from grader.submissions import Cell, Found, discover, notebook_cells, read_submission
 
@@ -192,21 +191,6 @@ def check(
         padded=tuple(flag for c in codes if (flag := _padded(c))),
         ignored=tuple(found.ignored),
     )
-
-
-def write_page(check: Check, out: Path) -> Path:
-    """Write the staff-only page of flagged pairs, and link it from the class
-    summary when one was written (its grades are read from the gradebook)."""
-    page = exports.similarity_path(out, check.assignment.name)
-    folder = out / check.assignment.name
-    graded = (folder / "index.html").is_file() and (out / "gradebook.db").is_file()
-    summary = f"../{check.assignment.name}/index.html" if graded else ""
-    now = dt.datetime.now(dt.UTC)
-    files.atomic_write(page, reports.similarity_page(check, now=now, summary=summary))
-    if graded:
-        with Gradebook(out / "gradebook.db") as book:
-            exports.write_class(check.assignment.info, book.results(check.assignment.name), folder)
-    return page
 
 
 def summary_lines(check: Check) -> list[str]:

@@ -16,8 +16,8 @@ import hashlib
 import os
 import unicodedata
 
-RESERVED = frozenset({"index.html", "grades.csv", "gradebook.db", "staff"})
-"""names the grader writes beside student folders (compared case-insensitively)"""
+from grader.outdir import CLASS_FILES
+
 MAX_ID_LENGTH = 100
 _SAFE_PUNCTUATION = frozenset("_-.@+ ")
 
@@ -36,7 +36,7 @@ def student_id(name: str) -> str:
         encoded = "".join(_encode(c) for c in raw.decode("utf-8", "surrogateescape"))
     if not encoded:
         encoded = "%"
-    if encoded.lower() in RESERVED:
+    if encoded.lower() in CLASS_FILES:  # compared case-insensitively
         encoded = encoded.replace(".", "%2E") if "." in encoded else f"%{encoded}"
     if len(encoded) > MAX_ID_LENGTH:
         digest = hashlib.sha256(raw).hexdigest()[:10]

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from grader import assignments
+from grader.outdir import OutDir
 from grader.results import (
     Comparison,
     Curve,
@@ -81,8 +82,10 @@ def smoke_args(submissions: Path, out: Path, *extra: str, course: Path = COURSE)
 
 
 def read_results(folder: Path) -> Results:
-    """student -> results.json for every student folder under ``folder``."""
-    return {p.parent.name: json.loads(p.read_text()) for p in sorted(folder.glob("*/results.json"))}
+    """student -> full results (the staff copy, hidden tests included) of the
+    class whose reports are in ``folder`` (``OUT/ASSIGNMENT``)."""
+    full = OutDir(folder.parent).staff_results(folder.name)
+    return {p.stem: json.loads(p.read_text()) for p in sorted(full.glob("*.json"))}
 
 
 def verdicts(result: dict[str, Any]) -> list[str]:

@@ -23,7 +23,9 @@ from typing import Any
 
 import pytest
 
-from grader import assignments, exports
+from grader import assignments
+from grader.outdir import OutDir
+from grader.reports import writer
 from grader.results import SubmissionResult
 from tests.helpers import (
     REPO,
@@ -52,7 +54,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = out / "01_tensors"
     results = [
         SubmissionResult.from_json(json.loads(p.read_text()))
-        for p in sorted(folder.glob("*/results.json"))
+        for p in sorted(OutDir(out).staff_results("01_tensors").glob("*.json"))
     ]
     extra = [showcase_result(SHOWCASE), hostile_result()]
     assignment = assignments.load(REPO, "01_tensors").info
@@ -62,8 +64,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert info.due is not None
     now = info.due + dt.timedelta(days=1)
     for result in results + extra:
-        exports.write_student(info, result, folder / result.student, now=now)
-    exports.write_class(info, results + extra, folder, now=now)
+        writer.write_student(OutDir(out), info, result, now=now)
+    writer.write_class(OutDir(out), info, results + extra, now=now)
     return folder
 
 

@@ -7,6 +7,8 @@ test's inputs or live Markdown to a reader.
 - ``leaker``: records every input its function is given and shows them in
   what it prints and in the names of builtins it sets (which the tampering
   notice lists), in a course copy whose first test is hidden.
+- ``failer``: fails that hidden test with a message of its own, after
+  printing: the ``results.json`` a student may be given holds neither.
 - notebook file names that are a Markdown link and an image, for the CI
   job summary.
 """
@@ -33,6 +35,7 @@ from grader.gradescope.protocol import SubmissionMetadata
 from grader.harness.errors import Mismatch
 from grader.harness.plugin import Feedback
 from grader.harness.suite import MAX_EPOCHS, curve
+from grader.outdir import OutDir
 from grader.reports import views
 from grader.results import SubmissionResult, Visibility
 from tests.helpers import COURSE, REPO, run_grader, smoke_args
@@ -73,8 +76,9 @@ def test_millions_of_losses_keep_every_output_small_and_valid(tmp_path: Path) ->
     done = run_grader("grade", "04_save_load", str(submissions), "--out", str(out), "-j", "1")
     assert done.returncode == 0, done.stdout + done.stderr
     folder = out / "04_save_load" / "curves"
-    results_json = folder / "results.json"
+    results_json = OutDir(out).full_results("04_save_load", "curves")
     assert results_json.stat().st_size < 2 * 2**20
+    assert (folder / "results.json").stat().st_size < 2 * 2**20
     assert (folder / "report.html").stat().st_size < 2 * 2**20
     result = strict(results_json.read_text(), results_json)
     (test,) = [t for t in result["tests"] if t["curves"]]
@@ -181,6 +185,21 @@ def make_var(n):
     return tf.Variable(tf.zeros([n]), trainable=True)
 """
 
+FAILER = """
+import numpy as np
+import tensorflow as tf
+
+def relu(x):
+    x = np.asarray(x)
+    if x.size == 2:  # the hidden test's input; the others have 12 and 0 values
+        print("PRINTED-IN-HIDDEN-TEST")
+        raise ValueError("RAISED-IN-HIDDEN-TEST")
+    return np.maximum(x, 0)
+
+def make_var(n):
+    return tf.Variable(tf.zeros([n]), trainable=True)
+"""
+
 LINK_NAME = "[Regrade form](https:&#47;&#47;staff.example&#47;regrade)"
 IMAGE_NAME = "![pixel](https:&#47;&#47;track.example&#47;p.png)"
 
@@ -197,6 +216,7 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     submissions = root / "submissions"
     submissions.mkdir()
     notebook(submissions / "leaker.ipynb", LEAKER)
+    notebook(submissions / "failer.ipynb", FAILER)
     for name in (LINK_NAME, IMAGE_NAME):
         (submissions / f"{name}.ipynb").write_text("")
     out = root / "out"
@@ -209,7 +229,8 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.slow
 def test_hidden_inputs_reach_nothing_a_student_reads(graded: Path) -> None:
     folder = graded / "00_smoke" / "leaker"
-    result = SubmissionResult.from_json(strict((folder / "results.json").read_text(), folder))
+    full = OutDir(graded).full_results("00_smoke", "leaker")
+    result = SubmissionResult.from_json(strict(full.read_text(), full))
     hidden = [t for t in result.tests if t.visibility is Visibility.HIDDEN]
     assert [t.name for t in hidden] == ["test_relu_hidden_edge"]
     assert result.tests[0] == hidden[0]  # reports keep the suite's order
@@ -221,6 +242,7 @@ def test_hidden_inputs_reach_nothing_a_student_reads(graded: Path) -> None:
     )
     readable = {
         "report.html": (folder / "report.html").read_text(),
+        "results.json": (folder / "results.json").read_text(),
         "JUnit": (graded / "junit" / "leaker.xml").read_text(),
         "job summary": (graded / "summary.md").read_text(),
         "visible tests": json.dumps([t.__dict__ for t in shown], default=str),
@@ -237,10 +259,38 @@ def test_hidden_inputs_reach_nothing_a_student_reads(graded: Path) -> None:
 
 
 @pytest.mark.slow
+def test_a_failed_hidden_test_leaves_no_message_in_what_a_student_is_given(graded: Path) -> None:
+    """The full results (staff only) keep the hidden test's message and what
+    the student's code printed in it; the student's ``results.json`` and
+    report keep its points only, under "Hidden test 1"."""
+    out = OutDir(graded)
+    full = json.loads(out.full_results("00_smoke", "failer").read_text())
+    (hidden,) = [t for t in full["tests"] if t["visibility"] == Visibility.HIDDEN]
+    assert hidden["verdict"] == "error"
+    assert "RAISED-IN-HIDDEN-TEST" in hidden["message"]
+    assert "PRINTED-IN-HIDDEN-TEST" in hidden["student_output"]
+    given = out.student_results("00_smoke", "failer").read_text()
+    report = out.report("00_smoke", "failer").read_text()
+    for text in (given, report):
+        for secret in ("RAISED-IN-HIDDEN-TEST", "PRINTED-IN-HIDDEN-TEST", hidden["name"], SECRET):
+            assert secret not in text
+    shown = json.loads(given)
+    assert shown["score"] == full["score"]
+    assert shown["tests"][0] == {
+        "name": "",
+        "title": "Hidden test 1",
+        "max_score": 1.0,
+        "visibility": "hidden",
+        "exercise": "relu",
+    }
+    assert shown["tests"][1:] == full["tests"][1:]  # visible tests, as they were
+
+
+@pytest.mark.slow
 def test_file_names_make_no_link_or_image_in_the_job_summary(graded: Path) -> None:
     summary = (graded / "summary.md").read_text()
     html = MarkdownIt("commonmark").enable("table").render(summary)
     assert "<table>" in html
     assert "<a " not in html and "<img" not in html, html
-    assert html.count("<tr>") == 4  # header, two refused files, leaker
+    assert html.count("<tr>") == 5  # header, two refused files, failer, leaker
     assert "[Regrade form](https:&amp;#47;&amp;#47;staff.example&amp;#47;regrade)" in html

@@ -14,6 +14,7 @@ import pytest
 from grader import assignments, exporters, results
 from grader.errors import ConfigError
 from grader.exporters import ExportFormat, ExportRequest, canvas
+from grader.outdir import OutDir
 from grader.policy import roster
 from grader.policy.gradebook import Gradebook
 from tests.helpers import COURSE, run_grader
@@ -66,7 +67,7 @@ def graded(tmp_path: Path) -> ExportRequest:
     return ExportRequest(
         assignments=(assignments.load(COURSE, "00_smoke").info,),
         course=COURSE,
-        out=out,
+        out=OutDir(out),
         output=None,
         roster=roster,
         echo=lambda line: None,
@@ -137,7 +138,7 @@ def impostor(graded: ExportRequest, tmp_path: Path) -> ExportRequest:
         book.record(result("101", (0, 0)))
     users = tmp_path / "users.csv"
     users.write_text(ROSTER.splitlines()[0] + "\n" + ROSTER.splitlines()[1] + "\ndan,Dan\n")
-    return dataclasses.replace(graded, out=out, roster=users)
+    return dataclasses.replace(graded, out=OutDir(out), roster=users)
 
 
 @pytest.mark.parametrize("identifier", ["username", "email", "idnumber"])
@@ -220,9 +221,9 @@ def test_canvas_columns_points_possible_and_every_student(graded: ExportRequest)
 
 
 def test_missing_blank_leaves_the_cell_empty(graded: ExportRequest) -> None:
-    request = dataclasses.replace(graded, missing="blank", output=graded.out / "c.csv")
+    request = dataclasses.replace(graded, missing="blank", output=graded.out.root / "c.csv")
     [path, _] = ExportFormat.CANVAS.export(request)
-    assert path == graded.out / "c.csv"
+    assert path == graded.out.root / "c.csv"
     rows = {row[0]: row for row in read(path)[2:]}
     assert rows['\'=HYPERLINK("http://evil")'][5] == ""
 
@@ -280,7 +281,7 @@ def test_nbgrader_grades_csv_columns(graded: ExportRequest) -> None:
 def test_cli_export_lists_who_the_lms_will_not_match(graded: ExportRequest, tmp_path: Path) -> None:
     target = tmp_path / "canvas.csv"
     done = run_grader(
-        "--root", str(COURSE), "export", "canvas", "00_smoke", "--out", str(graded.out),
+        "--root", str(COURSE), "export", "canvas", "00_smoke", "--out", str(graded.out.root),
         "--roster", str(graded.roster), "-o", str(target),
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -304,7 +305,7 @@ def test_roster_mistakes_name_the_line(tmp_path: Path, graded: ExportRequest) ->
     roster.write_text("student,mail\nalice,a@x\n")
     request = dataclasses.replace(graded, roster=roster)
     done = run_grader(
-        "--root", str(COURSE), "export", "csv", "00_smoke", "--out", str(graded.out),
+        "--root", str(COURSE), "export", "csv", "00_smoke", "--out", str(graded.out.root),
         "--roster", str(roster),
     )  # fmt: skip
     assert done.returncode == 2 and "unknown column mail" in done.stderr

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from grader import assignments
+from grader.outdir import OutDir
 from grader.results import Limit
 from grader.sandbox.host.client import SandboxClient, Zygote, ZygoteInfo
 from tests.helpers import REPO, read_results, run_grader
@@ -33,7 +34,9 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     assert done.returncode == 0, done.stdout + done.stderr
     return {
         "results": read_results(out / "00_guide"),
-        "text": {p.parent.name: p.read_text() for p in (out / "00_guide").glob("*/results.json")},
+        "text": {
+            p.stem: p.read_text() for p in OutDir(out).staff_results("00_guide").glob("*.json")
+        },
     }
 
 

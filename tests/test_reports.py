@@ -8,20 +8,22 @@ import dataclasses
 import datetime as dt
 import html
 import html.parser
+import json
 import re
 import sqlite3
 from pathlib import Path
 
 import pytest
 
-from grader import exports, reports
+from grader import reports
 from grader.console import summary_line
+from grader.outdir import OutDir
 from grader.policy import deadlines
 from grader.policy.adjustments import explanation
 from grader.policy.deadlines import Due, LatePolicy, Stamp
-from grader.reports import assets, stats, views
+from grader.reports import assets, stats, views, writer
 from grader.reports.disclosure import Disclosure
-from grader.results import Audience, Comparison, Curve, Frame, TimeSource, Verdict
+from grader.results import Audience, Comparison, Curve, Frame, Override, TimeSource, Verdict
 from grader.results import TestResult as Result  # not collected as a test class
 from tests.helpers import LATE_REASON, hostile_result, late_result, showcase_result, tensors
 from tests.helpers import made_result as _result
@@ -225,14 +227,59 @@ def test_unknown_visibility_is_treated_as_hidden() -> None:
 def test_a_report_discloses_what_is_due_when_it_is_written(tmp_path: Path) -> None:
     assignment = dataclasses.replace(tensors().info, due=DUE)
     result = _result("amy", secret_tests("W"))
-    report = tmp_path / "amy" / "report.html"
-    exports.write_student(assignment, result, tmp_path / "amy", now=BEFORE)
+    out = OutDir(tmp_path)
+    report = out.report(assignment.name, "amy")
+    writer.write_student(out, assignment, result, now=BEFORE)
     assert "SECRET-W-after_due_date" not in report.read_text()
     assert assignment.title in report.read_text()
-    exports.write_student(assignment, result, tmp_path / "amy", now=AFTER)
+    writer.write_student(out, assignment, result, now=AFTER)
     assert "message SECRET-W-after_due_date" in report.read_text()
     assert "SECRET-W-after_published" not in report.read_text()
     assert "SECRET-W-hidden" not in report.read_text()
+
+
+def test_results_json_beside_the_report_holds_what_the_report_may_show(tmp_path: Path) -> None:
+    """Before the due date the student's results.json has no message, hint,
+    frame, output, comparison or curve of a test that is not visible, a
+    hidden test has neither name nor verdict, and an override of it names
+    its title; after it, what is due. The staff copy keeps everything."""
+    assignment = dataclasses.replace(tensors().info, due=DUE)
+    override = Override("test_hidden_J", 1.0, "regraded", "ta", "2026-12-02T00:00:00+00:00")
+    result = dataclasses.replace(_result("amy", secret_tests("J")), overrides=(override,))
+    out = OutDir(tmp_path)
+    writer.write_student(out, assignment, result, now=BEFORE)
+    given = out.student_results(assignment.name, "amy").read_text()
+    assert "message SECRET-J-visible" in given
+    leaked = [
+        v for v in ("after_due_date", "after_published", "hidden") if f"SECRET-J-{v}" in given
+    ]
+    assert leaked == []
+    assert "test_hidden_J" not in given
+    tests = json.loads(given)["tests"]
+    assert tests[1] == {
+        "name": "test_after_due_date_J",
+        "score": 0.0,
+        "max_score": 2.0,
+        "status": "failed",
+        "visibility": "after_due_date",
+        "verdict": "failed",
+        "exercise": "center",
+        "held_until": "the due date (2026-12-01 23:59 UTC)",
+    }
+    assert tests[3] == {
+        "name": "",
+        "title": "Hidden test 1",
+        "max_score": 2.0,
+        "visibility": "hidden",
+        "exercise": "center",
+    }
+    assert json.loads(given)["overrides"][0]["test"] == "Hidden test 1"
+    full = out.full_results(assignment.name, "amy").read_text()
+    assert all(f"message SECRET-J-{v}" in full for v in ("after_published", "hidden"))
+    writer.write_student(out, assignment, result, now=AFTER)
+    given = out.student_results(assignment.name, "amy").read_text()
+    assert "message SECRET-J-after_due_date" in given
+    assert "SECRET-J-after_published" not in given and "SECRET-J-hidden" not in given
 
 
 # -- what the student page shows --------------------------------------------

@@ -98,18 +98,18 @@ def test_rerun_without_changes_grades_nothing(tmp_path: Path) -> None:
 
 COUNT_REPORTS = """
 import json, os, sys
-from grader import exports
+from grader.reports import writer
 from grader.cli import main
 
-written = exports.atomic_write
+written = writer.atomic_write
 
-def counted(path, text):
+def counted(path, text, **options):
     if path.name == "report.html":
         with open(os.environ["REPORTS_LOG"], "a") as log:
             log.write(json.dumps([path.parent.name, text]) + "\\n")
-    written(path, text)
+    written(path, text, **options)
 
-exports.atomic_write = counted
+writer.atomic_write = counted
 main(prog_name="grader")
 """
 """``grader ARGS`` with every write of a ``report.html`` logged (student, page)"""

@@ -29,8 +29,10 @@ from typing import Any
 import nbformat
 import pytest
 
-from grader import assignments, canonical, exports, similarity
+from grader import assignments, canonical, similarity
+from grader.outdir import OutDir
 from grader.policy.gradebook import Gradebook
+from grader.reports import writer
 from grader.submissions import notebook_cells
 from tests.helpers import REPO, SERIOUS, browse, html_problems, require, run_grader, showcase_result
 
@@ -316,7 +318,7 @@ def test_padded_copy_on_the_staff_page(tmp_path: Path) -> None:
     assert check.refused == ()
     lines = similarity.summary_lines(check)
     assert "ignored: ben/ (a folder with no notebook, beside the submission" in "\n".join(lines)
-    page = similarity.write_page(check, tmp_path / "out").read_text()
+    page = writer.write_similarity(OutDir(tmp_path / "out"), check).read_text()
     flag = check.padded[0]
     assert f"ben_padded: {flag.dropped} of {flag.statements} statements do nothing" in page
 
@@ -466,11 +468,11 @@ def staff_run(
     out = base / "out"
     results = [showcase_result(name) for name in ("ada", "ada_copy", "ben")]
     info = assignments.load(REPO, "01_tensors").info
-    with Gradebook(out / "gradebook.db") as book:
+    with Gradebook(OutDir(out).gradebook) as book:
         for result in results:
             book.record(result)
-            exports.write_student(info, result, out / "01_tensors" / result.student)
-    exports.write_class(info, results, out / "01_tensors")
+            writer.write_student(OutDir(out), info, result)
+    writer.write_class(OutDir(out), info, results)
     assert "similarity" not in (out / "01_tensors" / "index.html").read_text()
     return out, run_grader("similarity", "01_tensors", str(folder), "--out", str(out))
 

@@ -5,7 +5,7 @@ A format is a module in this package that defines ``SUMMARY`` (one line for
 its row in ``ExportFormat``; ``tests/test_lms_exports.py`` checks that every
 module has its row and both names.
 
-Unlike ``grader.exports`` (what every grading run writes), these run only
+Unlike ``grader.reports.writer`` (what every grading run writes), these run only
 when asked.
 """
 
@@ -21,6 +21,7 @@ from types import ModuleType
 from typing import Literal, cast
 
 from grader.assignments import AssignmentInfo
+from grader.outdir import OutDir
 
 
 @dataclass(frozen=True)
@@ -31,8 +32,8 @@ class ExportRequest:
     course: Path
     """the course folder (``--root``): its ``roster.csv``, and the files an
     autograder zip packs"""
-    out: Path
-    """the folder holding ``gradebook.db`` (``--out``, as for ``grade``)"""
+    out: OutDir
+    """the folder holding the gradebook (``--out``, as for ``grade``)"""
     output: Path | None
     """``-o``: the file to write, or None for the format's default name under ``out``"""
     roster: Path | None

@@ -38,7 +38,7 @@ class Row:
 def gather(request: ExportRequest) -> list[Row]:
     """The roster's students in its order, then those only the gradebook has."""
     people = _roster(request)
-    with Gradebook.existing(request.out) as book:
+    with Gradebook.existing(request.out.gradebook) as book:
         graded = {a.name: {r.student: r for r in book.results(a.name)} for a in request.assignments}
     rows = [
         Row(person, True, {a: by[s] for a, by in graded.items() if (s := person.student) in by})
@@ -150,7 +150,7 @@ def write(request: ExportRequest, format_name: str, table: list[list[str]]) -> l
 
 def _path(request: ExportRequest, format_name: str) -> Path:
     names = "+".join(a.name for a in request.assignments)
-    return request.output or request.out / f"{format_name}-{names}.csv"
+    return request.output or request.out.root / f"{format_name}-{names}.csv"
 
 
 def _write_csv(path: Path, table: list[list[str]]) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from grader.exporters import ExportRequest
 from grader.exporters._grades import gather, grade_cell, write
-from grader.exports import override_text
+from grader.reports.writer import override_text
 
 SUMMARY = "one row per student and assignment: raw score, penalty, overrides, final score"
 HEADER = [

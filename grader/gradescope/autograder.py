@@ -37,6 +37,7 @@ from grader.batch import grade_assignment
 from grader.errors import GraderError, SubmissionProblem
 from grader.files import atomic_write
 from grader.gradescope import protocol
+from grader.outdir import OutDir
 from grader.results import (
     REFUSAL_KINDS,
     Notice,
@@ -196,7 +197,7 @@ def _graded(
         summary = grade_assignment(
             suite.assignment,
             paths=[path],
-            out=Path(out),
+            out=OutDir(Path(out)),
             jobs=1,
             force=True,
             progress=False,

@@ -79,7 +79,7 @@ def export(request: ExportRequest) -> list[Path]:
                 f"gradescope: {needed} is missing: the zip installs the grader from its source "
                 "checkout, so run this command from a git clone of the grader"
             )
-    output = request.output or request.out / f"{assignment.name}-gradescope.zip"
+    output = request.output or request.out.root / f"{assignment.name}-gradescope.zip"
     if output.suffix != ".zip":
         raise UsageError(f"gradescope: -o {output}: the file name should end in .zip")
     entries = _entries(assignment)

@@ -127,14 +127,13 @@ class Gradebook:
             self._migrate()
 
     @classmethod
-    def existing(cls, out: Path) -> Gradebook:
-        """The gradebook in ``out`` for a command that reads grades; a clear
+    def existing(cls, path: Path) -> Gradebook:
+        """The gradebook at ``path`` for a command that reads grades; a clear
         message when there is none (never an empty new one)."""
-        path = out / DB_NAME
         if not path.is_file():
             raise UsageError(
-                f"no gradebook in {out}/ ({DB_NAME}): run `grader grade` first, or pass the "
-                "--out folder it wrote to"
+                f"no gradebook in {path.parent}/ ({path.name}): run `grader grade` first, or "
+                "pass the --out folder it wrote to"
             )
         return cls(path)
 

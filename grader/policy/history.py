@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from pathlib import Path
 
 from grader.errors import UsageError
-from grader.policy.gradebook import DB_NAME, Gradebook, HistoryEntry
+from grader.outdir import OutDir
+from grader.policy.gradebook import Gradebook, HistoryEntry
 from grader.results import Override
 from grader.students import shown, student_id
 from grader.texts import one_line
@@ -37,23 +37,23 @@ class HistoryRow:
     """what differs from the student's grade before, in words for staff"""
 
 
-def history(*, out: Path, assignment: str, student: str | None = None) -> list[HistoryRow]:
+def history(*, out: OutDir, assignment: str, student: str | None = None) -> list[HistoryRow]:
     """The grades recorded for ``assignment`` in the gradebook of ``out``
     (``student``'s alone when given, named as ``grade`` names a submission),
     by student, each student's oldest first. A usage error when there are none."""
     wanted = None if student is None else student_id(student)
-    with Gradebook.existing(out) as book:
+    with Gradebook.existing(out.gradebook) as book:
         entries = book.history(assignment, wanted)
         if not entries:
             graded = book.assignments()
             if assignment not in graded:
                 raise UsageError(
-                    f"no grades for {assignment} in {out / DB_NAME} (assignments graded: "
+                    f"no grades for {assignment} in {out.gradebook} (assignments graded: "
                     f"{', '.join(graded) or 'none'})"
                 )
             students = ", ".join(r.student for r in book.results(assignment)[:20])
             raise UsageError(
-                f"no grade for {wanted} in {assignment} in {out}/ (graded: {students})"
+                f"no grade for {wanted} in {assignment} in {out.root}/ (graded: {students})"
             )
     rows = []
     previous: HistoryEntry | None = None

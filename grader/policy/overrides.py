@@ -10,13 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import os
 import subprocess
-from pathlib import Path
 
-from grader import exports
 from grader.assignments import Assignment
 from grader.errors import UsageError
+from grader.outdir import OutDir
 from grader.policy import scoring
 from grader.policy.gradebook import Gradebook
+from grader.reports import writer
 from grader.results import Override, SubmissionResult
 from grader.students import student_id
 
@@ -28,18 +28,18 @@ def override(
     *,
     points: float,
     reason: str,
-    out: Path,
+    out: OutDir,
 ) -> SubmissionResult:
     """Record the override, rewrite the reports, and return the new result."""
     if not reason.strip():
         raise UsageError('--reason must say why (it is shown to the student): --reason "..."')
     student = student_id(student)
-    with Gradebook.existing(out) as book:
+    with Gradebook.existing(out.gradebook) as book:
         stored = book.find(assignment.name, student)
         if stored is None:
             graded = ", ".join(r.student for r in book.results(assignment.name)[:20]) or "none"
             raise UsageError(
-                f"no grade for {student} in {assignment.name} in {out}/ (graded: {graded})"
+                f"no grade for {student} in {assignment.name} in {out.root}/ (graded: {graded})"
             )
         limit = _limit(stored, test)
         if not 0 <= points <= limit:
@@ -63,11 +63,11 @@ def override(
             platform_due=scoring.stored_platform_due(stored),
         )
         book.override(result, decision)
-        exports.write_student(assignment.info, result, out / assignment.name / student)
-        exports.write_class(
+        writer.write_student(out, assignment.info, result)
+        writer.write_class(
+            out,
             assignment.info,
             book.results(assignment.name),
-            out / assignment.name,
             changes=book.suite_changes(assignment.name),
         )
     return result

@@ -4,8 +4,9 @@
 - :func:`class_page`: the class summary for staff (``index.html``).
 - :func:`similarity_page`: pairs of similar submissions, for staff only.
 
-Both are pure functions of their arguments: what time it is and whether
-grades are published reach them as a :class:`Disclosure`, never from a clock.
+All are pure functions of their arguments: what time it is and whether
+grades are published reach them as a :class:`Disclosure`, never from a clock;
+``grader.reports.writer`` writes them, and every other file a run makes.
 Pages are self-contained (inline CSS and SVG, no fetch of any kind) and
 work without JavaScript; the class page's table gains sort buttons from a
 small inline script when scripts run.

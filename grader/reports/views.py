@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, replace
+from typing import Any
 
 from markupsafe import Markup
 
@@ -299,6 +300,35 @@ def exercise_views(result: SubmissionResult, disclosure: Disclosure) -> list[Exe
             )
         )
     return views
+
+
+_HELD_FIELDS = ("name", "score", "max_score", "status", "visibility", "verdict", "exercise")
+"""what ``results.json`` keeps of a test whose details are held back"""
+_HIDDEN_FIELDS = ("max_score", "visibility", "exercise")
+"""what it keeps of a hidden test (with its title, ``Hidden test N``)"""
+
+
+def student_json(result: SubmissionResult, disclosure: Disclosure) -> dict[str, Any]:
+    """``results.json`` as the student may be given it: the report's
+    :class:`TestView` decisions applied to the full JSON, so a test whose
+    details are held back keeps its verdict and points only, and a hidden
+    test its title and points only (an override of it names its title)."""
+    data = result.to_json()
+    shown = {t.anchor: t for e in exercise_views(result, disclosure) for t in e.tests}
+    titles: dict[str, str] = {}
+    tests: list[dict[str, Any]] = []
+    for number, entry in enumerate(data["tests"], start=1):
+        view = shown[f"t{number}"]
+        if view.hidden:
+            titles[entry["name"]] = view.title
+            tests.append({"name": "", "title": view.title} | {k: entry[k] for k in _HIDDEN_FIELDS})
+        elif view.held_until:
+            tests.append({k: entry[k] for k in _HELD_FIELDS} | {"held_until": view.held_until})
+        else:
+            tests.append(entry)
+    data["tests"] = tests
+    data["overrides"] = [o | {"test": titles.get(o["test"], o["test"])} for o in data["overrides"]]
+    return data
 
 
 _TICKS = re.compile(r"`([^`\n]+)`")
