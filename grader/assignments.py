@@ -7,7 +7,6 @@ Lives on the trusted side only: nothing here may be imported by the sandbox.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import types
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,16 +79,6 @@ class Assignment:
     @property
     def examples_dir(self) -> Path:
         return self.root / "examples" / "submissions" / self.name
-
-    def suite_version(self) -> str:
-        """A digest of everything that decides a grade: notebook, suite, config."""
-        digest = hashlib.sha256()
-        for path in sorted(p for p in self.solution_dir.rglob("*") if p.is_file()):
-            if "__pycache__" in path.parts:
-                continue
-            digest.update(path.relative_to(self.solution_dir).as_posix().encode() + b"\0")
-            digest.update(path.read_bytes() + b"\0")
-        return digest.hexdigest()[:16]
 
 
 def load_reference(assignment: Assignment) -> types.ModuleType:

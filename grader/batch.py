@@ -15,13 +15,12 @@ import gc
 import hashlib
 import sqlite3
 import traceback
-import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from grader import grading
-from grader.assignments import Assignment, load_reference
+from grader.assignments import Assignment
 from grader.console import Progress, summary_line
 from grader.errors import GraderError, SubmissionProblem, UsageError
 from grader.gradescope import protocol
@@ -37,15 +36,15 @@ from grader.results import (
     Notice,
     NoticeKind,
     SubmissionResult,
-    TestResult,
     TimeSource,
     Verdict,
-    notebook_order,
 )
 from grader.runners import Backend, Outcome, Runner, RunnerSetup, SlotStats, loop
 from grader.runners.local import preload_tensorflow
 from grader.students import shown, student_id
 from grader.submissions import Discovery, Found, Submission, discover, read_submission
+from grader.suite import Suite
+from grader.suite import load as load_suite
 from grader.workdir import RunDir
 
 Echo = Callable[[str], None]
@@ -73,6 +72,11 @@ class BatchSummary:
     """what each runner slot did"""
     changes: list[ScoreChange] = field(default_factory=list)
     """scores this run changed because the suite did (same file, new suite version)"""
+    policy_applied: list[str] = field(default_factory=list)
+    """unchanged submissions whose adjustments this run made again under a new
+    policy (due, late policy, extensions, lms_id), none of their tests run"""
+    policy_changes: list[ScoreChange] = field(default_factory=list)
+    """scores of those that the new policy changed"""
     untimed: list[str] = field(default_factory=list)
     """students whose submission has no time, under a late policy (nothing taken off)"""
 
@@ -97,7 +101,7 @@ def grade_assignment(
     trust_commit_time: bool = False,
     manifest: Path | None = None,
     platform: SubmissionMetadata | None = None,
-    reference: types.ModuleType | None = None,
+    suite: Suite | None = None,
 ) -> BatchSummary:
     """Grade every submission under ``paths`` (default: the example class).
 
@@ -115,8 +119,8 @@ def grade_assignment(
     instance) instead of in processes forked here; there the cluster's
     GPUs decide, ``gpu_share`` sandboxes to a GPU. ``reference_cache`` keeps
     the reference data suites ask for in ``out.reference_cache``
-    (with Ray: in each slot, for the run). ``reference`` is the solution
-    module if the caller has loaded it already (``gradescope-run`` has);
+    (with Ray: in each slot, for the run). ``suite`` is the assignment's
+    suite if the caller has loaded it already (``gradescope-run`` has);
     otherwise it is loaded here, once, before grading processes fork."""
     if jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {jobs}")
@@ -142,24 +146,21 @@ def grade_assignment(
     )
     _warn_about_times(times.sources, assignment, echo)
     RunDir.sweep()
-    suite_version = assignment.suite_version()
     run_dir = RunDir.create()
     try:
         # slots start importing TensorFlow now, alongside our own import below
         cache = out.reference_cache(assignment.name) if reference_cache else None
-        setup = RunnerSetup(
-            assignment, suite_version, run_dir, jobs, gpus, address, gpu_share, cache, echo
-        )
+        setup = RunnerSetup(assignment, run_dir, jobs, gpus, address, gpu_share, cache, echo)
         runner = backend.runner(setup)
     except BaseException:
         run_dir.remove()
         raise
     try:
         preload_tensorflow()
-        if reference is None:
-            reference = load_reference(assignment)
+        if suite is None:
+            suite = load_suite(assignment)
         with _writing(out), Gradebook(out.gradebook) as book:
-            batch = _Batch(assignment, reference, book, out, echo, times)
+            batch = _Batch(suite, book, out, echo, times)
             gc.freeze()  # children skip what is imported by now when they collect garbage
             todo = batch.triage(found, force=force)
             if todo:
@@ -257,16 +258,10 @@ class _Batch:
     """One assignment's run: the gradebook, the output folder, the summary."""
 
     def __init__(
-        self,
-        assignment: Assignment,
-        reference: types.ModuleType,
-        book: Gradebook,
-        out: OutDir,
-        echo: Echo,
-        times: _Times,
+        self, suite: Suite, book: Gradebook, out: OutDir, echo: Echo, times: _Times
     ) -> None:
-        self.assignment = assignment
-        self.reference = reference
+        self.suite = suite
+        self.assignment = suite.assignment
         self.book = book
         self.out = out
         self.echo = echo
@@ -275,9 +270,6 @@ class _Batch:
         self.summary = BatchSummary()
         self.reported: set[str] = set()
         """students whose files this run wrote"""
-        self.suite_version = assignment.suite_version()
-        self.tests: tuple[TestResult, ...] = grading.suite_tests(assignment, reference)
-        self.exercises = notebook_order(vars(reference), self.tests)
 
     # -- before grading -------------------------------------------------
 
@@ -301,13 +293,7 @@ class _Batch:
                 digest = "problem:" + hashlib.sha256(problem.notice.message.encode()).hexdigest()
                 if force or not self._skip(student, digest):
                     result = grading.ungradable(
-                        self.assignment,
-                        student=student,
-                        submission_hash=digest,
-                        suite_version=self.suite_version,
-                        notice=problem.notice,
-                        tests=self.tests,
-                        exercises=self.exercises,
+                        self.suite, student=student, submission_hash=digest, notice=problem.notice
                     )
                     self._finish(result, self.echo)
                     self.summary.refused.append(result)
@@ -357,16 +343,28 @@ class _Batch:
             ) from None
 
     def _skip(self, student: str, digest: str) -> bool:
-        """Skip a submission graded before with this file and suite; rewrite its files."""
+        """Skip a submission graded before with this file and the suite's
+        outcomes version: its tests are not run again, its adjustments are
+        made again (a new policy, extension or override, another submission
+        time); rewrite its files."""
         name = self.assignment.name
-        if not self.book.is_current(name, student, digest, self.suite_version):
+        version = self.suite.version
+        if not self.book.is_current(name, student, digest, version.outcomes):
             return False
         stored = self.book.find(name, student)
         if stored is None:
             return False
         result = self._final(stored)
-        if result != stored:  # a new extension or override, or another submission time
-            self.book.record(result, cause="rescored")
+        new_policy = self.book.policy_version(name, student) != version.policy
+        if result != stored:
+            self.book.record(result, cause="rescored", policy=version.policy)
+        elif new_policy:
+            self.book.note_policy(name, student, version.policy)
+        if new_policy:
+            self.summary.policy_applied.append(student)
+            change = compare(stored, result)
+            if change is not None:
+                self.summary.policy_changes.append(change)
         self.summary.skipped.append(result)
         self._write_student(result)
         return True
@@ -383,7 +381,7 @@ class _Batch:
             change = compare(old, result)
             if change is not None:
                 self.summary.changes.append(change)
-        self.book.record(result)
+        self.book.record(result, policy=self.suite.version.policy)
         self._write_student(result)
         self.summary.graded.append(result)
         echo(summary_line(result))
@@ -405,7 +403,7 @@ class _Batch:
     def run(self, runner: Runner, todo: list[Submission], *, progress: bool) -> None:
         """Grade ``todo`` with ``runner``, recording each outcome as it arrives."""
         with Progress(len(todo), bar=progress, echo=self.echo) as shown:
-            for outcome in loop.grade(runner, todo, self.reference, echo=shown.echo):
+            for outcome in loop.grade(runner, todo, self.suite, echo=shown.echo):
                 self._record(outcome, shown.echo)
                 shown.step()
 
@@ -425,13 +423,10 @@ class _Batch:
         )
         self._finish(
             grading.ungradable(
-                self.assignment,
+                self.suite,
                 student=student,
                 submission_hash=outcome.submission.hash,
-                suite_version=self.suite_version,
                 notice=notice,
-                tests=self.tests,
-                exercises=self.exercises,
                 verdict=Verdict.INTERNAL,
             ),
             echo,

@@ -1,7 +1,8 @@
-"""``assignment.toml`` read with every key typed and checked, and the hidden
-suite's ``@grade`` marks checked at collection, so that a course mistake
-stops the grader before any submission is graded, with one line naming
-the file, the key and what was expected (``ConfigError``, exit status 2).
+"""``assignment.toml`` read with every key typed and checked (the hidden
+suite's ``@grade`` marks are, at collection: ``grader.harness.marks``), so
+that a course mistake stops the grader before any submission is graded,
+with one line naming the file, the key and what was expected
+(``ConfigError``, exit status 2).
 
 Why a table of keys here and not jsonschema (installed with nbformat):
 memory sizes and durations may carry units ("768M", "90s"), which have to be
@@ -16,10 +17,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import difflib
-import inspect
 import re
 import tomllib
-import types
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,9 +26,7 @@ from typing import Any, Protocol
 
 from grader import jsontext
 from grader.errors import ConfigError
-from grader.harness.marks import grade
 from grader.policy.deadlines import NO_LATE_POLICY, LatePolicy
-from grader.results import Visibility
 from grader.sandbox.host.limits import Limits
 
 LIMITS = "limits"
@@ -466,37 +463,3 @@ def _toml(value: object) -> str:
     if isinstance(value, dict):
         return "a table"
     return repr(value)
-
-
-_MARK_ARGUMENTS = tuple(inspect.signature(grade).parameters)
-"""what ``@grade`` takes, read off its signature so the two cannot differ"""
-
-
-def check_marks(
-    suite_dir: Path, marks: Mapping[str, Mapping[str, Any]], reference: types.ModuleType
-) -> None:
-    """Check every test's ``@grade`` mark: known arguments, positive points,
-    an exercise the solution notebook defines, a known visibility."""
-    for nodeid, mark in marks.items():
-        where = f"{suite_dir / nodeid}: @grade"
-        for name in mark:
-            if name not in _MARK_ARGUMENTS:
-                close = difflib.get_close_matches(name, _MARK_ARGUMENTS, n=1)
-                hint = f"; did you mean {close[0]}?" if close else ""
-                raise ConfigError(f"{where} has an unknown argument {name}{hint}")
-        points = mark.get("points")
-        if isinstance(points, bool) or not isinstance(points, int | float) or not points > 0:
-            raise ConfigError(f"{where}(points={points!r}): expected a number above 0")
-        exercise = mark.get("exercise")
-        if not isinstance(exercise, str) or not hasattr(reference, exercise):
-            raise ConfigError(
-                f"{where}(exercise={exercise!r}): expected the name of a function the solution "
-                "notebook defines"
-            )
-        visibility = mark.get("visibility", Visibility.VISIBLE)
-        if visibility not in tuple(Visibility):
-            raise ConfigError(
-                f"{where}(visibility={visibility!r}): expected one of {', '.join(Visibility)}"
-            )
-        if not isinstance(mark.get("hint", ""), str):
-            raise ConfigError(f"{where}(hint={mark['hint']!r}): expected text")

@@ -54,6 +54,13 @@ def summary_lines(assignment: str, summary: BatchSummary, out: OutDir) -> list[s
     if summary.changes:
         lines.append(f"scores changed by the new suite version ({len(summary.changes)}):")
         lines += [change_line(change) for change in summary.changes]
+    if summary.policy_applied:
+        lines.append(
+            f"policy changed: adjustments made again for {len(summary.policy_applied)} "
+            f"unchanged submission(s), no test run again; scores changed "
+            f"({len(summary.policy_changes)})" + (":" if summary.policy_changes else "")
+        )
+        lines += [change_line(change) for change in summary.policy_changes]
     if summary.untimed:
         lines.append(
             f"no submission time for {len(summary.untimed)} (nothing taken off for lateness; "

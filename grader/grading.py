@@ -1,6 +1,6 @@
 """Grade one submission: run the hidden suite under pytest, on the trusted
-side, against the student's code in a sandbox. Also list the suite's tests
-without a submission, so unreadable submissions still get every test.
+side, against the student's code in a sandbox; or, for a submission that
+could not be read, a result with every test of the suite not run.
 
 Runs in a process forked from the grader for this one submission; it
 returns plain records and touches neither the gradebook nor reports.
@@ -11,19 +11,13 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import os
-import sys
 import time
 import types
 from collections.abc import Iterable
 from pathlib import Path
 
-import pytest
-
 import grader
-from grader import config, jsontext
-from grader.assignments import Assignment
-from grader.errors import GraderError
+from grader import jsontext
 from grader.harness.plugin import GradingPlugin
 from grader.harness.proxy import StudentSession
 from grader.harness.reference_data import ReferenceData
@@ -32,100 +26,42 @@ from grader.results import (
     SubmissionResult,
     TestResult,
     Verdict,
-    Visibility,
     notebook_order,
 )
 from grader.sandbox.errors import SandboxFailure
 from grader.sandbox.host.client import ZygoteInfo
 from grader.sandbox.host.limits import Limits
 from grader.submissions import Submission
+from grader.suite import Suite, run_suite, suite_args
 from grader.texts import MESSAGE_CHARS
 
 
-def _pytest_args(assignment: Assignment, *extra: str) -> list[str]:
-    return pytest_args(assignment.suite_files, assignment.solution_dir, *extra)
-
-
-def pytest_args(files: list[Path], rootdir: Path, *extra: str) -> list[str]:
-    """How a suite is run: quiet, no configuration, cache or bytecode of its own."""
-    return [
-        *(str(p) for p in files),
-        *extra,
-        "-q",
-        "-c",
-        os.devnull,
-        f"--rootdir={rootdir}",
-        "--import-mode=importlib",
-        "-p",
-        "no:cacheprovider",
-        "-p",
-        "no:stepwise",
-        "-W",
-        "ignore",
-    ]
-
-
-def run_suite(args: list[str], plugin: GradingPlugin, *, suite: str = "the hidden suite") -> None:
-    """Run pytest with ``plugin``; a suite that does not collect or run is our error."""
-    sys.dont_write_bytecode = True  # no __pycache__ in solutions/
-    with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):
-        code = pytest.main(args, plugins=[plugin])
-    if plugin.suite_errors or code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
-        details = "\n".join(plugin.suite_errors) or f"pytest exited with {code!r}"
-        raise GraderError(f"{suite} of this assignment is broken:\n{details}")
-
-
-def suite_tests(assignment: Assignment, reference: types.ModuleType) -> tuple[TestResult, ...]:
-    """Every test of the hidden suite with its points, none of them run; a
-    wrong ``@grade`` mark is a ``ConfigError`` naming the test. ``reference``
-    is the solution module (``grader.assignments.load_reference``)."""
-    plugin = GradingPlugin(None, reference, seed=assignment.name)
-    run_suite(_pytest_args(assignment, "--collect-only"), plugin)
-    config.check_marks(assignment.solution_dir, plugin.marks, reference)
-    return tuple(_placeholder(plugin, nodeid) for nodeid in plugin.order)
-
-
-def _placeholder(plugin: GradingPlugin, nodeid: str) -> TestResult:
-    mark = plugin.marks[nodeid]
-    return TestResult(
-        name=nodeid.rsplit("::", 1)[-1],
-        exercise=str(mark.get("exercise", "")),
-        max_score=float(mark.get("points", 0.0)),
-        score=0.0,
-        verdict=Verdict.ERROR,
-        hint=str(mark.get("hint", "")),
-        visibility=Visibility(mark.get("visibility", Visibility.VISIBLE)),
-    )
-
-
 def grade_submission(
-    assignment: Assignment,
+    suite: Suite,
     submission: Submission,
     *,
-    reference: types.ModuleType,
     zygote: ZygoteInfo,
-    suite_version: str,
     workdir: Path,
     reference_cache: Path | None = None,
 ) -> tuple[SubmissionResult, list[str]]:
-    """Run the hidden suite against one submission and ``reference`` (the
-    solution module, loaded before this process was forked); its sandboxes'
-    scratch folders go in ``workdir``; reference data the suite asks for is kept in
+    """Run the hidden suite against one submission and the suite's reference
+    (loaded before this process was forked); its sandboxes' scratch folders
+    go in ``workdir``; reference data the suite asks for is kept in
     ``reference_cache`` (None: computed every time).
 
     Returns the result and, for staff only, the tracebacks of tests that
     failed on the grader's side (INTERNAL verdicts)."""
     result, internal = run_on_submission(
         submission,
-        _pytest_args(assignment),
-        assignment=assignment.name,
-        limits=assignment.limits,
+        suite_args(suite.assignment),
+        assignment=suite.assignment.name,
+        limits=suite.limits,
         zygote=zygote,
         workdir=workdir,
-        reference=reference,
-        suite_version=suite_version,
-        defined=vars(reference),
-        reference_data=ReferenceData(reference_cache, suite_version),
+        reference=suite.reference,
+        suite_version=suite.version.outcomes,
+        defined=vars(suite.reference),
+        reference_data=ReferenceData(reference_cache, suite.version.outcomes),
     )
     return bounded(result), internal
 
@@ -176,49 +112,46 @@ def run_on_submission(
         isolation=session.isolation,
         output=session.load_output,
         output_cut=session.load_output_cut,
-        exercises=notebook_order(defined, tests),
+        exercises=notebook_order(defined, (t.exercise for t in tests)),
     )
     return result, plugin.internal_details
 
 
 def ungradable(
-    assignment: Assignment,
+    suite: Suite,
     *,
     student: str,
     submission_hash: str,
-    suite_version: str,
     notice: Notice,
-    tests: tuple[TestResult, ...],
-    exercises: tuple[str, ...],
     verdict: Verdict = Verdict.ERROR,
 ) -> SubmissionResult:
     """The result for a submission that could not be read (or, with
     ``verdict`` INTERNAL, that the grader failed on): every test of the
-    suite (``suite_tests``, ``notebook_order``) scores 0."""
+    suite scores 0."""
     not_run = tuple(
         TestResult(
             name=t.name,
             exercise=t.exercise,
-            max_score=t.max_score,
+            max_score=t.points,
             score=0.0,
             verdict=verdict,
             message="Not run: " + notice.message,
             hint="",
             visibility=t.visibility,
         )
-        for t in tests
+        for t in suite.tests
     )
     return SubmissionResult(
-        assignment=assignment.name,
+        assignment=suite.assignment.name,
         student=student,
         submission_hash=submission_hash,
-        suite_version=suite_version,
+        suite_version=suite.version.outcomes,
         grader_version=grader.__version__,
         graded_at=now(),
         execution_time=0.0,
         tests=not_run,
         notices=(notice,),
-        exercises=exercises,
+        exercises=suite.exercises,
     )
 
 

@@ -134,6 +134,7 @@ class Limit(enum.Enum):
     """Which limit a test or a loading notebook ran into."""
 
     CALL_TIME = "time per call"
+    LOAD_TIME = "time to run the notebook's cells"
     NOTEBOOK_TIME = "time for the whole notebook"
     MEMORY = "memory"
     SCRATCH = "scratch folder"
@@ -569,10 +570,10 @@ class SubmissionResult:
         )
 
 
-def notebook_order(defined: Iterable[str], tests: Iterable[TestResult]) -> tuple[str, ...]:
-    """The exercises the tests grade, in the order ``defined`` names them
-    (the notebook's), then any others sorted."""
-    graded = {t.exercise for t in tests}
+def notebook_order(defined: Iterable[str], exercises: Iterable[str]) -> tuple[str, ...]:
+    """The graded ``exercises``, in the order ``defined`` names them (the
+    notebook's), then any others sorted."""
+    graded = set(exercises)
     known = [name for name in defined if name in graded]
     return tuple(known + sorted(graded - set(known)))
 

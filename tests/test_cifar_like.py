@@ -16,6 +16,7 @@ import numpy as np
 from keras.src.datasets.cifar import load_batch
 
 from grader import assignments
+from grader.results import Limit
 from grader.sandbox.host.client import SandboxClient, Zygote, ZygoteInfo
 from tests.helpers import REPO
 
@@ -95,7 +96,7 @@ def test_sandbox_loads_the_course_data(tmp_path: Path) -> None:
         )
         try:
             load = sandbox.send({"op": "load", "cells": [{"cell": 1, "source": cell}]}, [])
-            reply, _ = sandbox.wait(load, timeout=120)
+            reply, _ = sandbox.wait(load, timeout=120, limit=Limit.LOAD_TIME)
         finally:
             sandbox.close()
     assert sandbox.problems == []

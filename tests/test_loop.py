@@ -11,9 +11,9 @@ import json
 import os
 import subprocess
 import sys
-import types
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -24,7 +24,11 @@ from grader.runners import Isolation, Outcome, SlotStats, loop
 from grader.runners.loop import MAX_TRIES, check_isolation
 from grader.runners.slot import Request, Setup, Verb, pack, receive, send
 from grader.submissions import Found, Submission, read_submission
+from grader.suite import Suite
 from tests.helpers import REPO, isolation_problem, made_result, tensors
+
+ANY_SUITE = cast(Suite, object())
+"""what the loop hands to ``send`` untouched; the scripted runner never reads it"""
 
 
 def submission(student: str) -> Submission:
@@ -50,7 +54,7 @@ class Scripted:
     def free(self) -> int:
         return len(self.idle)
 
-    def send(self, submission: Submission, reference: types.ModuleType) -> None:
+    def send(self, submission: Submission, suite: Suite) -> None:
         slot = self.idle.pop(0)
         student = submission.student
         self.sent.append((student, slot))
@@ -79,7 +83,8 @@ def graded(runner: Scripted, students: list[str]) -> tuple[dict[str, Outcome], l
     """Every outcome the loop yields, by student (each exactly once), and what it said."""
     said: list[str] = []
     outcomes: dict[str, Outcome] = {}
-    for outcome in loop.grade(runner, [submission(s) for s in students], sys, echo=said.append):
+    todo = [submission(s) for s in students]
+    for outcome in loop.grade(runner, todo, ANY_SUITE, echo=said.append):
         assert outcome.submission.student not in outcomes
         outcomes[outcome.submission.student] = outcome
     assert sorted(outcomes) == sorted(students)
@@ -108,7 +113,7 @@ def test_a_dead_slot_gets_no_more_work_and_its_submission_goes_to_another() -> N
 
 def test_no_slot_left_stops_the_batch() -> None:
     runner = Scripted(["dies"], failures={}, dies={"dies"})
-    outcomes: Iterator[Outcome] = loop.grade(runner, [submission("ada")], sys, echo=print)
+    outcomes: Iterator[Outcome] = loop.grade(runner, [submission("ada")], ANY_SUITE, echo=print)
     with pytest.raises(GraderError, match="every runner slot is gone, 1 submission"):
         list(outcomes)
 
@@ -159,7 +164,7 @@ def test_a_slot_server_reports_its_own_isolation_and_its_results_record_it() -> 
     assert server.stdin is not None and server.stdout is not None
     try:
         device = Device("cpu", {"CUDA_VISIBLE_DEVICES": ""})
-        setup = Setup(assignment.name, assignment.suite_version(), None, False, device)
+        setup = Setup(assignment.name, None, False, device)
         send(server.stdin, setup.to_json(), (pack(assignment.solution_dir),))
         isolation = Isolation.from_json(receive(server.stdout)[0])
         problem = isolation_problem()

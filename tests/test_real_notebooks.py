@@ -16,6 +16,7 @@ import pytest
 
 from grader import assignments
 from grader.outdir import OutDir
+from grader.results import Limit
 from grader.sandbox.host.client import SandboxClient, Zygote, ZygoteInfo
 from tests.helpers import REPO, read_results, run_grader
 
@@ -145,7 +146,7 @@ def test_without_namespaces_the_data_folder_is_linked_the_same_way(tmp_path: Pat
         sandbox = SandboxClient(info, limits, tmp_path)
         try:
             load = sandbox.send({"op": "load", "cells": [{"cell": 1, "source": cells[0]}]}, [])
-            reply, _ = sandbox.wait(load, timeout=60)
+            reply, _ = sandbox.wait(load, timeout=60, limit=Limit.LOAD_TIME)
         finally:
             sandbox.close()
     datasets = tmp_path / ".keras" / "datasets"

@@ -46,8 +46,10 @@ def test_an_old_gradebook_is_migrated_and_its_grades_start_the_history(tmp_path:
         found = book.find("00_smoke", "ann")
         assert found is not None and found.penalty is None and found.overrides == ()
     with sqlite3.connect(db) as connection:
-        row = connection.execute("SELECT raw_score, penalty, submitted_at FROM submissions")
-        assert row.fetchone() == (3.0, 0.0, "")
+        row = connection.execute(
+            "SELECT raw_score, penalty, submitted_at, policy_version FROM submissions"
+        )
+        assert row.fetchone() == (3.0, 0.0, "", "")
         with pytest.raises(sqlite3.DatabaseError, match="append-only"):
             connection.execute("UPDATE history SET score = 5")
         with pytest.raises(sqlite3.DatabaseError, match="append-only"):
@@ -176,3 +178,44 @@ def test_an_override_of_a_hidden_test_keeps_its_name_hidden() -> None:
     assert "test_secret_edge_case" not in page
     assert "a hidden test = 1 point. Why: fair for 0" in page
     assert "<code>test_relu_shape</code> = 1 point. Why: fair for 1" in page
+
+
+def test_a_policy_edit_applies_adjustments_again_without_running_a_test(course: Path) -> None:
+    """``due``, the late policy and ``lms_id`` change only what is done after
+    the tests: a run after editing them grades nothing (the gradebook's
+    graded-at time stays), says "policy changed", and records each new
+    score as rescored; a limit decides outcomes, so editing one grades
+    everyone again."""
+    toml = course / "solutions" / "00_smoke" / "assignment.toml"
+    assert "graded 3," in grade(course)
+    graded_at = results_of(course, "good")["graded_at"]
+    assert results_of(course, "good")["score"] == 4.0  # 2 started days late, 10% each
+
+    text = toml.read_text().replace("2026-12-01T23:59:00Z", "2026-12-02T23:59:00Z")
+    toml.write_text(text.replace("10% per day", "5% per day"))
+    moved = grade(course)
+    assert "graded 0, unchanged since last run 3" in moved
+    assert "policy changed: adjustments made again for 3 unchanged submission(s)" in moved
+    assert "  ~ good             4/5 -> 4.75/5" in moved  # 1 started day late, 5%
+    assert "new suite version" not in moved
+    assert (results_of(course, "good")["score"], results_of(course, "good")["graded_at"]) == (
+        4.75,
+        graded_at,
+    )
+
+    again = grade(course)
+    assert "graded 0, unchanged since last run 3" in again and "policy changed" not in again
+
+    toml.write_text(toml.read_text().replace("[limits]", 'lms_id = "4412"\n[limits]'))
+    relabelled = grade(course)
+    assert "graded 0, unchanged since last run 3" in relabelled
+    assert "policy changed" in relabelled and "scores changed (0)" in relabelled
+    assert results_of(course, "good")["graded_at"] == graded_at
+
+    toml.write_text(toml.read_text().replace("call_timeout = 3.0", "call_timeout = 4.0"))
+    regraded = grade(course)
+    assert "graded 3, unchanged since last run 0" in regraded
+    assert "policy changed" not in regraded
+    with Gradebook(course / "out" / "gradebook.db") as book:
+        causes = [e.cause for e in book.history("00_smoke", "good")]
+        assert causes == ["graded", "rescored", "graded"]  # lms_id changed no score

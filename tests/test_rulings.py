@@ -1,8 +1,12 @@
 """Each exception a test can end with has one verdict rule, and the rule sets
 the typed signals (which limit was hit, whether data was refused) that the
-class summary reads instead of the message."""
+class summary reads instead of the message; a timeout carries the limit
+that set its deadline."""
 
 from __future__ import annotations
+
+import shutil
+from pathlib import Path
 
 import pytest
 
@@ -26,6 +30,7 @@ from grader.sandbox.errors import (
     SandboxTimeout,
 )
 from grader.sandbox.host.limits import Limits
+from tests.helpers import COURSE, read_results, run_grader, smoke_args
 
 LIMITS = Limits(call_timeout=3, total_timeout=30)
 
@@ -38,8 +43,8 @@ CASES: list[tuple[BaseException, Verdict, Limit | None, bool]] = [
     (StillAStub("`f`", "_Stub", "", ()), Verdict.NOT_IMPLEMENTED, None, False),
     (StudentOutOfMemory("`f`", "MemoryError", "", ()), Verdict.MEMORY, Limit.MEMORY, False),
     (ValueRefused("`f`", "ResultRefused", "too deep", ()), Verdict.ERROR, None, True),
-    (SandboxTimeout(3, None), Verdict.TIMEOUT, Limit.CALL_TIME, False),
-    (SandboxTimeout(30, None), Verdict.TIMEOUT, Limit.NOTEBOOK_TIME, False),
+    (SandboxTimeout(3, None, Limit.CALL_TIME), Verdict.TIMEOUT, Limit.CALL_TIME, False),
+    (SandboxTimeout(1.5, None, Limit.NOTEBOOK_TIME), Verdict.TIMEOUT, Limit.NOTEBOOK_TIME, False),
     (SandboxDied(memory=True, cell=None), Verdict.MEMORY, Limit.MEMORY, False),
     (SandboxDied(memory=False, cell=None, scratch=True), Verdict.CRASH, Limit.SCRATCH, False),
     (SandboxDied(memory=False, cell=None), Verdict.CRASH, Limit.PROCESS, False),
@@ -47,8 +52,13 @@ CASES: list[tuple[BaseException, Verdict, Limit | None, bool]] = [
     (SandboxForged("unasked"), Verdict.ERROR, None, True),
     (StaleHandle("Variable"), Verdict.ERROR, None, False),
     (SandboxFailure("lost"), Verdict.ERROR, None, False),
-    (LoadFailed(SandboxTimeout(3, 2)), Verdict.TIMEOUT, Limit.CALL_TIME, False),
-    (LoadFailed(SandboxTimeout(30, 2)), Verdict.TIMEOUT, Limit.NOTEBOOK_TIME, False),
+    (LoadFailed(SandboxTimeout(10, 2, Limit.LOAD_TIME)), Verdict.TIMEOUT, Limit.LOAD_TIME, False),
+    (
+        LoadFailed(SandboxTimeout(1.5, 2, Limit.NOTEBOOK_TIME)),
+        Verdict.TIMEOUT,
+        Limit.NOTEBOOK_TIME,
+        False,
+    ),
     (LoadFailed(SandboxRefused("too large")), Verdict.ERROR, None, True),
     (LoadFailed(SandboxDied(memory=True, cell=2)), Verdict.MEMORY, Limit.MEMORY, False),
     (
@@ -78,3 +88,32 @@ def test_every_rule_is_exercised_and_every_limit_verdict_names_its_limit() -> No
     for exc, *_ in CASES:
         judged: Ruling = ruling(exc, LIMITS)
         assert (judged.limit is not None) == (judged.verdict in limited), exc
+
+
+def test_a_timeout_names_the_limit_that_ran_out(tmp_path: Path) -> None:
+    """Through a real run with a small notebook budget: an endless call hits
+    the time per call; the next call is cut short by what is left of the
+    whole notebook's budget, and says so (not "time per call"); cells
+    that loop at the top level hit the load limit."""
+    shutil.copytree(COURSE / "solutions", tmp_path / "solutions")
+    toml = tmp_path / "solutions" / "00_smoke" / "assignment.toml"
+    head, _, _ = toml.read_text().partition("[limits]")
+    limits = "call_timeout = 2.0\nload_timeout = 1.5\ntotal_timeout = 3.5\nmemory_mb = 768\n"
+    toml.write_text(f"{head}[limits]\n{limits}")
+    klass = tmp_path / "class"
+    klass.mkdir()
+    shutil.copy(COURSE / "submissions" / "loop.ipynb", klass / "loop.ipynb")
+    (klass / "spins.py").write_text("while True:\n    pass\n")
+    done = run_grader(*smoke_args(klass, tmp_path / "out", "-j", "1", course=tmp_path))
+    assert done.returncode == 0, done.stdout + done.stderr
+    graded = read_results(tmp_path / "out" / "00_smoke")
+
+    first, second, *rest = graded["loop"]["tests"]
+    assert (first["verdict"], first["limit"]) == ("timeout", Limit.CALL_TIME.value)
+    assert (second["verdict"], second["limit"]) == ("timeout", Limit.NOTEBOOK_TIME.value)
+    assert "3.5 s allowed for the whole notebook" in second["message"]
+    assert {t["limit"] for t in rest} == {Limit.NOTEBOOK_TIME.value}
+
+    for test in graded["spins"]["tests"]:
+        assert (test["verdict"], test["limit"]) == ("timeout", Limit.LOAD_TIME.value)
+        assert "took longer than 1.5 s" in test["message"]

@@ -37,12 +37,13 @@ from grader.assignments import PUBLIC_SUITE
 from grader.check import public
 from grader.check.public import PublicAssignment
 from grader.errors import GraderError, NotCheckable, SubmissionProblem, UsageError
-from grader.grading import pytest_args, run_on_submission
+from grader.grading import run_on_submission
 from grader.release import METADATA_KEY, student_zip_name
 from grader.results import SubmissionResult, TestResult, Verdict
 from grader.sandbox.host.client import Zygote, ZygoteInfo
 from grader.students import shown, student_id
 from grader.submissions import Found, Submission, read_submission
+from grader.suite import pytest_args
 from grader.texts import one_line
 from grader.workdir import RunDir
 

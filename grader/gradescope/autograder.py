@@ -27,7 +27,6 @@ import stat
 import tempfile
 import time
 import traceback
-import types
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,7 +44,6 @@ from grader.results import (
     NoticeKind,
     SubmissionResult,
     Visibility,
-    notebook_order,
 )
 from grader.runners.local import preload_tensorflow
 from grader.sandbox.guest import confine
@@ -53,6 +51,8 @@ from grader.sandbox.host import trees
 from grader.sandbox.host.client import IsolationPart, kill_descendants
 from grader.students import shown, student_id
 from grader.submissions import SUFFIXES, Found, read_submission
+from grader.suite import Suite
+from grader.suite import load as load_suite
 
 MAX_ENTRIES = 10_000
 """entries of the submission folder looked at (a GitHub submission is a whole repository)"""
@@ -172,46 +172,37 @@ def _grade(
 ) -> tuple[SubmissionResult, str]:
     """The result, and the message of a refusal ("" when it was graded)."""
     preload_tensorflow()
-    reference = assignments.load_reference(assignment)  # once, for listing and for grading
-    tests = grading.suite_tests(assignment, reference)
-    exercises = {t.exercise for t in tests}
+    suite = load_suite(assignment)  # once, for refusing and for grading
     found = locate(folder, assignment.notebook)
     if isinstance(found, Path):
-        refusal = wrong_assignment(found, assignment, exercises)
+        refusal = wrong_assignment(found, assignment, suite.exercises)
         if refusal is None:
-            return _graded(assignment, reference, found, metadata, echo)
+            return _graded(suite, found, metadata, echo)
     else:
         refusal = found
     notice = Notice(kind=NoticeKind.UNREADABLE, message=refusal.message)
     result = grading.ungradable(
-        assignment,
-        student="submission",
-        submission_hash=f"refused:{refusal.kind}",
-        suite_version=assignment.suite_version(),
-        notice=notice,
-        tests=tests,
-        exercises=notebook_order(vars(reference), tests),
+        suite, student="submission", submission_hash=f"refused:{refusal.kind}", notice=notice
     )
     return result, refusal.message
 
 
 def _graded(
-    assignment: Assignment,
-    reference: types.ModuleType,
+    suite: Suite,
     path: Path,
     metadata: protocol.SubmissionMetadata,
     echo: Echo,
 ) -> tuple[SubmissionResult, str]:
     with tempfile.TemporaryDirectory(prefix="tfgrade-gradescope-") as out:
         summary = grade_assignment(
-            assignment,
+            suite.assignment,
             paths=[path],
             out=OutDir(Path(out)),
             jobs=1,
             force=True,
             progress=False,
             echo=echo,
-            reference=reference,
+            suite=suite,
             platform=metadata,
         )
         if summary.staff_log is not None:  # instructors only: it quotes the hidden suite

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from grader.errors import ConfigError
 from grader.harness.errors import (
     FunctionMissing,
     LoadFailed,
@@ -28,6 +29,7 @@ from grader.harness.errors import (
     StudentRaised,
     ValueRefused,
 )
+from grader.harness.marks import TestSpec
 from grader.harness.proxy import SandboxControl, StudentProxy, StudentSession
 from grader.harness.reference_data import ReferenceData
 from grader.results import Curve, Frame, Limit, Notice, TestResult, Verdict, Visibility
@@ -82,7 +84,9 @@ class GradingPlugin:
         self.results: dict[str, TestResult] = {}
         self.suite_errors: list[str] = []
         self.order: list[str] = []
-        self.marks: dict[str, dict[str, Any]] = {}
+        self.tests: dict[str, TestSpec] = {}
+        """each test's ``@grade`` mark, checked, by node id"""
+        self.mark_errors: list[ConfigError] = []
         self.feedback_for: dict[str, Feedback] = {}
         self.internal_details: list[str] = []
         """tracebacks of INTERNAL verdicts, for staff (never shown to students)"""
@@ -128,8 +132,8 @@ class GradingPlugin:
         ones, so the expected values shown in one submission's feedback do
         not answer another's. A test marked ``fixed_inputs`` ignores the
         submission."""
-        fixed = self.marks.get(request.node.nodeid, {}).get("fixed_inputs")
-        return self.generator(request.node.nodeid, per_submission=not fixed)
+        fixed = self.tests[request.node.nodeid].fixed_inputs
+        return self.generator(request.node.nodeid, per_submission=fixed is None)
 
     @pytest.fixture(scope="module")
     def module_rng(self, request: pytest.FixtureRequest) -> np.random.Generator:
@@ -157,14 +161,22 @@ class GradingPlugin:
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         """Results keep the suite's order; hidden tests run after every other
         (student code keeps state between tests, so a test that ran after a
-        hidden one could show the student the hidden test's inputs)."""
+        hidden one could show the student the hidden test's inputs). A suite
+        with a test unmarked or marked wrong runs nothing."""
         self.order = [item.nodeid for item in items]
         for item in items:
             mark = item.get_closest_marker("grade")
             if mark is None:
                 self.suite_errors.append(f"{item.nodeid} has no @grade mark")
-            else:
-                self.marks[item.nodeid] = dict(mark.kwargs)
+                continue
+            try:
+                self.tests[item.nodeid] = TestSpec.from_mark(
+                    item.config.rootpath, item.nodeid, item.name, mark.kwargs
+                )
+            except ConfigError as err:
+                self.mark_errors.append(err)
+        if self.suite_errors or self.mark_errors:
+            items.clear()
         items.sort(key=self._hidden)
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
@@ -172,8 +184,7 @@ class GradingPlugin:
             self.hidden_from = len(self.session.notices)
 
     def _hidden(self, item: pytest.Item) -> bool:
-        visibility = self.marks.get(item.nodeid, {}).get("visibility", Visibility.VISIBLE)
-        return bool(visibility == Visibility.HIDDEN)
+        return self.tests[item.nodeid].visibility is Visibility.HIDDEN
 
     def notices(self) -> tuple[Notice, ...]:
         """The sandboxes' notices, those raised once hidden tests began
@@ -199,22 +210,21 @@ class GradingPlugin:
     # -- verdicts -------------------------------------------------------
 
     def _result(self, item: pytest.Item, call: pytest.CallInfo[None]) -> TestResult:
-        info = self.marks.get(item.nodeid, {})
-        points = float(info.get("points", 0.0))
+        spec = self.tests[item.nodeid]
         exception = call.excinfo.value if call.excinfo else None
         judged = self.verdict(exception)
         output, output_cut = self.session.take_output() if self.session else ("", False)
         if judged.verdict is Verdict.INTERNAL and call.excinfo is not None:
             self.internal_details.append(f"{item.nodeid}:\n{call.excinfo.getrepr(style='short')}")
         return TestResult(
-            name=item.name,
-            exercise=str(info.get("exercise", "")),
-            max_score=points,
-            score=points if judged.verdict is Verdict.PASSED else 0.0,
+            name=spec.name,
+            exercise=spec.exercise,
+            max_score=spec.points,
+            score=spec.points if judged.verdict is Verdict.PASSED else 0.0,
             verdict=judged.verdict,
             message=judged.message,
-            hint=str(info.get("hint", "")),
-            visibility=Visibility(info.get("visibility", Visibility.VISIBLE)),
+            hint=spec.hint,
+            visibility=spec.visibility,
             frames=judged.frames,
             output=output,
             output_cut=output_cut,
@@ -314,18 +324,18 @@ def _student_raised(exc: StudentRaised, limits: Limits) -> Ruling:
 
 @ruling.register
 def _sandbox_timeout(exc: SandboxTimeout, limits: Limits) -> Ruling:
-    if _time_limit(exc, limits) is Limit.NOTEBOOK_TIME:
+    if exc.limit is Limit.NOTEBOOK_TIME:
         return Ruling(
             Verdict.TIMEOUT,
             f"Your code used up the {limits.total_timeout:g} s allowed for the whole "
             "notebook, so this test was not run.",
-            limit=Limit.NOTEBOOK_TIME,
+            limit=exc.limit,
         )
     return Ruling(
         Verdict.TIMEOUT,
         f"The call did not finish within {exc.seconds:g} s and was stopped. Look for a "
         "loop whose condition never becomes false, or work far larger than the inputs.",
-        limit=Limit.CALL_TIME,
+        limit=exc.limit,
     )
 
 
@@ -373,11 +383,16 @@ def _load_failed(exc: LoadFailed, limits: Limits) -> Ruling:
     cell = getattr(cause, "cell", None)
     where = f" (cell {cell} was running)" if cell else ""
     if isinstance(cause, SandboxTimeout):
+        budget = (
+            f"used up the {limits.total_timeout:g} s allowed for the whole notebook"
+            if cause.limit is Limit.NOTEBOOK_TIME
+            else f"took longer than {cause.seconds:g} s"
+        )
         return Ruling(
             Verdict.TIMEOUT,
-            f"Running your notebook's cells took longer than {cause.seconds:g} s{where}, so "
-            "none of your functions could be tested. Move long work out of top-level code.",
-            limit=_time_limit(cause, limits),
+            f"Running your notebook's cells {budget}{where}, so none of your functions could "
+            "be tested. Move long work out of top-level code.",
+            limit=cause.limit,
         )
     if isinstance(cause, SandboxRefused):
         return Ruling(
@@ -399,9 +414,3 @@ def _load_failed(exc: LoadFailed, limits: Limits) -> Ruling:
         "crash), so none of your functions could be tested.",
         limit=Limit.SCRATCH if isinstance(cause, SandboxDied) and cause.scratch else Limit.PROCESS,
     )
-
-
-def _time_limit(exc: SandboxTimeout, limits: Limits) -> Limit:
-    """A request that overran: its own deadline, or the whole notebook's budget
-    (loading the cells counts as one request)."""
-    return Limit.NOTEBOOK_TIME if exc.seconds >= limits.total_timeout else Limit.CALL_TIME

@@ -28,7 +28,7 @@ from grader.harness.errors import (
     StudentRaised,
     ValueRefused,
 )
-from grader.results import Frame, Notice, NoticeKind
+from grader.results import Frame, Limit, Notice, NoticeKind
 from grader.sandbox import wire
 from grader.sandbox.errors import (
     SandboxDied,
@@ -164,7 +164,7 @@ class StudentSession:
         sent = time.monotonic()
         try:
             reply, reply_blobs = self._await(
-                sandbox, sandbox.send(message, blobs), self.limits.call_timeout, sent
+                sandbox, sandbox.send(message, blobs), Limit.CALL_TIME, sent
             )
         except SandboxForged:
             self._flag_forgery()
@@ -202,7 +202,7 @@ class StudentSession:
         self._used += now - answered
         if now - sent > self.limits.call_timeout:
             sandbox.close()
-            raise SandboxTimeout(self.limits.call_timeout, None)
+            raise SandboxTimeout(self.limits.call_timeout, None, Limit.CALL_TIME)
 
     def _flag_forgery(self) -> None:
         notice = Notice(
@@ -212,19 +212,23 @@ class StudentSession:
         self._add_notice(notice)
 
     def _await(
-        self, sandbox: SandboxClient, request_id: int, limit: float, sent: float
+        self, sandbox: SandboxClient, request_id: int, limit: Limit, sent: float
     ) -> tuple[dict[str, Any], list[bytes]]:
-        """Wait for a reply within ``limit`` and what is left of the total budget,
-        both counted from ``sent``."""
+        """Wait for a reply within ``limit`` (the call's or the load's) and what
+        is left of the total budget, both counted from ``sent``; a timeout
+        names whichever of the two was the shorter."""
         remaining = self.limits.total_timeout - self._used
         if remaining <= 0:
             sandbox.close()
-            raise SandboxTimeout(self.limits.total_timeout, None)
-        timeout = min(limit, remaining) - (time.monotonic() - sent)
+            raise SandboxTimeout(self.limits.total_timeout, None, Limit.NOTEBOOK_TIME)
+        seconds = self.limits.load_timeout if limit is Limit.LOAD_TIME else self.limits.call_timeout
+        if remaining < seconds:
+            seconds, limit = remaining, Limit.NOTEBOOK_TIME
+        timeout = seconds - (time.monotonic() - sent)
         try:
-            return sandbox.wait(request_id, timeout=max(timeout, 0.0))
-        except SandboxTimeout as err:
-            raise SandboxTimeout(min(limit, remaining), err.cell) from None
+            return sandbox.wait(request_id, timeout=max(timeout, 0.0), limit=limit)
+        except SandboxTimeout as err:  # it says what was left after sending; the limit is more
+            raise SandboxTimeout(seconds, err.cell, err.limit) from None
         finally:
             self._used += time.monotonic() - sent
 
@@ -258,7 +262,7 @@ class StudentSession:
         request_id, sent = self._loading
         self._loading = None
         try:
-            reply, _ = self._await(sandbox, request_id, self.limits.load_timeout, sent)
+            reply, _ = self._await(sandbox, request_id, Limit.LOAD_TIME, sent)
         except SandboxFailure as err:
             if isinstance(err, SandboxForged):
                 self._flag_forgery()

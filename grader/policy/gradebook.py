@@ -2,7 +2,10 @@
 
 Each submission is written in one transaction, so a crash or a kill -9
 leaves every grade either fully there or not there at all. A submission
-graded before with the same file hash and suite version is not graded again.
+graded before with the same file hash and suite version (its outcomes
+digest, ``grader.suite.SuiteVersion``) is not graded again; each grade also
+keeps the policy digest its adjustments were made under, so a run can say
+when only the policy changed.
 
 Beside the current grades it keeps staff overrides (which a regrade keeps)
 and the history of every grade recorded, append-only (triggers refuse an
@@ -40,6 +43,7 @@ CREATE TABLE IF NOT EXISTS submissions (
     penalty         REAL NOT NULL DEFAULT 0,
     penalty_reason  TEXT NOT NULL DEFAULT '',
     submitted_at    TEXT NOT NULL DEFAULT '',
+    policy_version  TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (assignment, student)
 )""",
     """
@@ -101,6 +105,7 @@ _ADDED_COLUMNS = {
     "penalty": "REAL NOT NULL DEFAULT 0",
     "penalty_reason": "TEXT NOT NULL DEFAULT ''",
     "submitted_at": "TEXT NOT NULL DEFAULT ''",
+    "policy_version": "TEXT NOT NULL DEFAULT ''",
 }
 """columns of ``submissions`` a gradebook made before them lacks"""
 DB_NAME = "gradebook.db"
@@ -191,22 +196,45 @@ class Gradebook:
         ).fetchone()
         return row is not None and bool(row[0])
 
-    def record(self, result: SubmissionResult, *, cause: str = "graded") -> None:
+    def policy_version(self, assignment: str, student: str) -> str | None:
+        """The policy digest this student's grade was adjusted under ("" when
+        recorded before gradebooks kept it; None: no grade)."""
+        row = self._db.execute(
+            "SELECT policy_version FROM submissions WHERE assignment = ? AND student = ?",
+            (assignment, student),
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def note_policy(self, assignment: str, student: str, policy: str) -> None:
+        """Keep that this grade, unchanged, was adjusted under ``policy``: a
+        grade that did not change adds nothing to the history."""
+        self._db.execute(
+            "UPDATE submissions SET policy_version = ? WHERE assignment = ? AND student = ?",
+            (policy, assignment, student),
+        )
+
+    def record(
+        self, result: SubmissionResult, *, cause: str = "graded", policy: str | None = None
+    ) -> None:
         """Replace this student's grade for the assignment and add it to the
-        history, in one transaction. ``cause``: graded, override, rescored."""
+        history, in one transaction. ``cause``: graded, override, rescored;
+        ``policy``: the policy digest it was adjusted under (None: as before)."""
         with self._transaction():
-            self._write(result, cause)
+            self._write(result, cause, policy)
             self._count_failure(result)
 
-    def _write(self, result: SubmissionResult, cause: str) -> None:
+    def _write(self, result: SubmissionResult, cause: str, policy: str | None = None) -> None:
         key = (result.assignment, result.student)
         data = jsontext.dumps(result.to_json())
         penalty = result.penalty
+        if policy is None:
+            policy = self.policy_version(*key) or ""
         self._db.execute("DELETE FROM submissions WHERE assignment = ? AND student = ?", key)
         self._db.execute(
             "INSERT INTO submissions (assignment, student, submission_hash, suite_version,"
             " grader_version, graded_at, score, max_score, results_json, raw_score, penalty,"
-            " penalty_reason, submitted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " penalty_reason, submitted_at, policy_version)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 *key,
                 result.submission_hash,
@@ -220,6 +248,7 @@ class Gradebook:
                 penalty.points if penalty else 0.0,
                 penalty.reason if penalty else "",
                 penalty.submitted_at if penalty else "",
+                policy,
             ),
         )
         self._db.executemany(

@@ -25,6 +25,7 @@ from grader.assignments import Assignment
 from grader.errors import UsageError
 from grader.results import SubmissionResult
 from grader.submissions import Submission
+from grader.suite import Suite
 from grader.workdir import RunDir
 
 
@@ -112,7 +113,6 @@ class RunnerSetup:
     """What the driver asked for, for whichever backend starts."""
 
     assignment: Assignment
-    suite_version: str
     run_dir: RunDir
     """the run's folder on this machine (swept if the run is killed)"""
     jobs: int
@@ -140,12 +140,12 @@ class Runner(Protocol):
         """How many slots can take a submission now (0 once every slot is gone)."""
         ...
 
-    def send(self, submission: Submission, reference: types.ModuleType) -> None:
+    def send(self, submission: Submission, suite: Suite) -> None:
         """Start grading ``submission`` on a free slot.
 
-        ``reference`` is the solution module the driver loaded: grading
-        processes forked here inherit it; a backend whose grading processes
-        run elsewhere loads it there, from the files it shipped."""
+        ``suite`` is the one the driver loaded: grading processes forked here
+        inherit it; a backend whose grading processes run elsewhere loads it
+        there, from the files it shipped."""
         ...
 
     def receive(self) -> list[Outcome]:

@@ -16,7 +16,6 @@ import selectors
 import signal
 import time
 import traceback
-import types
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from grader.sandbox.common import die_with_parent
 from grader.sandbox.host.client import Zygote, ZygoteInfo
 from grader.sandbox.host.limits import Cgroup, Limits
 from grader.submissions import Submission
+from grader.suite import Suite
 from grader.workdir import RunDir
 
 MAX_PAYLOAD_BYTES = 64 * 2**20
@@ -106,7 +106,6 @@ def start(setup: RunnerSetup) -> LocalRunner:
         os.environ["CUDA_VISIBLE_DEVICES"] = ""  # reference solutions run on the CPU, here
     return LocalRunner(
         setup.assignment,
-        setup.suite_version,
         planned,
         setup.run_dir,
         jobs=jobs,
@@ -120,7 +119,6 @@ class LocalRunner:
     def __init__(
         self,
         assignment: Assignment,
-        suite_version: str,
         devices: list[Device],
         run_dir: RunDir,
         *,
@@ -131,7 +129,6 @@ class LocalRunner:
         caller does its own start-up. ``reference_cache``: see
         ``grader.harness.reference_data`` (None: no cache)."""
         self.assignment = assignment
-        self.suite_version = suite_version
         self.jobs = jobs
         self.run_dir = run_dir
         self.reference_cache = reference_cache
@@ -149,10 +146,10 @@ class LocalRunner:
     def free(self) -> int:
         return self.jobs - len(self._running)
 
-    def send(self, submission: Submission, reference: types.ModuleType) -> None:
-        """Fork a grading process for ``submission`` (``reference`` is
-        loaded in this process: it inherits it), its sandboxes from the
-        least busy zygote."""
+    def send(self, submission: Submission, suite: Suite) -> None:
+        """Fork a grading process for ``submission`` (``suite`` is loaded
+        in this process: it inherits it), its sandboxes from the least busy
+        zygote."""
         self.run_dir.check_space(self.assignment.limits.scratch_mb * 2**20)
         busy = collections.Counter(c.zygote for c in self._running.values())
         zygote = min(range(len(self._zygotes)), key=lambda i: busy[i])
@@ -164,10 +161,8 @@ class LocalRunner:
         if pid == 0:
             os.close(read_fd)
             _child_main(
-                self.assignment,
-                reference,
+                suite,
                 submission,
-                self.suite_version,
                 info,
                 workdir,
                 self.reference_cache,
@@ -259,10 +254,8 @@ def _isolation(zygote: Zygote, limits: Limits) -> Isolation:
 
 
 def _child_main(
-    assignment: Assignment,
-    reference: types.ModuleType,
+    suite: Suite,
     submission: Submission,
-    suite_version: str,
     zygote: ZygoteInfo,
     workdir: Path,
     reference_cache: Path | None,
@@ -279,11 +272,9 @@ def _child_main(
             os.dup2(devnull, 2)
         try:
             result, internal = grading.grade_submission(
-                assignment,
+                suite,
                 submission,
-                reference=reference,
                 zygote=zygote,
-                suite_version=suite_version,
                 workdir=workdir,
                 reference_cache=reference_cache,
             )

@@ -5,12 +5,12 @@ must have, above whichever backend moves the submissions (as pytest-xdist's
 from __future__ import annotations
 
 import collections
-import types
 from collections.abc import Callable, Iterator, Sequence
 
 from grader.errors import GraderError
 from grader.runners import Isolation, Outcome, Runner
 from grader.submissions import Submission
+from grader.suite import Suite
 from grader.texts import one_line
 
 MAX_TRIES = 2
@@ -37,7 +37,7 @@ def check_isolation(
 def grade(
     runner: Runner,
     todo: Sequence[Submission],
-    reference: types.ModuleType,
+    suite: Suite,
     *,
     echo: Callable[[str], None],
 ) -> Iterator[Outcome]:
@@ -53,7 +53,7 @@ def grade(
         while queue and runner.free():
             submission = queue.popleft()
             tries[submission.student] += 1
-            runner.send(submission, reference)
+            runner.send(submission, suite)
             running += 1
         if not running:
             raise GraderError(

@@ -21,7 +21,6 @@ import logging
 import os
 import subprocess
 import sys
-import types
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -36,6 +35,7 @@ from grader.runners import Isolation, Outcome, RunnerSetup, SlotStats
 from grader.runners import slot as slot_server
 from grader.runners.slot import Request, Verb, pack
 from grader.submissions import Submission
+from grader.suite import Suite
 from grader.texts import one_line
 
 READY_SECONDS = 600
@@ -95,7 +95,6 @@ def start(setup: RunnerSetup) -> RayRunner:
     """The ``ray`` backend: on ``setup.address``'s cluster, or a local Ray instance."""
     return RayRunner(
         setup.assignment,
-        setup.suite_version,
         jobs=setup.jobs,
         address=setup.address,
         gpu_share=setup.gpu_share,
@@ -111,7 +110,6 @@ class RayRunner:
     def __init__(
         self,
         assignment: Assignment,
-        suite_version: str,
         *,
         jobs: int,
         address: str | None,
@@ -136,7 +134,6 @@ class RayRunner:
         data = _data_within(assignment)
         setup = {
             "assignment": assignment.name,
-            "suite_version": suite_version,
             "data": None if data is None else data.as_posix(),
             "reference_cache": reference_cache,
         }  # a Setup's JSON, but for the device: each actor's own
@@ -181,9 +178,9 @@ class RayRunner:
     def free(self) -> int:
         return len(self._idle)
 
-    def send(self, submission: Submission, reference: types.ModuleType) -> None:
+    def send(self, submission: Submission, suite: Suite) -> None:
         """Hand ``submission`` to an idle actor; its slot server loaded its
-        own ``reference`` from the files shipped to it."""
+        own suite from the files shipped to it."""
         actor = self._idle.pop()
         request = jsontext.dumps(submission.to_json())
         self._running[actor.grade.remote(request)] = (actor, submission)

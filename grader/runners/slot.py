@@ -28,12 +28,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from grader import archives, assignments, grading, jsontext
+from grader import archives, assignments, jsontext
 from grader.assignments import Assignment
 from grader.devices import Device
 from grader.runners.local import LocalRunner, preload_tensorflow
 from grader.sandbox.common import die_with_parent
 from grader.submissions import Submission
+from grader.suite import load as load_suite
 from grader.workdir import RunDir
 
 
@@ -43,7 +44,6 @@ class Setup:
     are the solution folder's tar, then the course data folder's (if any)."""
 
     assignment: str
-    suite_version: str
     data: str | None
     """the data folder's place in the course, where it is unpacked"""
     reference_cache: bool
@@ -58,7 +58,6 @@ class Setup:
         device = data["device"]
         return cls(
             str(data["assignment"]),
-            str(data["suite_version"]),
             None if data["data"] is None else str(data["data"]),
             bool(data["reference_cache"]),
             Device(str(device["name"]), dict(device["env"]), bool(device["gpu"])),
@@ -152,7 +151,6 @@ def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
         assignment = _installed(setup, blobs, private)
         runner = LocalRunner(
             assignment,
-            setup.suite_version,
             [setup.device],
             run_dir,
             jobs=1,
@@ -160,9 +158,8 @@ def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
         )
         os.environ["CUDA_VISIBLE_DEVICES"] = ""  # the reference runs on the CPU, as locally
         preload_tensorflow()
-        reference = assignments.load_reference(assignment)  # once: forks inherit it
-        # listed once, as the driver does: forks inherit pytest's imports too
-        grading.suite_tests(assignment, reference)
+        # once, as the driver does: forks inherit it and pytest's imports
+        suite = load_suite(assignment)
         gc.freeze()
         [isolation] = runner.wait_ready()
         send(replies, isolation.to_json())
@@ -175,7 +172,7 @@ def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
             match request.verb:
                 case Verb.GRADE:
                     assert request.submission is not None  # as from_json checked
-                    runner.send(request.submission, reference)
+                    runner.send(request.submission, suite)
                     while not (ended := runner.receive()):
                         continue
                     [outcome] = ended  # one try: the driver's loop retries

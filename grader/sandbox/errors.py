@@ -35,6 +35,11 @@ which never leave the sandbox (it replies with an ``ErrorReply``).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # a name for the type checker only: nothing trusted is imported
+    from grader.results import Limit
+
 
 class WireError(Exception):
     """A frame or value that breaks the wire's rules (size, depth, schema)."""
@@ -55,11 +60,14 @@ class SandboxFailure(Exception):
 class SandboxTimeout(SandboxFailure):
     """A request overran its deadline, so the sandbox was killed."""
 
-    def __init__(self, seconds: float, cell: int | None) -> None:
+    def __init__(self, seconds: float, cell: int | None, limit: Limit) -> None:
         super().__init__(f"no answer within {seconds:g} s")
         self.seconds = seconds
         self.cell = cell
         """the notebook cell that was running, when loading"""
+        self.limit = limit
+        """the limit whose deadline passed, as the caller set it: never guessed
+        from ``seconds`` (what was left of the notebook's budget can be any number)"""
 
 
 class SandboxDied(SandboxFailure):

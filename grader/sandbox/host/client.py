@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.errors import GraderError
-from grader.results import NOTICES, NoticeKind, Origin
+from grader.results import NOTICES, Limit, NoticeKind, Origin
 from grader.sandbox import wire
 from grader.sandbox.common import KEPT_ENVIRONMENT, socket_address
 from grader.sandbox.errors import (
@@ -288,12 +288,15 @@ class SandboxClient:
         try:
             wire.send(self._sock, {**message, "id": self._next_id}, blobs)
         except (OSError, WireError) as err:
-            raise self._failure(err, 0.0, None) from None
+            raise self._failure(err, None) from None
         return self._next_id
 
-    def wait(self, request_id: int, *, timeout: float) -> tuple[dict[str, Any], list[bytes]]:
+    def wait(
+        self, request_id: int, *, timeout: float, limit: Limit
+    ) -> tuple[dict[str, Any], list[bytes]]:
         """The reply to ``request_id``, noting load progress and problems on the
-        way. Only the frames the protocol expects for that request are taken.
+        way; past ``timeout`` a ``SandboxTimeout`` naming ``limit``, the limit
+        that set it. Only the frames the protocol expects for that request are taken.
         The deadline counts the sandbox's own CPU time, with wall time as a
         generous backstop (see ``_Deadline``)."""
         deadline = _Deadline(self, timeout)
@@ -316,7 +319,7 @@ class SandboxClient:
                     raise _Forged("an answer to a question that was not asked")
                 return reply, reply_blobs
         except (OSError, WireError, KeyError, ValueError, TypeError) as err:
-            raise self._failure(err, timeout, cell) from None
+            raise self._failure(err, cell, SandboxTimeout(timeout, cell, limit)) from None
 
     def _note_problem(self, problem: Any, loading: bool) -> None:
         allowed = LOAD_PROBLEM_KINDS if loading else CALL_PROBLEM_KINDS
@@ -327,15 +330,18 @@ class SandboxClient:
             raise _Forged(f"more than {MAX_PROBLEMS} notices")
         self.problems.append(problem)
 
-    def _failure(self, err: Exception, timeout: float, cell: int | None) -> SandboxFailure:
-        """Kill the sandbox and say why it could not answer."""
+    def _failure(
+        self, err: Exception, cell: int | None, timeout: SandboxTimeout | None = None
+    ) -> SandboxFailure:
+        """Kill the sandbox and say why it could not answer (``timeout``: what
+        a deadline that passed while waiting means)."""
         memory = (self._cgroup is not None and self._cgroup.oom_killed()) or (
             self._watchdog is not None and self._watchdog.exceeded == "memory"
         )
         scratch = self._watchdog is not None and self._watchdog.exceeded == "scratch"
         self.close()
-        if isinstance(err, FrameTimeout):
-            return SandboxTimeout(timeout, cell)
+        if isinstance(err, FrameTimeout) and timeout is not None:
+            return timeout
         if isinstance(err, (PeerClosed, OSError)):  # OSError: sent into a dead sandbox
             return SandboxDied(memory=memory, cell=cell, scratch=scratch)
         if isinstance(err, _Forged):
