@@ -176,13 +176,7 @@ def load_extensions(root: Path, sections: dict[str, str] | None) -> Extensions:
     students: dict[tuple[str, str], dt.datetime] = {}
     by_section: dict[tuple[str, str], dt.datetime] = {}
     for line, row in rows:
-        try:
-            due = aware(dt.datetime.fromisoformat(row["due"].strip()))
-        except ValueError:
-            raise ConfigError(
-                f"{path}:{line}: due = {row['due']!r}: expected an ISO 8601 date and time "
-                "(2026-12-03T23:59:00Z)"
-            ) from None
+        due = table_time(path, line, row, "due")
         student, section = row.get("student", "").strip(), row.get("section", "").strip()
         if bool(student) == bool(section):
             raise ConfigError(f"{path}:{line}: give a student or a section, one of the two")
@@ -231,6 +225,17 @@ def read_table(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[st
             raise ConfigError(f"{path}:{line}: {', '.join(empty)} is empty")
         rows.append((line, cells))
     return rows
+
+
+def table_time(path: Path, line: int, row: dict[str, str], column: str) -> dt.datetime:
+    """The time in a course CSV's cell (ISO 8601; without an offset, UTC)."""
+    try:
+        return aware(dt.datetime.fromisoformat(row[column].strip()))
+    except ValueError:
+        raise ConfigError(
+            f"{path}:{line}: {column} = {row[column]!r}: expected an ISO 8601 date and time "
+            "(2026-12-03T23:59:00Z)"
+        ) from None
 
 
 def aware(moment: dt.datetime) -> dt.datetime:

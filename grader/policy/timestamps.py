@@ -27,7 +27,7 @@ from pathlib import Path
 
 from grader.errors import ConfigError
 from grader.policy import commits
-from grader.policy.deadlines import Stamp, aware, read_table
+from grader.policy.deadlines import Stamp, aware, read_table, table_time
 from grader.results import TimeSource
 from grader.students import student_id
 
@@ -68,13 +68,7 @@ def load_manifest(path: Path) -> dict[str, Stamp]:
     """student id -> time, from a manifest CSV."""
     stamps: dict[str, Stamp] = {}
     for line, row in read_table(path, ("student", "submitted_at")):
-        try:
-            moment = aware(dt.datetime.fromisoformat(row["submitted_at"].strip()))
-        except ValueError:
-            raise ConfigError(
-                f"{path}:{line}: submitted_at = {row['submitted_at']!r}: expected an ISO 8601 "
-                "date and time (2026-12-01T22:10:00Z)"
-            ) from None
+        moment = table_time(path, line, row, "submitted_at")
         student = student_id(row["student"].strip())
         if student in stamps:
             raise ConfigError(f"{path}:{line}: a second time for {student}")
