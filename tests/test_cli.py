@@ -81,7 +81,9 @@ def test_out_is_the_same_default_for_every_command() -> None:
         if option.name == "out"
     }
     assert set(outs) == {"export", "grade", "history", "override", "similarity"}
-    assert set(outs.values()) == {inspect.signature(grade_assignment).parameters["out"].default}
+    assert set(outs.values()) == {
+        inspect.signature(grade_assignment).parameters["out"].default.root
+    }
 
 
 def test_broken_config_names_the_file(tmp_path: Path) -> None:
