@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -18,14 +19,20 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.helpers import smoke_args, start_grader  # noqa: E402
-from tests.hostile_class import build_class, build_honest  # noqa: E402
+from bench.hostile_class import COURSE, build_class, build_honest  # noqa: E402
 
 
 def grade(submissions: Path, out: Path) -> tuple[float, float, int, int]:
     """Wall seconds, peak RSS in MiB, bytes of results.json files, gradebook bytes."""
     started = time.monotonic()
-    process = start_grader(*smoke_args(submissions, out))
+    command = ["--root", str(COURSE), "grade", "00_smoke", str(submissions), "--out", str(out)]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "grader", *command],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.monotonic() - started
     process.returncode = os.waitstatus_to_exitcode(status)

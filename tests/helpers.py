@@ -1,7 +1,8 @@
-"""What more than one test module (or bench script) needs: running the real
+"""What more than one test module needs: running the real
 ``grader`` command and reading what it wrote, the smoke course, results made
 by hand, the isolation the hostile suites need, and the browser tools.
-Test modules import from here, never from each other or from conftest.py."""
+Test modules import from here, never from each other or from conftest.py;
+nothing under bench/ imports from tests/."""
 
 from __future__ import annotations
 

@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
+from bench.hostile_class import HONEST, build_class
 from tests.helpers import read_results, run_grader, smoke_args
-from tests.hostile_class import HONEST, build_class
 
 pytestmark = pytest.mark.slow
 

@@ -1,17 +1,12 @@
-"""The mutation benchmark mutates only solution regions, one change at a time."""
+"""The mutation benchmark mutates only solution regions, one change at a time;
+the benchmarks import nothing from the tests (the tests import from them)."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
+import ast
 
+from bench import mutation
 from tests.helpers import REPO
-
-spec = importlib.util.spec_from_file_location("mutation", REPO / "bench" / "mutation.py")
-assert spec is not None and spec.loader is not None
-mutation = importlib.util.module_from_spec(spec)
-sys.modules["mutation"] = mutation
-spec.loader.exec_module(mutation)
 
 SOURCE = """\
 def keep(x):
@@ -45,3 +40,19 @@ def test_a_mutant_differs_from_the_original_in_one_place() -> None:
     for mutant in mutation.mutants(SOURCE, 0):
         assert mutant.source != SOURCE
         compile(mutant.source, "<mutant>", "exec")
+
+
+def test_bench_imports_nothing_from_tests() -> None:
+    """tests/ may import bench/ (this module does); the other way would be a cycle."""
+    importers = {}
+    for script in sorted((REPO / "bench").glob("*.py")):
+        for node in ast.walk(ast.parse(script.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            if any(name.split(".")[0] == "tests" for name in names):
+                importers[script.name] = names
+    assert importers == {}
+    assert len(list((REPO / "bench").glob("*.py"))) >= 6  # the scripts were read

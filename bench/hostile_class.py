@@ -1,5 +1,5 @@
-"""The round-2 hostile class, shared by ``tests/test_hostile_batch.py`` and
-``bench/hostile_batch.py``: thirty honest students beside every hostile
+"""The round-2 hostile class, shared by ``bench/hostile_batch.py`` and
+``tests/test_hostile_batch.py``: thirty honest students beside every hostile
 entry of round 2 (names, notebook JSON, special files, forged frames)."""
 
 from __future__ import annotations
@@ -8,9 +8,10 @@ import os
 import shutil
 from pathlib import Path
 
-from tests.helpers import COURSE, HOSTILE
-
-ROUND2 = HOSTILE / "round2"
+REPO = Path(__file__).resolve().parents[1]
+COURSE = REPO / "tests" / "files" / "course"
+"""the smoke course (assignment 00_smoke) the hostile class is graded as"""
+ROUND2 = REPO / "tests" / "files" / "hostile" / "round2"
 GOOD = COURSE / "submissions" / "good.ipynb"
 HONEST = 30
 
