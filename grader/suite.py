@@ -99,7 +99,9 @@ def _outcomes(assignment: Assignment) -> str:
     for chunk in _files(assignment.solution_dir, but=CONFIG_NAME):
         digest.update(chunk)
     limits = dataclasses.asdict(dataclasses.replace(assignment.limits, data=None))
-    digest.update(json.dumps([assignment.notebook, limits], sort_keys=True).encode() + b"\0")
+    digest.update(
+        json.dumps([assignment.notebook, limits], sort_keys=True, allow_nan=False).encode() + b"\0"
+    )
     if assignment.limits.data is not None:
         for chunk in _files(Path(assignment.limits.data)):
             digest.update(chunk)
@@ -122,7 +124,7 @@ def _policy(assignment: Assignment) -> str:
         sections,
         members,
     ]
-    text = json.dumps(facts, sort_keys=True, default=str)
+    text = json.dumps(facts, sort_keys=True, default=str, allow_nan=False)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
