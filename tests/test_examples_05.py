@@ -45,14 +45,15 @@ class TestExampleClass(ExampleClass):
         # forgot to normalise: the pipeline casts to float32 but never divides by 255
         "cai": (45, {"test_datasets_scaled": "failed"}),
         # the Sequential CNN outputs logits while the loss expects probabilities: no softmax,
-        # and training learns nothing useful
+        # and training learns nothing useful (its loss ends above chance's, ln 10)
         "dee": (
-            42,
+            41,
             only(
                 "failed",
                 [
                     "test_sequential_activations",
                     "test_sequential_predicts_probabilities",
+                    "test_train_loss_falls",
                     "test_train_val_accuracy",
                 ],
             ),
