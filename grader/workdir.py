@@ -5,17 +5,22 @@ A run owns ``$TMPDIR/tfgrade-run-PID-*/``; each grading process gets a
 folder in it holding its sandboxes' scratch folders and a list of their
 pids. When a grading process ends, however it ends (killed over its
 budget included), the run kills the sandboxes it listed and removes the
-folder. A run that was itself killed is cleaned by the next one's sweep.
+folder. A run that was itself killed is cleaned by the next one's sweep,
+which knows it is dead because its lock is free: the kernel releases a
+dead process's locks, whatever pid namespace either run is in (a pid is
+only a name inside its own, and gets reused).
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import itertools
 import os
 import re
 import signal
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from grader.errors import GraderError
@@ -24,6 +29,8 @@ from grader.sandbox.host.limits import Cgroup, stat_fields
 
 _PREFIX = "tfgrade-run-"
 _OWNER = re.compile(rf"^{_PREFIX}(\d+)-")
+LOCK_FILE = "lock"
+"""in a run's folder: locked by the run while it lives"""
 PIDS_FILE = "sandboxes"
 """in a grading process's folder: one sandbox per line, its pid and start time"""
 
@@ -36,6 +43,8 @@ class RunDir:
         self._numbers = itertools.count(1)
         self._restore: list[str | None] = []
         """the temporary folder this process used before the run (when it took it over)"""
+        self._lock: int | None = None
+        """the descriptor holding LOCK_FILE's lock (a run this process created)"""
 
     @classmethod
     def create(cls) -> RunDir:
@@ -45,6 +54,8 @@ class RunDir:
         path = Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-"))
         path.chmod(0o711)  # sandboxes that dropped to another uid must reach their scratch
         run = cls(path)
+        run._lock = os.open(path / LOCK_FILE, os.O_CREAT | os.O_RDWR, 0o600)  # closed on exec
+        fcntl.flock(run._lock, fcntl.LOCK_EX)
         (path / "tmp").mkdir(mode=0o700)
         run._restore.append(tempfile.tempdir)
         tempfile.tempdir = str(path / "tmp")
@@ -77,6 +88,9 @@ class RunDir:
         for folder in self.path.glob("g*"):
             self.clean_child(folder)
         trees.remove(self.path)
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
 
     @staticmethod
     def clean_child(folder: Path) -> None:
@@ -98,9 +112,11 @@ class RunDir:
                 match = _OWNER.match(folder.name)
                 if match is None or folder.is_symlink():
                     continue
-                if folder.stat().st_uid != os.geteuid() or _alive(int(match.group(1))):
+                if folder.stat().st_uid != os.geteuid():
                     continue
-                RunDir(folder).remove()
+                with _dead_run(folder, int(match.group(1))) as dead:
+                    if dead:
+                        RunDir(folder).remove()
 
 
 def register_sandbox(folder: Path, pid: int) -> None:
@@ -125,6 +141,27 @@ def _start_time(pid: int) -> str:
         return stat_fields(pid)[19]
     except (OSError, ValueError, IndexError):
         return "gone"
+
+
+@contextlib.contextmanager
+def _dead_run(folder: Path, pid: int) -> Iterator[bool]:
+    """Whether the run that made ``folder`` is dead, holding its lock while
+    the caller removes it. A folder with no lock file (its run is between
+    making the folder and locking it) is judged by its pid."""
+    try:
+        lock = os.open(folder / LOCK_FILE, os.O_RDONLY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        yield not _alive(pid)
+        return
+    try:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+        else:
+            yield True
+    finally:
+        os.close(lock)
 
 
 def _alive(pid: int) -> bool:

@@ -95,6 +95,44 @@ def test_the_sweep_removes_a_deep_tree_a_killed_run_left(temporary: Path) -> Non
     assert list(temporary.iterdir()) == []
 
 
+def sweep_in_a_pid_namespace(temporary: Path) -> subprocess.CompletedProcess[str]:
+    """``RunDir.sweep()`` by a grader in a pid namespace of its own (as in a
+    container) sharing this temporary folder: no pid of ours is alive there."""
+    code = (
+        f"import tempfile; tempfile.tempdir = {str(temporary)!r}; "
+        "from grader.workdir import RunDir; RunDir.sweep()"
+    )
+    return subprocess.run(
+        ["unshare", "--mount", "--pid", "--fork", "--mount-proc", sys.executable, "-c", code],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_a_live_run_is_never_swept_from_another_pid_namespace(temporary: Path) -> None:
+    """Its pid means nothing in the sweeper's namespace; its lock does. Once
+    the run's process is killed (the kernel drops the lock), it is swept."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("a pid namespace needs root and unshare")
+    run = RunDir.create()
+    try:
+        assert run.path.parent == temporary
+        swept = sweep_in_a_pid_namespace(temporary)
+        assert swept.returncode == 0, swept.stderr
+        assert run.path.is_dir()
+    finally:
+        run.remove()
+    code = (
+        f"import os, tempfile; tempfile.tempdir = {str(temporary)!r}; "
+        "from grader.workdir import RunDir; RunDir.create(); os.kill(os.getpid(), 9)"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=REPO, check=False)
+    [killed] = temporary.iterdir()
+    assert sweep_in_a_pid_namespace(temporary).returncode == 0
+    assert not killed.exists()
+
+
 @pytest.mark.parametrize("mode", [0o300, 0o000])
 def test_clean_up_removes_a_folder_its_owner_locked(tmp_path: Path, mode: int) -> None:
     child = tmp_path / "g1"
