@@ -4,11 +4,13 @@ the stub example is the released notebook."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import ClassVar
 
 import pytest
 
-from tests.helpers import REPO, Results, failures, read_results, run_grader
+from tests.helpers import REPO, Results, failures, read_results
 
 Expected = dict[str, tuple[float, dict[str, str]]]
 """student -> (score, the tests it does not pass and their verdicts)"""
@@ -38,12 +40,9 @@ class ExampleClass:
             metafunc.parametrize("student", sorted(self.EXPECTED))
 
     @pytest.fixture(scope="class")
-    def graded(self, tmp_path_factory: pytest.TempPathFactory) -> Results:
-        """examples/submissions/ASSIGNMENT/ graded by the real CLI; student -> results.json."""
-        out = tmp_path_factory.mktemp(f"class-{self.ASSIGNMENT}")
-        done = run_grader("grade", self.ASSIGNMENT, "--out", str(out))
-        assert done.returncode == 0, done.stdout + done.stderr
-        return read_results(out / self.ASSIGNMENT)
+    def graded(self, example_class: Callable[[str], Path]) -> Results:
+        """examples/submissions/ASSIGNMENT/ graded by ``make grade``; student -> results.json."""
+        return read_results(example_class(self.ASSIGNMENT) / self.ASSIGNMENT)
 
     def test_example_class_is_complete(self, graded: Results) -> None:
         assert set(graded) == set(self.EXPECTED)

@@ -6,11 +6,13 @@ nothing under bench/ imports from tests/."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +77,42 @@ def start_grader(*args: str, capture: bool = False) -> subprocess.Popen[str]:
         stderr=stream,
         text=True,
     )
+
+
+def run_make_grade(assignment: str, out: Path) -> subprocess.CompletedProcess[str]:
+    """``make grade`` as a new user runs it, for one assignment into ``out``,
+    with the venv this test session runs in (``-o``: never reinstalled)."""
+    venv = Path(sys.prefix)
+    return subprocess.run(
+        ["make", "-s", "-C", str(REPO), f"VENV={venv}", "-o", f"{venv}/.installed", "grade",
+         f"ASSIGNMENTS={assignment}", f"OUT={out}"],
+        env=_grader_env(),
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )  # fmt: skip
+
+
+def graded_once(factory: pytest.TempPathFactory, name: str, grade: Callable[[Path], None]) -> Path:
+    """The folder ``grade(folder)`` wrote, run once per test session
+    however many modules and pytest-xdist workers ask: the first asker runs
+    it under a lock, the others wait for it and read the same folder, which
+    nobody may change (copy it first)."""
+    root = factory.getbasetemp()
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        root = root.parent  # the workers' basetemps are siblings
+    shared = root / "graded-once"
+    shared.mkdir(exist_ok=True)
+    folder = shared / name
+    with (shared / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = shared / f"{name}.done"
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            grade(folder)
+            done.touch()
+    return folder
 
 
 def smoke_args(submissions: Path, out: Path, *extra: str, course: Path = COURSE) -> list[str]:

@@ -18,6 +18,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,23 +36,21 @@ from tests.helpers import (
     hostile_result,
     html_problems,
     require,
-    run_grader,
     showcase_result,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.browser
 
 SHOWCASE = "showcase"
 HOSTILE = hostile_result().student
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def site(tmp_path_factory: pytest.TempPathFactory, example_class: Callable[[str], Path]) -> Path:
     """The example class graded by the real command, with a showcase student
     and a hostile one added, and every page rendered after the due date."""
-    out = tmp_path_factory.mktemp("site")
-    done = run_grader("grade", "01_tensors", "--out", str(out))
-    assert done.returncode == 0, done.stdout + done.stderr
+    out = tmp_path_factory.mktemp("site") / "out"
+    shutil.copytree(example_class("01_tensors"), out)
     folder = out / "01_tensors"
     results = [
         SubmissionResult.from_json(json.loads(p.read_text()))

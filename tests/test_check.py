@@ -118,6 +118,7 @@ def test_solution_passes_its_public_checks_and_the_stub_fails_them(
 # -- the example class, from the released folder alone --------------------------
 
 
+@pytest.mark.whole_class
 def test_example_class_checked_from_the_released_folder_alone(tmp_path: Path) -> None:
     folder = released(tmp_path)
     names = sorted(p.stem for p in EXAMPLES.glob("*.ipynb"))

@@ -95,6 +95,7 @@ def test_broken_config_names_the_file(tmp_path: Path) -> None:
     assert "assignment.toml: unknown key [limits] wall; the keys are" in result.output
 
 
+@pytest.mark.slow
 def test_a_suite_bug_is_an_internal_error_that_is_retried(tmp_path: Path) -> None:
     """A hidden test that fails on the trusted side is our bug: the student
     is told staff know, staff get the traceback, and a re-run retries it."""

@@ -14,7 +14,7 @@ from grader import assignments
 from tests.example_class import CENTER, ExampleClass, Expected, only
 from tests.helpers import REPO, Results, failures, read_results, run_grader
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.whole_class
 
 TO_IMAGES = [
     "test_to_images_values",

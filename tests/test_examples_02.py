@@ -12,7 +12,7 @@ import pytest
 from tests.example_class import ExampleClass, Expected, only
 from tests.helpers import Results
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.whole_class
 
 DENSE = [
     "test_dense_layer_output",

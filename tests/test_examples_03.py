@@ -10,7 +10,7 @@ import pytest
 from tests.example_class import ExampleClass, Expected, only
 from tests.helpers import Results
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.whole_class
 
 SCCE = [
     "test_scce_probabilities_random",

@@ -11,7 +11,7 @@ import pytest
 from tests.example_class import ExampleClass, Expected, only
 from tests.helpers import REPO, Results
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.whole_class
 
 SAVE_FULL = [
     "test_save_full_model_writes_keras_file",

@@ -212,6 +212,7 @@ def test_export_wants_exactly_one_assignment(tmp_path: Path) -> None:
 # -- grading in the fake /autograder -----------------------------------------
 
 
+@pytest.mark.e2e  # grades in a real /autograder tree
 def test_reference_submission_scores_full_marks(zip_01: Path, tmp_path: Path) -> None:
     reference = REPO / "solutions" / "01_tensors" / "01_tensors.ipynb"
     run = run_autograder(tmp_path, zip_01, {"01_tensors.ipynb": reference}, metadata=METADATA)
@@ -234,6 +235,7 @@ def test_reference_submission_scores_full_marks(zip_01: Path, tmp_path: Path) ->
     assert "Traceback" not in run.stdout + run.stderr
 
 
+@pytest.mark.e2e  # grades in a real /autograder tree
 def test_buggy_submission_scores_exactly(zip_01: Path, tmp_path: Path) -> None:
     """ben centers over the wrong axis: 32/36, the three center tests fail
     (tests/test_examples.py). Uploaded under its own name, it is the one notebook."""
@@ -248,6 +250,7 @@ def test_buggy_submission_scores_exactly(zip_01: Path, tmp_path: Path) -> None:
     assert run.results["extra_data"]["submitted_at"] is None  # no submission_metadata.json
 
 
+@pytest.mark.e2e  # grades in a real /autograder tree
 def test_a_late_submission_is_told_its_penalty_and_why(tmp_path: Path) -> None:
     """Full marks, submitted 1 d 10 h after the deadline under "10% per day":
     28.8/36, and the output every student sees says how, with the reason
@@ -274,6 +277,7 @@ def test_a_late_submission_is_told_its_penalty_and_why(tmp_path: Path) -> None:
     assert "final 28.8/36" in output and "metadata" not in output
 
 
+@pytest.mark.e2e  # grades in a real /autograder tree
 def test_grades_where_namespaces_are_unavailable(zip_01: Path, tmp_path: Path) -> None:
     """Inside Gradescope's container namespaces may be blocked: it still
     grades (cleo: float64 pixels, 35/36) and records the weaker isolation."""
@@ -363,6 +367,7 @@ def test_without_grader_on_path_results_say_so(zip_01: Path, tmp_path: Path) -> 
 # -- visibility --------------------------------------------------------------
 
 
+@pytest.mark.e2e  # grades in a real /autograder tree
 def test_hidden_tests_keep_their_visibility_and_stay_out_of_the_output(tmp_path: Path) -> None:
     """A suite with a hidden and an after-due-date test: Gradescope gets each
     test's own visibility, and the output every student sees never names them."""
@@ -453,6 +458,7 @@ def test_metadata_is_read_and_a_broken_file_is_not_fatal(tmp_path: Path) -> None
     assert protocol.read_metadata(tmp_path / "absent.json") == protocol.SubmissionMetadata()
 
 
+@pytest.mark.e2e  # grades in a real /autograder tree
 def test_backticks_in_messages_are_code_and_the_rest_is_escaped(
     zip_01: Path, tmp_path: Path
 ) -> None:

@@ -31,6 +31,8 @@ from grader.sandbox.guest.confine import SANDBOX_UID
 from tests.helpers import COURSE, REPO
 from tests.test_gradescope import SCHEMA, autograder_tree, export, grader_on_path
 
+pytestmark = pytest.mark.e2e
+
 CONTAINER = ("unshare", "--mount", "--pid", "--fork", "--mount-proc", "--propagation", "private")
 """a mount and PID namespace of its own, as a Docker container has"""
 REFERENCE = REPO / "solutions" / "01_tensors" / "01_tensors.ipynb"

@@ -159,28 +159,40 @@ def test_a_folder_nested_past_the_limit_is_over_the_quota(tmp_path: Path) -> Non
     assert not scratch_over(tmp_path, 2**30, 10**6)
 
 
+HOLDER = """
+import os, sys
+deleted = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
+os.unlink(sys.argv[1])
+os.write(deleted, os.urandom(2**20))
+memory = os.memfd_create("hidden")
+os.write(memory, os.urandom(2**20))
+read, write = os.pipe()
+os.write(write, b"x")
+again = os.dup(memory)
+print("ready", flush=True)
+sys.stdin.read()
+"""
+"""a process holding a deleted file, a memfd (open twice) and a pipe with data"""
+
+
 def test_descriptors_hold_what_no_tree_shows(tmp_path: Path) -> None:
     """A deleted file held open, a memfd written with write(), a pipe with
-    data: each counted once however often it is open."""
-    device = os.stat(tmp_path).st_dev
-    before = Held.scan([os.getpid()], device)
-    kept = []
-    deleted = os.open(tmp_path / "gone", os.O_RDWR | os.O_CREAT)
-    os.unlink(tmp_path / "gone")
-    os.write(deleted, os.urandom(2**20))
-    memory = os.memfd_create("hidden")
-    os.write(memory, os.urandom(2**20))
-    read, write = os.pipe()
-    os.write(write, b"x")
-    kept += [deleted, memory, read, write, os.dup(memory)]
+    data: each counted once however often it is open (in a process of its
+    own: pytest's, under xdist, has pipes whose contents come and go)."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(tmp_path / "gone")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
-        after = Held.scan([os.getpid()], device)
+        assert holder.stdout is not None and holder.stdout.readline() == "ready\n"
+        held = Held.scan([holder.pid], os.stat(tmp_path).st_dev)
     finally:
-        for descriptor in kept:
-            os.close(descriptor)
-    assert after.deleted - before.deleted >= 2**20
-    assert 2**20 + 4096 <= after.memory - before.memory < 2 * 2**20
-    assert not after.hidden
+        holder.communicate("")
+    assert held.deleted >= 2**20
+    assert 2**20 + 4096 <= held.memory < 2 * 2**20
+    assert not held.hidden
 
 
 SMOKE_LIMITS = """

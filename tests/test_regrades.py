@@ -180,6 +180,7 @@ def test_an_override_of_a_hidden_test_keeps_its_name_hidden() -> None:
     assert "<code>test_relu_shape</code> = 1 point. Why: fair for 1" in page
 
 
+@pytest.mark.slow
 def test_a_policy_edit_applies_adjustments_again_without_running_a_test(course: Path) -> None:
     """``due``, the late policy and ``lms_id`` change only what is done after
     the tests: a run after editing them grades nothing (the gradebook's

@@ -11,7 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -116,14 +116,12 @@ def recorded_so_far(out: Path) -> int:
 
 
 @pytest.fixture(scope="module")
-def local_grades(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Any]:
-    out = tmp_path_factory.mktemp("local")
-    done = run_grader("grade", ASSIGNMENT, "--out", str(out), "-j", "2")
-    assert done.returncode == 0, done.stderr
-    return grades(out)
+def local_grades(example_class: Callable[[str], Path]) -> dict[tuple[str, str], Any]:
+    """The example class's grades, graded locally two at a time (the default)."""
+    return grades(example_class(ASSIGNMENT))
 
 
-@pytest.mark.slow
+@pytest.mark.cluster
 def test_ray_grades_as_local_does(
     cluster: Any, local_grades: dict[tuple[str, str], Any], tmp_path: Path
 ) -> None:
@@ -151,7 +149,7 @@ def probe_class(folder: Path, students: int) -> Path:
     return folder
 
 
-@pytest.mark.slow
+@pytest.mark.cluster
 @pytest.mark.parametrize("share", [1, 2])
 def test_each_sandbox_sees_one_declared_gpu(cluster: Any, tmp_path: Path, share: int) -> None:
     """A node declaring two GPUs (there are none): ``share`` slots per GPU,
@@ -182,7 +180,7 @@ def test_each_sandbox_sees_one_declared_gpu(cluster: Any, tmp_path: Path, share:
     assert sorted(name[-4:] for name in slots) == ["gpu0"] * share + ["gpu1"] * share
 
 
-@pytest.mark.slow
+@pytest.mark.cluster
 def test_node_killed_mid_batch(
     cluster: Any, local_grades: dict[tuple[str, str], Any], tmp_path: Path
 ) -> None:

@@ -27,7 +27,7 @@ import pytest
 from grader.gradescope.export import pins
 from tests.helpers import REPO, run_grader
 
-pytestmark = [pytest.mark.slow, pytest.mark.chroot]
+pytestmark = pytest.mark.chroot
 
 SUITE = "bookworm"
 """Debian 12: python3 is 3.11.2, the oldest CPython setup.sh accepts"""
