@@ -67,19 +67,22 @@ class RunDir:
         folder.mkdir(mode=0o711)
         return folder
 
-    def check_space(self, needed: int) -> None:
+    def check_space(self, scratch: int, sandboxes: int) -> None:
         """Stop the batch when the disk holding the scratch folders has less
-        than ``needed`` bytes free: a sandbox that then fails to write would
+        free than ``sandboxes`` (as many as may run at once) times a
+        sandbox's ``scratch`` bytes: a sandbox that then fails to write would
         be charged for a full disk that is not its doing."""
         info = os.statvfs(self.path)
         free = info.f_bavail * info.f_frsize
-        if free < needed:
+        if free < scratch * sandboxes:
+            at_once = "a sandbox" if sandboxes == 1 else f"each of the {sandboxes} sandboxes"
             raise GraderError(
                 f"the disk holding {self.path.parent} (the temporary folder, $TMPDIR) has "
-                f"{free // 2**20} MiB free, less than a sandbox's scratch_mb "
-                f"({needed // 2**20} MiB), so students would be charged for a full disk. Grades "
-                "recorded before this are kept; free space there, or point TMPDIR to a larger "
-                "disk, and run the same command again to finish."
+                f"{free // 2**20} MiB free, less than the scratch_mb ({scratch // 2**20} MiB) "
+                f"of {at_once} that may run at once (--jobs), so students would be charged for "
+                "a full disk. Grades recorded before this are kept; free space there, point "
+                "TMPDIR to a larger disk or grade with fewer --jobs, and run the same command "
+                "again to finish."
             )
 
     def remove(self) -> None:

@@ -328,9 +328,12 @@ def test_nothing_is_left_in_tmpdir(graded: dict[str, Any]) -> None:
 
 
 @pytest.mark.slow
-def test_a_short_disk_stops_the_batch(tmp_path: Path) -> None:
-    """Something else filled the disk of $TMPDIR: no student is graded (and
-    charged for "No space left on device"); the batch stops with a message."""
+@pytest.mark.parametrize(("taken_mb", "jobs"), [(12, 1), (4, 2)])
+def test_a_short_disk_stops_the_batch(tmp_path: Path, taken_mb: int, jobs: int) -> None:
+    """Something else filled the disk of $TMPDIR (16 MiB) so that fewer
+    sandboxes of 8 MiB fit than may run at once (--jobs): no student is
+    graded (and charged for "No space left on device"); the batch stops
+    with a message."""
     if os.geteuid() != 0:
         pytest.skip("mounting a small tmpfs needs root")
     temporary = Path(tempfile.mkdtemp(prefix="tfgrade-short-"))  # short: sockets go in it
@@ -338,13 +341,13 @@ def test_a_short_disk_stops_the_batch(tmp_path: Path) -> None:
         ["mount", "-t", "tmpfs", "-o", "size=16m", "tfgrade-short", str(temporary)], check=True
     )
     try:
-        (temporary / "someone-elses").write_bytes(bytes(12 * 2**20))
+        (temporary / "someone-elses").write_bytes(bytes(taken_mb * 2**20))
         submissions = tmp_path / "class"
         submissions.mkdir()
         shutil.copy(COURSE / "submissions" / "good.ipynb", submissions / "bystander.ipynb")
         out = tmp_path / "out"
         done = run_grader(
-            *smoke_args(submissions, out, course=small_course(tmp_path)),
+            *smoke_args(submissions, out, "-j", str(jobs), course=small_course(tmp_path)),
             env={"TMPDIR": str(temporary)},
         )
         assert done.returncode == 1, done.stdout + done.stderr

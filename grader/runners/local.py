@@ -150,7 +150,7 @@ class LocalRunner:
         """Fork a grading process for ``submission`` (``suite`` is loaded
         in this process: it inherits it), its sandboxes from the least busy
         zygote."""
-        self.run_dir.check_space(self.assignment.limits.scratch_mb * 2**20)
+        self.run_dir.check_space(self.assignment.limits.scratch_mb * 2**20, self.jobs)
         busy = collections.Counter(c.zygote for c in self._running.values())
         zygote = min(range(len(self._zygotes)), key=lambda i: busy[i])
         lane = min(set(range(self.jobs)) - {c.lane for c in self._running.values()})
@@ -216,7 +216,7 @@ class LocalRunner:
         os.close(child.fd)
         RunDir.clean_child(child.workdir)
         # graded on a disk that filled up is not graded: stop before it is recorded
-        self.run_dir.check_space(self.assignment.limits.scratch_mb * 2**20)
+        self.run_dir.check_space(self.assignment.limits.scratch_mb * 2**20, self.jobs)
         stats = self._stats[child.lane]
         stats.busy_seconds += time.monotonic() - child.started
         stats.peak_memory_mb = max(stats.peak_memory_mb, usage.ru_maxrss / 1024)
