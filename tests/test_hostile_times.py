@@ -218,7 +218,11 @@ def graded(tmp_path_factory: pytest.TempPathFactory, course: Path) -> dict[str, 
     partial_clone(students / "gitpayload", marker)
     manifest = base / "manifest.csv"
     names = ("meta", "backdated", "year33658", "deep", "gitpayload")
-    manifest.write_text("student,submitted_at\n" + "".join(f"{n},{LATE}\n" for n in names))
+    manifest.write_text(
+        "student,submitted_at\n"
+        + "".join(f"{n},{LATE}\n" for n in names)
+        + "ghost,2999-01-01T00:00:00Z\n"  # a mistyped year: the run names the row
+    )
     out = base / "out"
     flags = ("--manifest", str(manifest), "--trust-commit-time")
     done = run_grader(*smoke_args(students, out, *flags, course=course))
@@ -229,6 +233,7 @@ def graded(tmp_path_factory: pytest.TempPathFactory, course: Path) -> dict[str, 
         "results": read_results(out / "00_smoke"),
         "untimed": read_results(base / "alone" / "00_smoke"),
         "marker": marker,
+        "manifest": manifest,
     }
 
 
@@ -237,6 +242,10 @@ def test_every_attacker_is_late_by_the_manifest(graded: dict[str, Any]) -> None:
     done = graded["done"]
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Traceback" not in done.stdout + done.stderr
+    assert (
+        f"warning: {graded['manifest']}:7: ghost's time 2999-01-01T00:00:00+00:00 is in the "
+        "future; check the manifest"
+    ) in done.stdout + done.stderr
     results = graded["results"]
     assert sorted(results) == sorted(("meta", "backdated", "year33658", "deep", "gitpayload"))
     for student, result in results.items():
