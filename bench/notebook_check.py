@@ -84,14 +84,19 @@ def main() -> None:
             manager.shutdown_kernel(now=True)
     median = {k: statistics.median(v) for k, v in times.items()}
     print(f"{name}/{options.student}: median of {options.repeat}, {os.cpu_count()} cores")
-    print(f"grader check in a shell:      {median['shell']:6.2f} s   1.00")
-    for key, label in (("whole", "tg.check()"), ("one", f"tg.check({options.exercise!r})")):
-        ratio = median[key] / median["shell"]
-        print(f"{label + ' in a kernel:':<30}{median[key]:6.2f} s   {ratio:.2f} of the shell's")
-    print(
-        f"import tensorflow:            {median['tf']:6.2f} s   "
-        f"tg.check() is {median['whole'] / median['tf']:.1f} TensorFlow start-ups"
-    )
+    rows = {
+        "grader check in a shell": ("shell", "1.00"),
+        "tg.check() in a kernel": ("whole", ""),
+        f"tg.check({options.exercise!r}) in a kernel": ("one", ""),
+        "import tensorflow": ("tf", ""),
+    }
+    width = max(map(len, rows)) + 2
+    for label, (key, note) in rows.items():
+        if key in ("whole", "one"):
+            note = f"{median[key] / median['shell']:.2f} of the shell's"
+        if key == "tf":
+            note = f"tg.check() is {median['whole'] / median['tf']:.1f} TensorFlow start-ups"
+        print(f"{label + ':':<{width}}{median[key]:6.2f} s   {note}")
 
 
 if __name__ == "__main__":
