@@ -74,9 +74,9 @@ def test_shared_modules_import_only_the_standard_library(module: str) -> None:
     assert {m.split(".")[0] for m in added - ours} <= sys.stdlib_module_names
 
 
-@pytest.fixture
-def cluster() -> Iterator[Any]:
-    """A Ray head node with one CPU; tests add worker nodes. Ray is an
+@pytest.fixture(scope="module")
+def head() -> Iterator[Any]:
+    """A Ray head node with one CPU, started once for this module. Ray is an
     optional extra: without it these tests skip, except in CI (CI=true),
     which installs it."""
     try:
@@ -90,6 +90,17 @@ def cluster() -> Iterator[Any]:
         yield started
     finally:
         started.shutdown()
+
+
+@pytest.fixture
+def cluster(head: Any) -> Iterator[Any]:
+    """The head node alone; the test adds worker nodes, removed after it."""
+    assert not head.worker_nodes
+    try:
+        yield head
+    finally:
+        for node in list(head.worker_nodes):
+            head.remove_node(node)
 
 
 def grades(out: Path) -> dict[tuple[str, str], tuple[str, float]]:
