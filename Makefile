@@ -1,8 +1,8 @@
 # Two commands on a fresh machine: `make grade` and `make test`.
 # Each creates .venv from requirements.lock on first use, with python3:
 # CPython 3.11 (from 3.11.2), 3.12 or 3.13, the range the lock is resolved
-# for. Another one, in its own venv, one assignment (what .ci/run does):
-#   make grade PYTHON=python3.13 VENV=.venv-3.13 ASSIGNMENTS=01_tensors
+# for. Another one, in its own venv, one assignment, elsewhere than reports/:
+#   make grade PYTHON=python3.13 VENV=.venv-3.13 ASSIGNMENTS=01_tensors OUT=/tmp/out
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
