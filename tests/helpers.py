@@ -79,18 +79,20 @@ def start_grader(*args: str, capture: bool = False) -> subprocess.Popen[str]:
     )
 
 
-def run_make_grade(assignment: str, out: Path) -> subprocess.CompletedProcess[str]:
-    """``make grade`` as a new user runs it, for one assignment into ``out``,
-    with the venv this test session runs in (``-o``: never reinstalled)."""
+def run_make(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    """``make ARGS`` with the course's Makefile, run in ``cwd`` as a user
+    would, with the venv this test session runs in (``-o``: never
+    reinstalled)."""
     venv = Path(sys.prefix)
+    make = ["make", "-s", "-f", str(REPO / "Makefile"), f"VENV={venv}", "-o", f"{venv}/.installed"]
     return subprocess.run(
-        ["make", "-s", "-C", str(REPO), f"VENV={venv}", "-o", f"{venv}/.installed", "grade",
-         f"ASSIGNMENTS={assignment}", f"OUT={out}"],
-        env=_grader_env(),
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )  # fmt: skip
+        [*make, *args], cwd=cwd, env=_grader_env(), capture_output=True, text=True, timeout=1800
+    )
+
+
+def run_make_grade(assignment: str, out: Path) -> subprocess.CompletedProcess[str]:
+    """``make grade`` as a new user runs it, for one assignment into ``out``."""
+    return run_make("grade", f"ASSIGNMENTS={assignment}", f"OUT={out}")
 
 
 def graded_once(factory: pytest.TempPathFactory, name: str, grade: Callable[[Path], None]) -> Path:

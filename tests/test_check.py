@@ -24,7 +24,7 @@ from grader.check import public
 from grader.check.checker import colour_wanted, installed_version, prepare
 from grader.errors import ConfigError
 from grader.release import METADATA_KEY
-from tests.helpers import REPO, run_grader
+from tests.helpers import REPO, run_grader, run_make
 
 NAME = "01_tensors"
 EXAMPLES = REPO / "examples" / "submissions" / NAME
@@ -334,11 +334,7 @@ def test_make_check_leaves_the_course_checkout_clean(tmp_path: Path) -> None:
     subprocess.run([*git, "commit", "-qm", "course"], check=True)
     notebook = checkout / "assignments" / NAME / f"{NAME}.ipynb"
     shutil.copy(EXAMPLES / "ada.ipynb", notebook)
-    venv = REPO / ".venv"  # made already: -o keeps make from installing into it again
-    make = ["make", "-s", "-f", str(REPO / "Makefile"), f"VENV={venv}", "-o", f"{venv}/.installed"]
-    done = subprocess.run(
-        [*make, "check", f"NB={notebook}"], cwd=checkout, capture_output=True, text=True
-    )
+    done = run_make("check", f"NB={notebook}", cwd=checkout)
     assert done.returncode == 0, done.stdout + done.stderr
     assert summaries(done.stdout) == {f"reports/check/{NAME}": (11, 11)}
     assert not list(notebook.parent.glob("*.check.html"))

@@ -52,9 +52,9 @@ def test_every_assignment_has_students_here() -> None:
 def test_cache_changes_nothing(
     assignment: str, tmp_path: Path, example_class: Callable[[str], Path]
 ) -> None:
-    """The cold run is the example class's (graded with the cache, which
-    starts empty); the same students again with no cache, and in 03 with
-    the cache the class run left (``--force``)."""
+    """The cached run is the example class's (its cache starts empty and
+    fills as the class is graded); the same students again with no cache,
+    and in 03 once more with the cache the class run left (``--force``)."""
     paths = [
         str(REPO / "examples" / "submissions" / assignment / f"{s}.ipynb")
         for s in STUDENTS[assignment]
