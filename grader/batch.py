@@ -11,9 +11,11 @@ from __future__ import annotations
 import collections
 import contextlib
 import datetime as dt
+import functools
 import gc
 import hashlib
 import sqlite3
+import tempfile
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -45,6 +47,7 @@ from grader.students import shown, student_id
 from grader.submissions import Discovery, Found, Submission, discover, read_submission
 from grader.suite import Suite
 from grader.suite import load as load_suite
+from grader.suite import version as suite_version
 from grader.workdir import RunDir
 
 Echo = Callable[[str], None]
@@ -145,44 +148,69 @@ def grade_assignment(
         platform_due=protocol.deadline(platform, assignment.name, extensions) if platform else None,
     )
     _warn_about_times(times.sources, assignment, echo)
-    RunDir.sweep()
-    run_dir = RunDir.create()
+    setup = functools.partial(
+        RunnerSetup,
+        assignment,
+        jobs=jobs,
+        gpus=gpus,
+        address=address,
+        gpu_share=gpu_share,
+        reference_cache=out.reference_cache(assignment.name) if reference_cache else None,
+        echo=echo,
+    )
+    with _writing(out), Gradebook(out.gradebook) as book:
+        batch = _Batch(assignment, book, out, echo, times, suite=suite)
+        todo = batch.triage(found, force=force)
+        if todo or batch.unreadable:
+            # nothing to run, nothing refused: no TensorFlow, no suite, no runner
+            with _started(backend, setup, runner=bool(todo)) as runner:
+                batch.load_suite()
+                batch.refuse()
+                if runner is not None:
+                    loop.check_isolation(runner.wait_ready(), require=require_isolation, echo=echo)
+                    batch.run(runner, todo, progress=progress)
+                    batch.summary.slots = runner.stats()
+        everyone = book.results(assignment.name)
+        batch.summary.untimed = [
+            r.student
+            for r in everyone
+            if r.penalty
+            and not r.penalty.submitted_at
+            and not any(n.kind in REFUSAL_KINDS for n in r.notices)
+        ]
+        batch.report_the_others(everyone)
+        writer.write_class(
+            out, assignment.info, everyone, changes=book.suite_changes(assignment.name)
+        )
+        batch.write_staff_log()
+    return batch.summary
+
+
+@contextlib.contextmanager
+def _started(
+    backend: Backend, setup: Callable[[RunDir], RunnerSetup], *, runner: bool
+) -> Iterator[Runner | None]:
+    """The run's folder (where AutoGraph writes what the suite traces) and,
+    if ``runner``, the backend's slots, starting at once: they import
+    TensorFlow while this process loads the suite."""
     try:
-        # slots start importing TensorFlow now, alongside our own import below
-        cache = out.reference_cache(assignment.name) if reference_cache else None
-        setup = RunnerSetup(assignment, run_dir, jobs, gpus, address, gpu_share, cache, echo)
-        runner = backend.runner(setup)
+        RunDir.sweep()
+        run_dir = RunDir.create()
+    except OSError as err:
+        raise GraderError(
+            f"could not make the run's folder in {tempfile.gettempdir()}: {err.strerror or err}; "
+            "set TMPDIR to a folder with room that you may write"
+        ) from err
+    try:
+        started = backend.runner(setup(run_dir)) if runner else None
     except BaseException:
         run_dir.remove()
         raise
     try:
-        preload_tensorflow()
-        if suite is None:
-            suite = load_suite(assignment)
-        with _writing(out), Gradebook(out.gradebook) as book:
-            batch = _Batch(suite, book, out, echo, times)
-            gc.freeze()  # children skip what is imported by now when they collect garbage
-            todo = batch.triage(found, force=force)
-            if todo:
-                loop.check_isolation(runner.wait_ready(), require=require_isolation, echo=echo)
-                batch.run(runner, todo, progress=progress)
-                batch.summary.slots = runner.stats()
-            everyone = book.results(assignment.name)
-            batch.summary.untimed = [
-                r.student
-                for r in everyone
-                if r.penalty
-                and not r.penalty.submitted_at
-                and not any(n.kind in REFUSAL_KINDS for n in r.notices)
-            ]
-            batch.report_the_others(everyone)
-            writer.write_class(
-                out, assignment.info, everyone, changes=book.suite_changes(assignment.name)
-            )
-            batch.write_staff_log()
-        return batch.summary
+        yield started
     finally:
-        runner.close()
+        if started is not None:
+            started.close()
         run_dir.remove()
 
 
@@ -258,10 +286,21 @@ class _Batch:
     """One assignment's run: the gradebook, the output folder, the summary."""
 
     def __init__(
-        self, suite: Suite, book: Gradebook, out: OutDir, echo: Echo, times: _Times
+        self,
+        assignment: Assignment,
+        book: Gradebook,
+        out: OutDir,
+        echo: Echo,
+        times: _Times,
+        *,
+        suite: Suite | None = None,
     ) -> None:
-        self.suite = suite
-        self.assignment = suite.assignment
+        self.assignment = assignment
+        self._suite = suite
+        self.version = suite.version if suite is not None else suite_version(assignment)
+        """read from the suite's files: triage needs no code run"""
+        self.unreadable: list[tuple[str, str, Notice]] = []
+        """submissions triage could not read, to record (student, digest, notice)"""
         self.book = book
         self.out = out
         self.echo = echo
@@ -271,12 +310,26 @@ class _Batch:
         self.reported: set[str] = set()
         """students whose files this run wrote"""
 
+    @property
+    def suite(self) -> Suite:
+        if self._suite is None:
+            raise RuntimeError("the suite is loaded only once there is something to grade")
+        return self._suite
+
+    def load_suite(self) -> None:
+        """Load the suite (TensorFlow, the reference, the tests) unless the
+        caller did, before grading processes fork: they inherit it."""
+        if self._suite is None:
+            preload_tensorflow()
+            self._suite = load_suite(self.assignment)
+        gc.freeze()  # children skip what is imported by now when they collect garbage
+
     # -- before grading -------------------------------------------------
 
     def triage(self, discovery: Discovery, *, force: bool) -> list[Submission]:
-        """Read each submission; record unreadable ones, skip current ones,
-        return the rest to grade. Whatever a file holds, it ends here as a
-        submission to grade or as that student's notice."""
+        """Read each submission; keep unreadable ones for ``refuse``, skip
+        current ones, return the rest to grade. Whatever a file holds, it
+        ends here as a submission to grade or as that student's notice."""
         self.summary.ignored = list(discovery.ignored)
         groups: dict[str, list[Found]] = collections.defaultdict(list)
         for item in discovery.found:
@@ -292,16 +345,21 @@ class _Batch:
             except SubmissionProblem as problem:
                 digest = "problem:" + hashlib.sha256(problem.notice.message.encode()).hexdigest()
                 if force or not self._skip(student, digest):
-                    result = grading.ungradable(
-                        self.suite, student=student, submission_hash=digest, notice=problem.notice
-                    )
-                    self._finish(result, self.echo)
-                    self.summary.refused.append(result)
+                    self.unreadable.append((student, digest, problem.notice))
                 continue
             self.stamps[student] = self._stamp(item, submission)
             if force or not self._skip(student, submission.hash):
                 todo.append(submission)
         return todo
+
+    def refuse(self) -> None:
+        """Record the submissions triage could not read: every test not run."""
+        for student, digest, notice in self.unreadable:
+            result = grading.ungradable(
+                self.suite, student=student, submission_hash=digest, notice=notice
+            )
+            self._finish(result, self.echo)
+            self.summary.refused.append(result)
 
     def _stamp(self, item: Found, submission: Submission) -> Stamp | None:
         """The submission's time, looked up only when a late policy needs it."""
@@ -348,7 +406,7 @@ class _Batch:
         made again (a new policy, extension or override, another submission
         time); rewrite its files."""
         name = self.assignment.name
-        version = self.suite.version
+        version = self.version
         if not self.book.is_current(name, student, digest, version.outcomes):
             return False
         stored = self.book.find(name, student)
@@ -381,7 +439,7 @@ class _Batch:
             change = compare(old, result)
             if change is not None:
                 self.summary.changes.append(change)
-        self.book.record(result, policy=self.suite.version.policy)
+        self.book.record(result, policy=self.version.policy)
         self._write_student(result)
         self.summary.graded.append(result)
         echo(summary_line(result))

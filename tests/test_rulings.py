@@ -12,6 +12,7 @@ import pytest
 
 from grader.harness.errors import (
     FunctionMissing,
+    HungBefore,
     LoadFailed,
     Mismatch,
     StaleHandle,
@@ -45,6 +46,12 @@ CASES: list[tuple[BaseException, Verdict, Limit | None, bool]] = [
     (ValueRefused("`f`", "ResultRefused", "too deep", ()), Verdict.ERROR, None, True),
     (SandboxTimeout(3, None, Limit.CALL_TIME), Verdict.TIMEOUT, Limit.CALL_TIME, False),
     (SandboxTimeout(1.5, None, Limit.NOTEBOOK_TIME), Verdict.TIMEOUT, Limit.NOTEBOOK_TIME, False),
+    (
+        HungBefore("`f`", SandboxTimeout(3, None, Limit.CALL_TIME), "test_f"),
+        Verdict.TIMEOUT,
+        Limit.CALL_TIME,
+        False,
+    ),
     (SandboxDied(memory=True, cell=None), Verdict.MEMORY, Limit.MEMORY, False),
     (SandboxDied(memory=False, cell=None, scratch=True), Verdict.CRASH, Limit.SCRATCH, False),
     (SandboxDied(memory=False, cell=None), Verdict.CRASH, Limit.PROCESS, False),
@@ -92,9 +99,12 @@ def test_every_rule_is_exercised_and_every_limit_verdict_names_its_limit() -> No
 
 def test_a_timeout_names_the_limit_that_ran_out(tmp_path: Path) -> None:
     """Through a real run with a small notebook budget: an endless call hits
-    the time per call; the next call is cut short by what is left of the
-    whole notebook's budget, and says so (not "time per call"); cells
-    that loop at the top level hit the load limit."""
+    the time per call, and a later test that calls the same function gets
+    TIMEOUT at once, naming the test where it hung (so the next function
+    still has the budget's 1.5 s left and passes); when the second function
+    loops too, its call is cut short by what is left of the whole notebook's
+    budget, and says so (not "time per call"); cells that loop at the top
+    level hit the load limit."""
     shutil.copytree(COURSE / "solutions", tmp_path / "solutions")
     toml = tmp_path / "solutions" / "00_smoke" / "assignment.toml"
     head, _, _ = toml.read_text().partition("[limits]")
@@ -103,16 +113,27 @@ def test_a_timeout_names_the_limit_that_ran_out(tmp_path: Path) -> None:
     klass = tmp_path / "class"
     klass.mkdir()
     shutil.copy(COURSE / "submissions" / "loop.ipynb", klass / "loop.ipynb")
+    (klass / "loops.py").write_text(
+        "def relu(x):\n    while True:\n        pass\n\n\n"
+        "def make_var(n):\n    while True:\n        pass\n"
+    )
     (klass / "spins.py").write_text("while True:\n    pass\n")
     done = run_grader(*smoke_args(klass, tmp_path / "out", "-j", "1", course=tmp_path))
     assert done.returncode == 0, done.stdout + done.stderr
     graded = read_results(tmp_path / "out" / "00_smoke")
 
-    first, second, *rest = graded["loop"]["tests"]
+    first, again, *rest = graded["loop"]["tests"]
     assert (first["verdict"], first["limit"]) == ("timeout", Limit.CALL_TIME.value)
-    assert (second["verdict"], second["limit"]) == ("timeout", Limit.NOTEBOOK_TIME.value)
-    assert "3.5 s allowed for the whole notebook" in second["message"]
-    assert {t["limit"] for t in rest} == {Limit.NOTEBOOK_TIME.value}
+    assert (again["verdict"], again["limit"]) == ("timeout", Limit.CALL_TIME.value)
+    assert "in test_relu_random" in again["message"], again["message"]
+    assert "did not call it again" in again["message"]
+    assert [t["verdict"] for t in rest] == ["passed", "passed"]
+
+    first, again, budget, spent = graded["loops"]["tests"]
+    assert [t["limit"] for t in (first, again)] == [Limit.CALL_TIME.value] * 2
+    assert (budget["verdict"], budget["limit"]) == ("timeout", Limit.NOTEBOOK_TIME.value)
+    assert "3.5 s allowed for the whole notebook" in budget["message"]
+    assert spent["limit"] == Limit.NOTEBOOK_TIME.value
 
     for test in graded["spins"]["tests"]:
         assert (test["verdict"], test["limit"]) == ("timeout", Limit.LOAD_TIME.value)

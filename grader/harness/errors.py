@@ -15,6 +15,8 @@ catch ``StudentError`` to explain a known mistake, often as a ``Mismatch``::
     SandboxFailure           (``grader.sandbox.errors``) the sandbox could not answer
     ├── LoadFailed           the cells could not be loaded at all (raised by
     │                        ``proxy.StudentSession``; the cause says why)
+    ├── HungBefore           a function that ran out of time in an earlier test:
+    │                        not called again (``proxy``)             TIMEOUT
     └── StaleHandle          a handle from a sandbox since restarted (``proxy``)
 
     AssertionError
@@ -28,7 +30,7 @@ catch ``StudentError`` to explain a known mistake, often as a ``Mismatch``::
 from __future__ import annotations
 
 from grader.results import Comparison, Frame
-from grader.sandbox.errors import SandboxFailure
+from grader.sandbox.errors import SandboxFailure, SandboxTimeout
 
 
 class StudentError(Exception):
@@ -78,6 +80,20 @@ class LoadFailed(SandboxFailure):
     def __init__(self, cause: SandboxFailure) -> None:
         super().__init__(str(cause))
         self.cause = cause
+
+
+class HungBefore(SandboxFailure):
+    """A call to a student's function that already ran out of time in this
+    submission: it is not made again, so a looping function costs one
+    deadline, not one per test that uses it."""
+
+    def __init__(self, label: str, first: SandboxTimeout, test: str) -> None:
+        super().__init__(f"{label} ran out of time in {test}")
+        self.label = label
+        self.first = first
+        """the timeout it ran into (its seconds and limit)"""
+        self.test = test
+        """the test where it ran out of time"""
 
 
 class StaleHandle(SandboxFailure):

@@ -22,6 +22,7 @@ import pytest
 from grader.errors import ConfigError
 from grader.harness.errors import (
     FunctionMissing,
+    HungBefore,
     LoadFailed,
     Mismatch,
     StillAStub,
@@ -180,7 +181,10 @@ class GradingPlugin:
         items.sort(key=self._hidden)
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        if self._hidden(item) and self.hidden_from is None and self.session is not None:
+        if self.session is None:
+            return
+        self.session.test = item.name
+        if self._hidden(item) and self.hidden_from is None:
             self.hidden_from = len(self.session.notices)
 
     def _hidden(self, item: pytest.Item) -> bool:
@@ -336,6 +340,17 @@ def _sandbox_timeout(exc: SandboxTimeout, limits: Limits) -> Ruling:
         f"The call did not finish within {exc.seconds:g} s and was stopped. Look for a "
         "loop whose condition never becomes false, or work far larger than the inputs.",
         limit=exc.limit,
+    )
+
+
+@ruling.register
+def _hung_before(exc: HungBefore, limits: Limits) -> Ruling:
+    return Ruling(
+        Verdict.TIMEOUT,
+        f"{exc.label} did not finish within {exc.first.seconds:g} s in {exc.test} and was "
+        "stopped there, so this test did not call it again. Look for a loop whose condition "
+        "never becomes false, or work far larger than the inputs.",
+        limit=exc.first.limit,
     )
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from grader.harness.errors import (
     FunctionMissing,
+    HungBefore,
     LoadFailed,
     StaleHandle,
     StillAStub,
@@ -106,6 +107,10 @@ class StudentSession:
     _loading: tuple[int, float] | None = None
     """the load request in flight: its id and when it was sent"""
     _notice_set: set[Notice] = field(default_factory=set)
+    test: str = ""
+    """the test running now (set by the plugin), named when a function it hung is called again"""
+    _hung: dict[str, tuple[SandboxTimeout, str]] = field(default_factory=dict)
+    """the student's functions that ran out of time per call: the timeout, and the test"""
 
     @property
     def scratch(self) -> Path:
@@ -150,7 +155,13 @@ class StudentSession:
             trees.remove(self._scratch)
 
     def request(self, message: dict[str, Any], args: Any = None, *, label: str) -> Any:
-        """Send a call or attribute lookup to the sandbox and decode the answer."""
+        """Send a call or attribute lookup to the sandbox and decode the answer.
+        A function of the notebook that ran out of time per call is not called
+        again: ``HungBefore`` at once."""
+        function = _function_called(message)
+        if function in self._hung:
+            timeout, test = self._hung[function]
+            raise HungBefore(label, timeout, test)
         sandbox = self._ready()
         blobs: list[bytes] = []
         if args is not None:
@@ -168,6 +179,10 @@ class StudentSession:
             )
         except SandboxForged:
             self._flag_forgery()
+            raise
+        except SandboxTimeout as err:
+            if function and err.limit is Limit.CALL_TIME:
+                self._hung[function] = (err, self.test)
             raise
         finally:
             self._take_problems(sandbox)
@@ -297,6 +312,14 @@ class StudentSession:
                 raise StaleHandle(value.type_name)
             return dict(value._ref)
         raise TypeError(f"cannot send a {type(value).__name__} to the student's code")
+
+
+def _function_called(message: dict[str, Any]) -> str:
+    """The notebook's global a request calls ("" for any other request)."""
+    target = message.get("target")
+    if message.get("op") == "call" and isinstance(target, dict):
+        return str(target.get("$global", ""))
+    return ""
 
 
 def _load_notices(problems: list[dict[str, Any]]) -> list[Notice]:
