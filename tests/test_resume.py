@@ -81,7 +81,19 @@ def test_kill_minus_nine_then_rerun(tmp_path: Path) -> None:
     assert len(rows) == COPIES + 1
 
 
+SAYS_IF_TENSORFLOW = """
+import atexit, sys
+from grader.cli import main
+
+atexit.register(lambda: print("tensorflow imported:", "tensorflow" in sys.modules))
+main(prog_name="grader")
+"""
+"""``grader ARGS``, saying at exit whether the run imported TensorFlow"""
+
+
 def test_rerun_without_changes_grades_nothing(tmp_path: Path) -> None:
+    """A re-run of an unchanged class grades nothing, and so imports no
+    TensorFlow, loads no suite and starts no sandbox."""
     submissions = tmp_path / "class"
     submissions.mkdir()
     shutil.copy(COURSE / "submissions" / "good.ipynb", submissions / "a.ipynb")
@@ -89,7 +101,16 @@ def test_rerun_without_changes_grades_nothing(tmp_path: Path) -> None:
     args = smoke_args(submissions, tmp_path / "o")
     first = "found 2, graded 1, unchanged since last run 0, refused 1 (1 unreadable)"
     assert first in run_grader(*args).stdout
-    assert "found 2, graded 0, unchanged since last run 2, refused 0" in run_grader(*args).stdout
+    again = subprocess.run(
+        [sys.executable, "-c", SAYS_IF_TENSORFLOW, *args],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert "found 2, graded 0, unchanged since last run 2, refused 0" in again.stdout, again.stderr
+    assert "tensorflow imported: False" in again.stdout
     shutil.copy(COURSE / "submissions" / "stub.py", submissions / "a.ipynb")
     assert "graded 0, unchanged since last run 1, refused 1" in run_grader(*args).stdout
     forced = "found 2, graded 0, unchanged since last run 0, refused 2 (2 unreadable)"
