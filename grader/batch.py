@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from grader import grading
+from grader import grading, reference_times
 from grader.assignments import Assignment
 from grader.console import Progress, summary_line
 from grader.errors import GraderError, SubmissionProblem, UsageError
@@ -168,6 +168,9 @@ def grade_assignment(
                 batch.refuse()
                 if runner is not None:
                     loop.check_isolation(runner.wait_ready(), require=require_isolation, echo=echo)
+                    batch.set_deadlines(
+                        runner, out.reference_cache(assignment.name) if reference_cache else None
+                    )
                     batch.run(runner, todo, progress=progress)
                     batch.summary.slots = runner.stats()
         everyone = book.results(assignment.name)
@@ -323,6 +326,12 @@ class _Batch:
             preload_tensorflow()
             self._suite = load_suite(self.assignment)
         gc.freeze()  # children skip what is imported by now when they collect garbage
+
+    def set_deadlines(self, runner: Runner, cache: Path | None) -> None:
+        """Relative call deadlines (``grader.reference_times``), if the limits ask."""
+        self._suite = reference_times.with_deadlines(
+            self.suite, runner, cache=cache, echo=self.echo
+        )
 
     # -- before grading -------------------------------------------------
 

@@ -283,7 +283,21 @@ KEYS: tuple[Key, ...] = (
     Key(
         "limits.call_timeout",
         Duration(0.1, DAY),
-        "one call into student code (loading the cells counts as one call)",
+        "one call into student code (loading the cells counts as one call); a function that "
+        "runs out of it is not called again in that submission: later tests that call it "
+        "get TIMEOUT at once",
+    ),
+    Key(
+        "limits.call_timeout_multiple",
+        Fraction(1.0, 1000.0),
+        "when set, one call may take this many times the reference solution's time on the "
+        "same test (measured once per suite version), at least `call_timeout_floor`; "
+        "`call_timeout` stays the ceiling",
+    ),
+    Key(
+        "limits.call_timeout_floor",
+        Duration(0.1, DAY),
+        "the shortest deadline `call_timeout_multiple` gives a call",
     ),
     Key("limits.load_timeout", Duration(0.1, DAY), "running the notebook's cells"),
     Key(

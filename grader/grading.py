@@ -13,7 +13,7 @@ import dataclasses
 import datetime as dt
 import time
 import types
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import grader
@@ -62,6 +62,7 @@ def grade_submission(
         suite_version=suite.version.outcomes,
         defined=vars(suite.reference),
         reference_data=ReferenceData(reference_cache, suite.version.outcomes),
+        deadlines=suite.call_deadlines,
     )
     return bounded(result), internal
 
@@ -79,12 +80,14 @@ def run_on_submission(
     defined: Iterable[str],
     reference_data: ReferenceData | None = None,
     suite: str = "the hidden suite",
+    deadlines: Mapping[str, float] | None = None,
 ) -> tuple[SubmissionResult, list[str]]:
     """Run a suite (pytest ``args``) against one submission in its sandbox:
     the result, exercises in the order ``defined`` names them, and the staff
-    tracebacks of INTERNAL verdicts. Grading and ``grader check`` both run here."""
+    tracebacks of INTERNAL verdicts. Grading and ``grader check`` both run here.
+    ``deadlines``: test name -> seconds a call may take in it (``Suite.call_deadlines``)."""
     started = time.monotonic()
-    session = StudentSession(submission, zygote, limits, workdir)
+    session = StudentSession(submission, zygote, limits, workdir, deadlines=deadlines or {})
     plugin = GradingPlugin(
         session,
         reference,

@@ -134,6 +134,8 @@ class Limit(enum.Enum):
     """Which limit a test or a loading notebook ran into."""
 
     CALL_TIME = "time per call"
+    REFERENCE_TIME = "time per call, from the reference's"
+    """``call_timeout_multiple`` times the reference solution's time on the test"""
     LOAD_TIME = "time to run the notebook's cells"
     NOTEBOOK_TIME = "time for the whole notebook"
     MEMORY = "memory"
@@ -312,6 +314,10 @@ class TestResult:
     output: str = ""
     """what the student's code printed during this test, truncated"""
     duration: float = 0.0
+    slowest_call: float = 0.0
+    """seconds of the test's longest call into the student's code (its fixtures'
+    included): relative call deadlines are set from the reference's
+    (``grader.reference_times``)"""
     comparison: Comparison | None = None
     curves: tuple[Curve, ...] = ()
     limit: Limit | None = None
@@ -495,6 +501,7 @@ class SubmissionResult:
                     "frames": [asdict(f) for f in t.frames],
                     "student_output": t.output,
                     "duration": round(t.duration, 3),
+                    "slowest_call": round(t.slowest_call, 3),
                     "comparison": asdict(t.comparison) if t.comparison else None,
                     "curves": [asdict(c) for c in t.curves],
                     "limit": t.limit.value if t.limit else None,
@@ -543,6 +550,7 @@ class SubmissionResult:
                     frames=tuple(Frame(**f) for f in t["frames"]),
                     output=t["student_output"],
                     duration=float(t["duration"]),
+                    slowest_call=float(t.get("slowest_call", 0.0)),
                     comparison=_comparison(t.get("comparison")),
                     curves=tuple(
                         Curve(

@@ -16,7 +16,7 @@ import json
 import os
 import sys
 import types
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,6 +56,9 @@ class Suite:
     version: SuiteVersion
     exercises: tuple[str, ...]
     """the graded exercises in the solution notebook's order"""
+    call_deadlines: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    """test name -> seconds a call may take in it, from the reference's own time
+    (``grader.reference_times``; empty: ``call_timeout`` for every test)"""
 
     @property
     def limits(self) -> Limits:

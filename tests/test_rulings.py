@@ -45,6 +45,7 @@ CASES: list[tuple[BaseException, Verdict, Limit | None, bool]] = [
     (StudentOutOfMemory("`f`", "MemoryError", "", ()), Verdict.MEMORY, Limit.MEMORY, False),
     (ValueRefused("`f`", "ResultRefused", "too deep", ()), Verdict.ERROR, None, True),
     (SandboxTimeout(3, None, Limit.CALL_TIME), Verdict.TIMEOUT, Limit.CALL_TIME, False),
+    (SandboxTimeout(0.5, None, Limit.REFERENCE_TIME), Verdict.TIMEOUT, Limit.REFERENCE_TIME, False),
     (SandboxTimeout(1.5, None, Limit.NOTEBOOK_TIME), Verdict.TIMEOUT, Limit.NOTEBOOK_TIME, False),
     (
         HungBefore("`f`", SandboxTimeout(3, None, Limit.CALL_TIME), "test_f"),

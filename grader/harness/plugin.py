@@ -180,6 +180,7 @@ class GradingPlugin:
             items.clear()
         items.sort(key=self._hidden)
 
+    @pytest.hookimpl(tryfirst=True)  # before fixtures call the student's code
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         if self.session is None:
             return
@@ -233,6 +234,7 @@ class GradingPlugin:
             output=output,
             output_cut=output_cut,
             duration=call.duration,
+            slowest_call=self.session.slowest.get(item.name, 0.0) if self.session else 0.0,
             comparison=exception.comparison if isinstance(exception, Mismatch) else None,
             handle_type=exception.handle_type if isinstance(exception, Mismatch) else "",
             limit=judged.limit,
@@ -337,9 +339,20 @@ def _sandbox_timeout(exc: SandboxTimeout, limits: Limits) -> Ruling:
         )
     return Ruling(
         Verdict.TIMEOUT,
-        f"The call did not finish within {exc.seconds:g} s and was stopped. Look for a "
-        "loop whose condition never becomes false, or work far larger than the inputs.",
+        f"The call did not finish within {exc.seconds:g} s{_set_by(exc, limits)} and was "
+        "stopped. Look for a loop whose condition never becomes false, or work far larger "
+        "than the inputs.",
         limit=exc.limit,
+    )
+
+
+def _set_by(exc: SandboxTimeout, limits: Limits) -> str:
+    """What set a call's deadline, when it was not plainly ``call_timeout``."""
+    if exc.limit is not Limit.REFERENCE_TIME or limits.call_timeout_multiple is None:
+        return ""
+    return (
+        f" ({limits.call_timeout_multiple:g} times what the reference solution takes on this "
+        f"test, and at least {limits.call_timeout_floor:g} s)"
     )
 
 
@@ -347,9 +360,10 @@ def _sandbox_timeout(exc: SandboxTimeout, limits: Limits) -> Ruling:
 def _hung_before(exc: HungBefore, limits: Limits) -> Ruling:
     return Ruling(
         Verdict.TIMEOUT,
-        f"{exc.label} did not finish within {exc.first.seconds:g} s in {exc.test} and was "
-        "stopped there, so this test did not call it again. Look for a loop whose condition "
-        "never becomes false, or work far larger than the inputs.",
+        f"{exc.label} did not finish within {exc.first.seconds:g} s"
+        f"{_set_by(exc.first, limits)} in {exc.test} and was stopped there, so this test did "
+        "not call it again. Look for a loop whose condition never becomes false, or work far "
+        "larger than the inputs.",
         limit=exc.first.limit,
     )
 

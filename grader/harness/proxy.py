@@ -14,6 +14,7 @@ import contextlib
 import stat
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,6 +110,10 @@ class StudentSession:
     _notice_set: set[Notice] = field(default_factory=set)
     test: str = ""
     """the test running now (set by the plugin), named when a function it hung is called again"""
+    deadlines: Mapping[str, float] = field(default_factory=dict)
+    """test name -> seconds a call may take in it (the suite's ``call_deadlines``)"""
+    slowest: dict[str, float] = field(default_factory=dict)
+    """test name -> seconds of its longest call that returned"""
     _hung: dict[str, tuple[SandboxTimeout, str]] = field(default_factory=dict)
     """the student's functions that ran out of time per call: the timeout, and the test"""
 
@@ -174,15 +179,12 @@ class StudentSession:
             blobs = encoder.blobs
         sent = time.monotonic()
         try:
-            reply, reply_blobs = self._await(
-                sandbox, sandbox.send(message, blobs), Limit.CALL_TIME, sent
-            )
+            reply, reply_blobs = self._await(sandbox, sandbox.send(message, blobs), None, sent)
         except SandboxForged:
             self._flag_forgery()
             raise
         except SandboxTimeout as err:
-            if function and err.limit is Limit.CALL_TIME:
-                self._hung[function] = (err, self.test)
+            self._note_hung(function, err)
             raise
         finally:
             self._take_problems(sandbox)
@@ -200,14 +202,24 @@ class StudentSession:
             return Remote(self, {"$handle": ref.id}, type_name, generation, label=name)
 
         answered = time.monotonic()
+        self.slowest[self.test] = max(self.slowest.get(self.test, 0.0), answered - sent)
         decoder = wire.Decoder(reply_blobs, handle)
         try:
             value = decoder.decode(reply.get("value"))
         except WireError as err:
             sandbox.close()
             raise SandboxRefused(str(err)) from None
-        self._charge(sandbox, sent, answered)
+        try:
+            self._charge(sandbox, sent, answered)
+        except SandboxTimeout as err:
+            self._note_hung(function, err)
+            raise
         return value
+
+    def _note_hung(self, function: str, timeout: SandboxTimeout) -> None:
+        """Remember a function of the notebook that ran out of its time per call."""
+        if function and timeout.limit in (Limit.CALL_TIME, Limit.REFERENCE_TIME):
+            self._hung[function] = (timeout, self.test)
 
     def _charge(self, sandbox: SandboxClient, sent: float, answered: float) -> None:
         """Count the time spent decoding an answer against the call's deadline
@@ -215,9 +227,19 @@ class StudentSession:
         decode spends the student's time, not ours."""
         now = time.monotonic()
         self._used += now - answered
-        if now - sent > self.limits.call_timeout:
+        seconds, limit = self.call_limit()
+        if now - sent > seconds:
             sandbox.close()
-            raise SandboxTimeout(self.limits.call_timeout, None, Limit.CALL_TIME)
+            raise SandboxTimeout(seconds, None, limit)
+
+    def call_limit(self) -> tuple[float, Limit]:
+        """The deadline of a call in the running test, and which limit sets it:
+        the reference's time on the test times ``call_timeout_multiple``
+        where the suite measured it and it is the shorter, else ``call_timeout``."""
+        relative = self.deadlines.get(self.test)
+        if relative is not None and relative < self.limits.call_timeout:
+            return relative, Limit.REFERENCE_TIME
+        return self.limits.call_timeout, Limit.CALL_TIME
 
     def _flag_forgery(self) -> None:
         notice = Notice(
@@ -227,16 +249,19 @@ class StudentSession:
         self._add_notice(notice)
 
     def _await(
-        self, sandbox: SandboxClient, request_id: int, limit: Limit, sent: float
+        self, sandbox: SandboxClient, request_id: int, limit: Limit | None, sent: float
     ) -> tuple[dict[str, Any], list[bytes]]:
-        """Wait for a reply within ``limit`` (the call's or the load's) and what
-        is left of the total budget, both counted from ``sent``; a timeout
-        names whichever of the two was the shorter."""
+        """Wait for a reply within ``limit`` (the load's, or None: the call's,
+        ``call_limit``) and what is left of the total budget, both counted
+        from ``sent``; a timeout names whichever of the two was the shorter."""
         remaining = self.limits.total_timeout - self._used
         if remaining <= 0:
             sandbox.close()
             raise SandboxTimeout(self.limits.total_timeout, None, Limit.NOTEBOOK_TIME)
-        seconds = self.limits.load_timeout if limit is Limit.LOAD_TIME else self.limits.call_timeout
+        if limit is Limit.LOAD_TIME:
+            seconds = self.limits.load_timeout
+        else:
+            seconds, limit = self.call_limit()
         if remaining < seconds:
             seconds, limit = remaining, Limit.NOTEBOOK_TIME
         timeout = seconds - (time.monotonic() - sent)

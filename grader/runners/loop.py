@@ -49,17 +49,23 @@ def grade(
     queue = collections.deque(todo)
     tries: collections.Counter[str] = collections.Counter()
     running = 0
-    while queue or running:
+
+    def fill() -> None:
+        nonlocal running
         while queue and runner.free():
             submission = queue.popleft()
             tries[submission.student] += 1
             runner.send(submission, suite)
             running += 1
+
+    while queue or running:
+        fill()
         if not running:
             raise GraderError(
                 f"every runner slot is gone, {len(queue)} submission(s) not graded: "
                 "the grades so far are kept; run the same command again to finish"
             )
+        ended = []
         for outcome in runner.receive():
             running -= 1
             student = outcome.submission.student
@@ -67,4 +73,6 @@ def grade(
                 echo(one_line(f"{student:<16} grading failed on our side; trying again"))
                 queue.append(outcome.submission)
             else:
-                yield outcome
+                ended.append(outcome)
+        fill()  # the freed slots start on the next submissions while the caller records these
+        yield from ended

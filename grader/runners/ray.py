@@ -81,9 +81,10 @@ class _SlotActor:
         """What the slot's sandboxes lack, as an ``Isolation``'s JSON text."""
         return self._reply()
 
-    def grade(self, submission: str) -> str:
-        """One try at a submission (JSON text): its ``Outcome`` as JSON text."""
-        self._request(Request(Verb.GRADE, Submission.from_json(json.loads(submission))).to_json())
+    def grade(self, request: str) -> str:
+        """One try at a submission (a ``Request``'s JSON text): its ``Outcome``
+        as JSON text."""
+        self._request(Request.from_json(json.loads(request)).to_json())
         return self._reply()
 
     def stats(self) -> str:
@@ -179,10 +180,11 @@ class RayRunner:
         return len(self._idle)
 
     def send(self, submission: Submission, suite: Suite) -> None:
-        """Hand ``submission`` to an idle actor; its slot server loaded its
-        own suite from the files shipped to it."""
+        """Hand ``submission`` to an idle actor, with the call deadlines the
+        driver measured; its slot server loaded its own suite from the files
+        shipped to it."""
         actor = self._idle.pop()
-        request = jsontext.dumps(submission.to_json())
+        request = jsontext.dumps(Request(Verb.GRADE, submission, suite.call_deadlines).to_json())
         self._running[actor.grade.remote(request)] = (actor, submission)
 
     def receive(self) -> list[Outcome]:

@@ -24,7 +24,8 @@ import shutil
 import sys
 import tarfile
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -76,21 +77,30 @@ class Verb(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Request:
-    """One verb, with the submission ``GRADE`` needs."""
+    """One verb, with the submission ``GRADE`` needs and the driver's call
+    deadlines for it (``Suite.call_deadlines``, measured by the driver)."""
 
     verb: Verb
     submission: Submission | None = None
+    deadlines: Mapping[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         submission = None if self.submission is None else self.submission.to_json()
-        return {"verb": self.verb.value, "submission": submission}
+        return {
+            "verb": self.verb.value,
+            "submission": submission,
+            "deadlines": dict(self.deadlines),
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Request:
         verb, submission = Verb(data["verb"]), data["submission"]
         if (verb is Verb.GRADE) != (submission is not None):
             raise ValueError(f"{verb} with submission {submission is not None}")
-        return cls(verb, None if submission is None else Submission.from_json(submission))
+        deadlines = {str(k): float(v) for k, v in data.get("deadlines", {}).items()}
+        return cls(
+            verb, None if submission is None else Submission.from_json(submission), deadlines
+        )
 
 
 def send(stream: IO[bytes], body: dict[str, Any], blobs: tuple[bytes, ...] = ()) -> None:
@@ -172,7 +182,8 @@ def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
             match request.verb:
                 case Verb.GRADE:
                     assert request.submission is not None  # as from_json checked
-                    runner.send(request.submission, suite)
+                    timed = dataclasses.replace(suite, call_deadlines=request.deadlines)
+                    runner.send(request.submission, timed)
                     while not (ended := runner.receive()):
                         continue
                     [outcome] = ended  # one try: the driver's loop retries

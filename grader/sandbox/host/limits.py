@@ -37,6 +37,11 @@ class Limits:
 
     call_timeout: float = 10.0
     """seconds one call into student code may take (loading its cells counts as one call)"""
+    call_timeout_multiple: float | None = None
+    """when set, a call may take this many times the reference solution's time
+    on the same test (``grader.reference_times``), at least
+    ``call_timeout_floor``; ``call_timeout`` stays the ceiling"""
+    call_timeout_floor: float = 1.0
     load_timeout: float = 60.0
     """seconds the notebook's cells may take to run before any test calls them"""
     total_timeout: float = 300.0
