@@ -31,7 +31,7 @@ USES_THE_CACHE = {"03_training": 2}
 
 def comparable(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Results without what differs between two runs of the same grading (times)."""
-    drop = {"graded_at", "execution_time", "duration", "output"}
+    drop = {"graded_at", "execution_time", "duration", "slowest_call", "output"}
 
     def clean(value: Any) -> Any:
         if isinstance(value, dict):

@@ -136,12 +136,18 @@ def _toml_value(value: object) -> str:
     return jsontext.dumps(value)
 
 
+NOT_RELEASED = frozenset({"data", "call_timeout_multiple", "call_timeout_floor"})
+"""limits ``check.toml`` leaves out: the course's data folder (released apart),
+and relative deadlines (a check has no reference solution to measure: its
+calls get ``call_timeout``)"""
+
+
 def config_text(assignment: PublicAssignment) -> str:
     """``check.toml`` for an assignment."""
     limits = {
         f.name: getattr(assignment.limits, f.name)
         for f in dataclasses.fields(Limits)
-        if f.name != "data" and getattr(assignment.limits, f.name) is not None
+        if f.name not in NOT_RELEASED and getattr(assignment.limits, f.name) is not None
     }
     lines = [
         f"# Written by `grader release {assignment.name}`: what `grader check` needs to run",
