@@ -43,7 +43,7 @@ POLICY_EDITS = {
     "lms_id": ("[limits]", 'lms_id = "4412"\n[limits]'),
 }
 OUTCOME_EDITS = {
-    "a limit": ("call_timeout = 3.0", "call_timeout = 4.0"),
+    "a limit": ("call_timeout = 8.0", "call_timeout = 9.0"),
     "the notebook's name": ('notebook = "00_smoke.ipynb"', 'notebook = "other.ipynb"'),
 }
 

@@ -335,13 +335,14 @@ class SandboxClient:
     ) -> SandboxFailure:
         """Kill the sandbox and say why it could not answer (``timeout``: what
         a deadline that passed while waiting means)."""
-        memory = (self._cgroup is not None and self._cgroup.oom_killed()) or (
+        memory = (self._cgroup is not None and self._cgroup.out_of_memory()) or (
             self._watchdog is not None and self._watchdog.exceeded == "memory"
         )
         scratch = self._watchdog is not None and self._watchdog.exceeded == "scratch"
         self.close()
         if isinstance(err, FrameTimeout) and timeout is not None:
-            return timeout
+            # a deadline that passed while the kernel was killing it for memory
+            return SandboxDied(memory=True, cell=cell) if memory else timeout
         if isinstance(err, (PeerClosed, OSError)):  # OSError: sent into a dead sandbox
             return SandboxDied(memory=memory, cell=cell, scratch=scratch)
         if isinstance(err, _Forged):

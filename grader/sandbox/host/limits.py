@@ -223,13 +223,17 @@ class Cgroup:
                     os.kill(pid, signal.SIGKILL)
             time.sleep(0.01)
 
-    def oom_killed(self) -> bool:
-        """Whether the kernel killed a process here for going over the memory cap."""
+    def out_of_memory(self) -> bool:
+        """Whether the kernel killed a process here for going over the memory
+        cap, or is at it: its out-of-memory handling can take seconds (the
+        first report it logs in a while goes to a slow console), so a deadline
+        may pass while it runs, and the verdict is still memory."""
         name = "memory.events" if self.version == 2 else "memory.oom_control"
-        with contextlib.suppress(OSError):
+        signs = ("oom_kill", "oom") if self.version == 2 else ("oom_kill", "under_oom")
+        with contextlib.suppress(OSError, ValueError):
             for line in (self.dirs[0] / name).read_text().splitlines():
                 key, _, value = line.partition(" ")
-                if key == "oom_kill" and int(value) > 0:
+                if key in signs and int(value) > 0:
                     return True
         return False
 
