@@ -89,18 +89,23 @@ def course(root: Path, students: list[str]) -> Path:
     source = root / "source" / "ps1"
     source.mkdir(parents=True)
     (source / f"{ASSIGNMENT}.ipynb").write_text(json.dumps(as_nbgrader(stub, source=True)))
-    (root / "nbgrader_config.py").write_text(
-        "c = get_config()\n"
-        f"c.CourseDirectory.root = {str(root)!r}\n"
-        "c.CourseDirectory.course_id = 'tfgrade-bench'\n"
-        "c.ExecutePreprocessor.timeout = 60\n"
-    )
+    configure(root)
     for student in students:
         notebook = json.loads(example(student).read_text())
         folder = root / "submitted" / student / "ps1"
         folder.mkdir(parents=True)
         (folder / f"{ASSIGNMENT}.ipynb").write_text(json.dumps(as_nbgrader(notebook, source=False)))
     return root
+
+
+def configure(root: Path) -> None:
+    """``nbgrader_config.py``: the course at ``root``, 60 s per cell."""
+    (root / "nbgrader_config.py").write_text(
+        "c = get_config()\n"
+        f"c.CourseDirectory.root = {str(root)!r}\n"
+        "c.CourseDirectory.course_id = 'tfgrade-bench'\n"
+        "c.ExecutePreprocessor.timeout = 60\n"
+    )
 
 
 def example(student: str) -> Path:
@@ -113,7 +118,12 @@ def nbgrader(bin_dir: Path, root: Path, *args: str) -> None:
         cwd=root,
         capture_output=True,
         text=True,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        # nbgrader runs its own tools (alembic) from PATH
+        env={
+            **os.environ,
+            "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+        },
     )
     if done.returncode != 0:
         raise SystemExit(f"nbgrader {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
@@ -123,6 +133,7 @@ def autograde(bin_dir: Path, template: Path, scratch: Path) -> float:
     """Seconds of ``nbgrader autograde`` over a fresh copy of the course."""
     root = scratch / f"nbgrader-{time.monotonic_ns()}"
     shutil.copytree(template, root)
+    configure(root)
     started = time.perf_counter()
     nbgrader(bin_dir, root, "autograde", "ps1", "--create")
     seconds = time.perf_counter() - started

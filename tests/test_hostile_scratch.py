@@ -195,9 +195,11 @@ def test_descriptors_hold_what_no_tree_shows(tmp_path: Path) -> None:
     assert not held.hidden
 
 
+# call_timeout leaves room to reach memory_mb where fresh memory faults in
+# slowly (768 MB took 6 s in a VM), so a cap, never the deadline, stops an attack
 SMOKE_LIMITS = """
 [limits]
-call_timeout = 3.0
+call_timeout = 8.0
 load_timeout = 20.0
 total_timeout = 60.0
 memory_mb = 768
