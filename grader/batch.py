@@ -148,6 +148,7 @@ def grade_assignment(
         platform_due=protocol.deadline(platform, assignment.name, extensions) if platform else None,
     )
     _warn_about_times(times.sources, assignment, echo)
+    cache = out.reference_cache(assignment.name) if reference_cache else None
     setup = functools.partial(
         RunnerSetup,
         assignment,
@@ -155,7 +156,7 @@ def grade_assignment(
         gpus=gpus,
         address=address,
         gpu_share=gpu_share,
-        reference_cache=out.reference_cache(assignment.name) if reference_cache else None,
+        reference_cache=cache,
         echo=echo,
     )
     with _writing(out), Gradebook(out.gradebook) as book:
@@ -168,9 +169,7 @@ def grade_assignment(
                 batch.refuse()
                 if runner is not None:
                     loop.check_isolation(runner.wait_ready(), require=require_isolation, echo=echo)
-                    batch.set_deadlines(
-                        runner, out.reference_cache(assignment.name) if reference_cache else None
-                    )
+                    batch.set_deadlines(runner, cache)
                     batch.run(runner, todo, progress=progress)
                     batch.summary.slots = runner.stats()
         everyone = book.results(assignment.name)
